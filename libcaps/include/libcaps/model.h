@@ -1,0 +1,196 @@
+// The capability model: what libcaps reads from a host and every tool prints or checks.
+// Contract: ../shared/reference/capability-model.md. `std::nullopt` always means "unknown".
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "libcaps/diagnostic.h"
+
+namespace caps {
+
+/// Which on-disk layout described a unit.
+enum class Layout { kIntelIommu, kAmdIommu, kGeneric, kNone };
+std::string_view to_string(Layout layout);  // "intel-iommu", "amd-iommu", "generic", "none"
+
+/// Hardware translation-table update (access/dirty flag updates), ordered.
+enum class Httu { kNone, kAccess, kAccessDirty };
+std::string_view to_string(Httu httu);  // "none", "access", "access+dirty"
+std::optional<Httu> parse_httu(std::string_view text);
+
+/// SMMU stall model.
+enum class Stall { kDisabled, kEnabled, kForce };
+std::string_view to_string(Stall stall);  // "disabled", "enabled", "force"
+std::optional<Stall> parse_stall(std::string_view text);
+
+/// Model names as the contract spells them.
+inline constexpr std::string_view kModelIntelVtd = "intel-vtd";
+inline constexpr std::string_view kModelAmdVi = "amd-vi";
+inline constexpr std::string_view kModelArmSmmuV3 = "arm-smmu-v3";
+inline constexpr std::string_view kModelVirtioIommu = "virtio-iommu";
+inline constexpr std::string_view kModelUnknown = "unknown";
+
+/// The normalized properties every vendor maps onto (capability-model.md section 2).
+struct Caps {
+  std::optional<int> input_bits;
+  std::optional<int> output_bits;
+  std::optional<int> asid_bits;
+  std::optional<int> ssid_bits;
+  std::optional<Httu> httu;
+  std::optional<Stall> stall;
+  std::optional<bool> btm;
+  std::optional<std::vector<std::string>> pgtable_formats;
+  std::optional<bool> nested;
+  std::optional<bool> ats;
+  std::optional<bool> page_requests;
+  std::optional<bool> dirty_tracking;
+  std::optional<bool> scalable_mode;
+
+  bool operator==(const Caps&) const = default;
+};
+
+/// One decoded register field: the spec's name and the raw field value (not adjusted).
+struct Field {
+  std::string name;
+  uint64_t value = 0;
+
+  bool operator==(const Field&) const = default;
+};
+
+/// A register decoded completely: every defined field, in bit order, and the reserved bits
+/// that are set (never dropped).
+struct Register {
+  std::string name;  // spec name: "CAP_REG", "ECAP_REG", "EFR", "EFR2", "CAP_HDR"
+  uint64_t raw = 0;
+  std::vector<Field> fields;
+  uint64_t reserved = 0;
+
+  /// The value of the field `field_name`, if the register defines it.
+  std::optional<uint64_t> field(std::string_view field_name) const;
+
+  bool operator==(const Register&) const = default;
+};
+
+/// One register file of a unit ("cap", "ecap", "features"). AMD `features` holds EFR and,
+/// on newer kernels, EFR2; `format` says which order the file used.
+struct RegisterFile {
+  std::string file;
+  Register main;
+  std::optional<Register> second;  // EFR2 for amd-iommu/features
+  std::string format;              // features: "EFR", "EFR2:EFR" or "EFR:EFR2"; else empty
+
+  bool operator==(const RegisterFile&) const = default;
+};
+
+/// A typed vendor extra (interrupt remapping, posted interrupts, SNP, ...).
+using Scalar = std::variant<bool, int64_t, std::string>;
+
+/// One IOMMU unit: /sys/class/iommu/<name>.
+struct Unit {
+  std::string name;
+  std::string model = std::string(kModelUnknown);
+  Layout layout = Layout::kNone;
+  Caps caps;
+  /// Why each known normalized property has its value, by property name:
+  /// {"ssid_bits", "ecap.PSS=19, ecap.PASID=1, ecap.SMTS=1"}. Checkers quote it.
+  std::map<std::string, std::string> evidence;
+  std::vector<RegisterFile> registers;  // in file-name order
+  /// Plain file values of the layout that are not registers (intel: version, address,
+  /// domains_*; generic: model number and unknown extra properties), by file name.
+  std::map<std::string, std::string> properties;
+  std::map<std::string, Scalar> extra;
+  std::vector<std::string> devices;  // names under devices/, natural order
+  Diagnostics diagnostics;
+
+  bool operator==(const Unit&) const = default;
+};
+
+/// One line of /sys/kernel/iommu_groups/<id>/reserved_regions (end is inclusive).
+struct ReservedRegion {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  std::string type;  // direct, direct-relaxable, reserved, msi
+
+  bool operator==(const ReservedRegion&) const = default;
+};
+
+/// One IOMMU group: /sys/kernel/iommu_groups/<id>.
+struct Group {
+  uint64_t id = 0;
+  std::optional<std::string> type;  // DMA, DMA-FQ, identity, blocked, unmanaged, unknown
+  std::optional<std::string> name;
+  std::vector<std::string> devices;  // natural order
+  std::vector<ReservedRegion> reserved_regions;
+
+  bool operator==(const Group&) const = default;
+};
+
+/// The PCIe PASID extended capability (pci_regs.h PCI_EXT_CAP_ID_PASID).
+struct PasidCapability {
+  int max_width = 0;  // Max PASID Width, cap [12:8]
+  bool exec = false;  // Execute Permission Supported
+  bool priv = false;  // Privileged Mode Supported
+
+  bool operator==(const PasidCapability&) const = default;
+};
+
+/// What a device's PCI config space says, when its `config` file is readable. Extended
+/// capabilities need the full 4 KiB (root); with only the first 64 or 256 bytes they stay
+/// unknown (nullopt), never "absent".
+struct PciInfo {
+  uint16_t vendor = 0;
+  uint16_t device = 0;
+  uint32_t class_code = 0;  // 24-bit class code
+  uint8_t header_type = 0;  // low 7 bits of config 0x0e: 0 normal, 1 bridge, 2 cardbus
+  /// nullopt: extended config space not readable. Inner nullopt: capability absent.
+  std::optional<std::optional<PasidCapability>> pasid;
+  std::optional<bool> ats;
+  std::optional<bool> pri;
+
+  bool operator==(const PciInfo&) const = default;
+};
+
+/// A device behind a unit or in a group.
+struct Device {
+  std::string name;                 // dev_name: "0000:3b:00.0"
+  std::optional<std::string> unit;  // basename of its `iommu` link
+  std::optional<uint64_t> group;    // basename of its `iommu_group` link
+  std::optional<std::string> driver;  // basename of its `driver` link; nullopt = unbound
+  std::optional<PciInfo> pci;       // nullopt: not PCI, or config unreadable
+
+  bool operator==(const Device&) const = default;
+};
+
+/// Facts that explain a host without units: firmware tables and kernel command line.
+struct Platform {
+  std::vector<std::string> acpi_tables;  // which of DMAR, IVRS, IORT exist
+  std::optional<std::string> cmdline;    // /proc/cmdline, if readable
+  std::vector<std::string> why_no_units;  // filled only when there is no unit
+
+  bool operator==(const Platform&) const = default;
+};
+
+/// Everything read from one host (a live /sys, a fake tree or a saved report).
+struct Host {
+  std::string backend;  // "dir", "udev" or "report"
+  std::string root;     // sysfs root, or the report's path
+  std::vector<Unit> units;    // natural name order
+  std::vector<Group> groups;  // by id
+  std::vector<Device> devices;  // natural name order
+  Platform platform;
+  Diagnostics diagnostics;
+
+  const Unit* find_unit(std::string_view name) const;
+  const Device* find_device(std::string_view name) const;
+  const Group* find_group(uint64_t id) const;
+};
+
+/// Natural order: "dmar2" < "dmar10", digits compared as numbers.
+bool natural_less(std::string_view a, std::string_view b);
+
+}  // namespace caps

@@ -1,0 +1,32 @@
+// Strict parsers for the values sysfs files hold (bare hex, decimal, keywords).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "libcaps/result.h"
+
+namespace caps {
+
+/// `text` without trailing '\n' and '\r' (what the kernel appends and libudev strips).
+std::string_view trim_newlines(std::string_view text);
+
+/// Bare lowercase or uppercase hex as the kernel prints with %llx: no "0x", no sign, no
+/// spaces, 1..16 digits, no trailing junk. Errors say what was wrong, quoting the text.
+Result<uint64_t> parse_hex(std::string_view text);
+
+/// Hex with an optional "0x" prefix (reserved_regions, report files).
+Result<uint64_t> parse_hex_prefixed(std::string_view text);
+
+/// Unsigned decimal, no sign, no spaces, no trailing junk, fits 64 bits.
+Result<uint64_t> parse_dec(std::string_view text);
+
+/// "0x" + lowercase hex, no padding: format_hex(0xd2) == "0xd2".
+std::string format_hex(uint64_t value);
+
+/// `text` quoted for a message: printable ASCII as is, anything else as \xNN; at most 64
+/// bytes shown, then "...".
+std::string quote(std::string_view text);
+
+}  // namespace caps

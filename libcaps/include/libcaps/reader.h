@@ -1,0 +1,31 @@
+// Reading a whole host through a Source: units (all three layouts), groups, devices, and the
+// reasons a host has no unit.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "libcaps/model.h"
+#include "libcaps/source.h"
+
+namespace caps {
+
+struct ReadOptions {
+  /// Read only these units (by name); empty means every unit. Unknown names are reported
+  /// as error diagnostics on the host.
+  std::vector<std::string> units;
+  /// Read devices' PCI config space for PASID/ATS/PRI.
+  bool read_pci_config = true;
+};
+
+/// Reads everything the source shows. Never fails as a whole: every problem becomes a
+/// diagnostic on the host or unit it concerns, and values that were not read stay unknown.
+Host read_host(Source& source, const ReadOptions& options = {});
+
+/// Reads one unit directory (layout detection, registers, normalization, devices/).
+Unit read_unit(Source& source, const std::string& name);
+
+/// Parses PCI config space bytes (the first 64, 256 or all 4096). Pure; used by read_host.
+PciInfo parse_pci_config(std::string_view config);
+
+}  // namespace caps

@@ -1,0 +1,103 @@
+// Source: the one interface every reader uses to see a sysfs tree (directory or libudev).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libcaps/result.h"
+
+namespace caps {
+
+/// How a read went. "Missing" is kept apart from "unreadable" and from "not a file".
+enum class ReadStatus {
+  kOk,
+  kMissing,     // ENOENT / ENOTDIR
+  kDenied,      // EACCES / EPERM
+  kNotRegular,  // a directory, FIFO, socket or device where a file was expected (or vice versa)
+  kTooLarge,    // more bytes than the caller's limit
+  kEscapes,     // a `..` or a symlink would leave the root
+  kLoop,        // too many symlinks
+  kError,       // any other errno
+};
+
+std::string_view to_string(ReadStatus status);
+
+struct FileRead {
+  ReadStatus status = ReadStatus::kError;
+  std::string data;  // raw bytes, untrimmed; empty unless kOk
+  int error = 0;     // errno, when there was one
+
+  bool ok() const { return status == ReadStatus::kOk; }
+};
+
+enum class EntryType { kFile, kDir, kLink, kOther };
+
+struct DirEntry {
+  std::string name;
+  EntryType type = EntryType::kOther;
+};
+
+struct DirRead {
+  ReadStatus status = ReadStatus::kError;
+  std::vector<DirEntry> entries;  // sorted by name (byte order); no "." or ".."
+  int error = 0;
+
+  bool ok() const { return status == ReadStatus::kOk; }
+};
+
+struct LinkRead {
+  ReadStatus status = ReadStatus::kError;
+  std::string target;  // the link text, not resolved
+  int error = 0;
+
+  bool ok() const { return status == ReadStatus::kOk; }
+};
+
+/// Sysfs attribute files are at most a page; anything longer is not a kernel attribute.
+inline constexpr std::size_t kAttrLimit = 4096;
+/// PCI config space is at most 4 KiB.
+inline constexpr std::size_t kConfigLimit = 4096;
+
+/// A read-only view of a host's /sys and /proc. Paths are relative to the root and never
+/// start with '/': "sys/kernel/iommu_groups/3/type", "proc/cmdline". Implementations never
+/// read outside their root, never follow a symlink out of it, and never block on special
+/// files. Not thread-safe.
+class Source {
+ public:
+  virtual ~Source() = default;
+
+  /// "dir" or "udev".
+  virtual std::string_view backend() const = 0;
+  /// The directory that holds sys/ and proc/ ("/" on a live host).
+  virtual const std::string& root() const = 0;
+
+  /// The names in sys/class/iommu (the IOMMU class devices).
+  virtual DirRead list_units() = 0;
+  /// A file under a unit's directory: `path` is "intel-iommu/cap", "arm-smmu-v3/model".
+  virtual FileRead read_unit_file(std::string_view unit, std::string_view path,
+                                  std::size_t limit);
+  /// A directory under a unit: "" for the unit itself, "devices", "arm-smmu-v3/pgtable_format".
+  virtual DirRead list_unit_dir(std::string_view unit, std::string_view path);
+
+  /// Any file under the root.
+  virtual FileRead read_file(std::string_view path, std::size_t limit) = 0;
+  /// Any directory under the root.
+  virtual DirRead list_dir(std::string_view path) = 0;
+  /// The text of a symlink under the root (not followed).
+  virtual LinkRead read_link(std::string_view path) = 0;
+};
+
+/// The directory backend rooted at `root` (must exist and be a directory).
+Result<std::unique_ptr<Source>> open_dir_source(const std::string& root);
+
+/// The libudev backend: units and their attributes from libudev, everything else from the
+/// real root "/". Only meaningful on a live host, or under umockdev.
+Result<std::unique_ptr<Source>> open_udev_source();
+
+/// The root-relative path of a unit file: unit_path("dmar0", "intel-iommu/cap").
+std::string unit_path(std::string_view unit, std::string_view path);
+
+}  // namespace caps
