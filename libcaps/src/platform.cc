@@ -1,0 +1,144 @@
+// Platform facts (ACPI IOMMU tables, kernel command line) and, for a host without units, why
+// it has none, as far as the tree tells.
+#include <algorithm>
+#include <array>
+
+#include "read_internal.h"
+#include "read_util.h"
+
+namespace caps {
+
+namespace {
+
+constexpr std::string_view kTablesDir = "sys/firmware/acpi/tables";
+constexpr std::array<std::string_view, 3> kIommuTables = {"DMAR", "IVRS", "IORT"};
+/// Kernel command lines are at most a few KiB (COMMAND_LINE_SIZE); allow generously.
+constexpr size_t kCmdlineLimit = 64 * 1024;
+
+/// The kernel command line split into words; double quotes group words (as the kernel's
+/// next_arg() does).
+std::vector<std::string> split_cmdline(std::string_view line) {
+  std::vector<std::string> words;
+  std::string word;
+  bool quoted = false;
+  for (char c : line) {
+    if (c == '"') {
+      quoted = !quoted;
+      continue;
+    }
+    if (!quoted && (c == ' ' || c == '\t' || c == '\n')) {
+      if (!word.empty()) words.push_back(std::move(word));
+      word.clear();
+      continue;
+    }
+    word += c;
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  return words;
+}
+
+/// Whether `param=...` on the command line has `option` among its comma-separated values.
+bool has_option(const std::vector<std::string>& words, std::string_view param,
+                std::string_view option) {
+  std::string prefix = std::string(param) + "=";
+  for (const std::string& w : words) {
+    if (!w.starts_with(prefix)) continue;
+    std::string_view values = std::string_view(w).substr(prefix.size());
+    while (!values.empty()) {
+      size_t comma = values.find(',');
+      if (values.substr(0, comma) == option) return true;
+      if (comma == std::string_view::npos) break;
+      values.remove_prefix(comma + 1);
+    }
+  }
+  return false;
+}
+
+bool has_table(const Platform& platform, std::string_view table) {
+  return std::find(platform.acpi_tables.begin(), platform.acpi_tables.end(), table) !=
+         platform.acpi_tables.end();
+}
+
+std::vector<std::string> explain(const Platform& platform, bool class_dir_exists,
+                                 bool tables_visible) {
+  std::vector<std::string> why;
+  if (!class_dir_exists) {
+    why.push_back("/sys/class/iommu does not exist: no IOMMU driver has registered a unit");
+  }
+  if (!tables_visible) {
+    why.push_back(
+        "/sys/firmware/acpi/tables is not there: no ACPI (a device-tree system), "
+        "or the tree was copied without it, so the firmware's IOMMU tables are unknown");
+  } else if (platform.acpi_tables.empty()) {
+    why.push_back(
+        "the firmware publishes no ACPI DMAR (Intel), IVRS (AMD) or IORT (Arm) table: "
+        "enable VT-d, AMD IOMMU or the SMMU in the firmware setup");
+  }
+  if (!platform.cmdline) {
+    why.push_back("/proc/cmdline is not readable: the kernel's IOMMU options are unknown");
+    return why;
+  }
+  std::vector<std::string> words = split_cmdline(*platform.cmdline);
+  bool iommu_off = has_option(words, "iommu", "off");
+  if (iommu_off) {
+    why.push_back("iommu=off on the kernel command line disables every IOMMU driver: remove it");
+  }
+  if (has_table(platform, "DMAR")) {
+    if (has_option(words, "intel_iommu", "off")) {
+      why.push_back(
+          "the firmware has a DMAR table but the kernel command line has "
+          "intel_iommu=off: remove it or set intel_iommu=on");
+    } else if (!has_option(words, "intel_iommu", "on") && !iommu_off) {
+      why.push_back(
+          "the firmware has a DMAR table but the command line has no intel_iommu=on, "
+          "and kernels built with CONFIG_INTEL_IOMMU_DEFAULT_ON=n leave VT-d off: "
+          "add intel_iommu=on");
+    } else if (!iommu_off) {
+      why.push_back(
+          "the firmware has a DMAR table and intel_iommu=on is set, yet no unit "
+          "registered: look for DMAR errors in the kernel log");
+    }
+  }
+  if (has_table(platform, "IVRS")) {
+    if (has_option(words, "amd_iommu", "off")) {
+      why.push_back(
+          "the firmware has an IVRS table but the kernel command line has "
+          "amd_iommu=off: remove it");
+    } else if (!iommu_off) {
+      why.push_back(
+          "the firmware has an IVRS table but no ivhd unit registered: AMD-Vi failed "
+          "to initialize, or the kernel removed the units because DMA translation is "
+          "unsupported; look for AMD-Vi errors in the kernel log");
+    }
+  }
+  if (has_table(platform, "IORT") && !iommu_off) {
+    why.push_back(
+        "the firmware has an IORT table but no SMMU unit registered: the arm-smmu-v3 "
+        "driver is not loaded or failed to probe");
+  }
+  return why;
+}
+
+}  // namespace
+
+void read_platform(Source& source, Host& host, bool class_dir_exists, bool explain_absence) {
+  Platform& platform = host.platform;
+  DirRead tables = source.list_dir(kTablesDir);
+  if (tables.ok()) {
+    for (std::string_view table : kIommuTables) {
+      bool present = std::any_of(tables.entries.begin(), tables.entries.end(),
+                                 [&](const DirEntry& e) { return e.name == table; });
+      if (present) platform.acpi_tables.emplace_back(table);
+    }
+  } else if (tables.status != ReadStatus::kMissing) {
+    add_diagnostic(host.diagnostics, kTablesDir, Severity::kWarning,
+                   "cannot list: " + describe(tables.status, tables.error));
+  }
+  platform.cmdline =
+      read_value(source, "proc/cmdline", host.diagnostics, IfMissing::kSilent, kCmdlineLimit);
+  if (host.units.empty() && explain_absence) {
+    platform.why_no_units = explain(platform, class_dir_exists, tables.ok());
+  }
+}
+
+}  // namespace caps

@@ -1,0 +1,264 @@
+// The generic <model>/<property> layout proposed on the kernel list in 2018: model numbers,
+// documented defaults, both pgtable_format shapes, and unknown properties kept as extras.
+#include <algorithm>
+#include <array>
+#include <optional>
+
+#include "libcaps/parse.h"
+#include "libcaps/reader.h"
+#include "read_internal.h"
+#include "read_util.h"
+
+namespace caps {
+
+namespace {
+
+struct GenericModel {
+  std::string_view name;
+  uint64_t number;
+};
+
+// 1 and 2 come from the 2018 proposal; 3 and 4 are this project's additions
+// (capability-model.md section 1).
+constexpr std::array<GenericModel, 4> kGenericModels = {{
+    {kModelIntelVtd, 1},
+    {kModelArmSmmuV3, 2},
+    {kModelAmdVi, 3},
+    {kModelVirtioIommu, 4},
+}};
+
+bool is_known_model(std::string_view name) {
+  return std::any_of(kGenericModels.begin(), kGenericModels.end(),
+                     [&](const GenericModel& m) { return m.name == name; });
+}
+
+/// Reads and parses the generic layout of one unit directory.
+class GenericReader {
+ public:
+  GenericReader(Source& source, Unit& unit, const std::string& dir)
+      : source_(source), unit_(unit), dir_(dir) {}
+
+  void read() {
+    unit_.layout = Layout::kGeneric;
+    DirRead listing = source_.list_unit_dir(unit_.name, dir_);
+    if (!listing.ok()) {
+      add_diagnostic(unit_.diagnostics, unit_path(unit_.name, dir_), Severity::kError,
+                     "cannot list: " + describe(listing.status, listing.error));
+      return;
+    }
+    read_model();
+    Caps& caps = unit_.caps;
+    caps.asid_bits = read_width("asid_bits", 0, 32, std::nullopt);
+    caps.ssid_bits = read_width("ssid_bits", 0, 32, 0);
+    caps.input_bits = read_width("input_bits", 1, 64, std::nullopt);
+    caps.output_bits = read_width("output_bits", 1, 64, std::nullopt);
+    caps.btm = read_keyword<bool>("btm", parse_enabled, false);
+    caps.httu = read_keyword<Httu>("httu", parse_httu, Httu::kNone);
+    caps.stall = read_keyword<Stall>("stall", parse_stall, Stall::kDisabled);
+    caps.nested = read_keyword<bool>("nested", parse_flag, std::nullopt);
+    caps.ats = read_keyword<bool>("ats", parse_flag, std::nullopt);
+    caps.page_requests = read_keyword<bool>("pri", parse_flag, std::nullopt, "page_requests");
+    if (caps.httu) {
+      caps.dirty_tracking = *caps.httu == Httu::kAccessDirty;
+      unit_.evidence["dirty_tracking"] = unit_.evidence["httu"];
+    }
+    read_pgtable_formats(listing);
+    if (caps.ssid_bits && *caps.ssid_bits > 20) {
+      warn("ssid_bits", "ssid_bits=" + std::to_string(*caps.ssid_bits) +
+                            " is beyond the PCIe PASID limit of 20 bits");
+    }
+    keep_unknown_properties(listing);
+  }
+
+ private:
+  static std::optional<bool> parse_enabled(std::string_view text) {
+    if (text == "enabled") return true;
+    if (text == "disabled") return false;
+    return std::nullopt;
+  }
+
+  /// Optional feature files beyond the proposal take enabled/disabled like btm, or 1/0.
+  static std::optional<bool> parse_flag(std::string_view text) {
+    if (text == "1") return true;
+    if (text == "0") return false;
+    return parse_enabled(text);
+  }
+
+  std::string path(std::string_view property) const {
+    return unit_path(unit_.name, dir_ + "/" + std::string(property));
+  }
+
+  std::string fact(std::string_view property, std::string_view value) const {
+    return dir_ + "/" + std::string(property) + "=" + std::string(value);
+  }
+
+  void warn(std::string_view property, std::string message) {
+    add_diagnostic(unit_.diagnostics, path(property), Severity::kWarning, std::move(message));
+  }
+
+  void error(std::string_view property, std::string message) {
+    add_diagnostic(unit_.diagnostics, path(property), Severity::kError, std::move(message));
+  }
+
+  /// The value of `property`; an absent file is silent (defaults apply), other failures are
+  /// reported.
+  ValueRead value(std::string_view property, IfMissing if_missing = IfMissing::kSilent) {
+    known_.emplace_back(property);
+    return read_unit_value(source_, unit_.name, dir_ + "/" + std::string(property),
+                           unit_.diagnostics, if_missing);
+  }
+
+  void read_model() {
+    std::optional<std::string> text = value("model").text;
+    bool dir_known = is_known_model(dir_);
+    if (!text) {
+      if (!dir_known) return;  // is_generic_layout_dir saw a model file that is now gone
+      unit_.model = dir_;
+      warn("model", "missing; model taken from the directory name " + quote(dir_));
+      return;
+    }
+    unit_.properties["model"] = *text;
+    Result<uint64_t> number = parse_dec(*text);
+    if (!number) {
+      error("model", number.error().message);
+      return;
+    }
+    std::string_view name = generic_model_name(*number);
+    if (name.empty()) {
+      warn("model", "unknown model number " + std::to_string(*number) +
+                        ": a new number announces a mandatory feature this tool does not know");
+      return;
+    }
+    if (name != dir_) {
+      warn("model", "model number " + std::to_string(*number) + " is " + std::string(name) +
+                        " but the directory is " + quote(dir_));
+      return;
+    }
+    unit_.model = std::string(name);
+  }
+
+  std::optional<int> read_width(std::string_view property, int lo, int hi,
+                                std::optional<int> fallback) {
+    ValueRead read = value(property);
+    const std::optional<std::string>& text = read.text;
+    std::string key(property);
+    if (!text) {
+      if (!fallback || !read.absent()) return std::nullopt;
+      unit_.evidence[key] = "no " + dir_ + "/" + key + ": default " + std::to_string(*fallback);
+      return fallback;
+    }
+    Result<uint64_t> parsed = parse_dec(*text);
+    if (!parsed) {
+      error(property, parsed.error().message);
+      return std::nullopt;
+    }
+    if (*parsed < static_cast<uint64_t>(lo) || *parsed > static_cast<uint64_t>(hi)) {
+      error(property, "out of range: " + std::to_string(*parsed) + " (expected " +
+                          std::to_string(lo) + ".." + std::to_string(hi) + ")");
+      return std::nullopt;
+    }
+    unit_.evidence[key] = fact(property, *text);
+    return static_cast<int>(*parsed);
+  }
+
+  template <class T>
+  std::optional<T> read_keyword(std::string_view property,
+                                std::optional<T> (*parse)(std::string_view),
+                                std::optional<T> fallback, std::string_view cap_name = {}) {
+    std::string key(cap_name.empty() ? property : cap_name);
+    ValueRead read = value(property);
+    if (!read.text) {
+      // A default applies only when the file is truly absent, not when it was unreadable.
+      if (!fallback || !read.absent()) return std::nullopt;
+      unit_.evidence[key] = "no " + dir_ + "/" + std::string(property) + ": default";
+      return fallback;
+    }
+    std::optional<T> parsed = parse(*read.text);
+    if (!parsed) {
+      error(property, "unknown value " + quote(*read.text));
+      return std::nullopt;
+    }
+    unit_.evidence[key] = fact(property, *read.text);
+    return parsed;
+  }
+
+  void read_pgtable_formats(const DirRead& listing) {
+    constexpr std::string_view kProperty = "pgtable_format";
+    known_.emplace_back(kProperty);
+    auto entry = std::find_if(listing.entries.begin(), listing.entries.end(),
+                              [&](const DirEntry& e) { return e.name == kProperty; });
+    if (entry == listing.entries.end()) return;  // no default: the formats stay unknown
+    if (entry->type != EntryType::kDir) {
+      // The plain-file shape: one preferred format.
+      std::optional<std::string> text =
+          read_unit_value(source_, unit_.name, dir_ + "/" + std::string(kProperty),
+                          unit_.diagnostics, IfMissing::kWarn)
+              .text;
+      if (!text) return;
+      if (text->empty()) {
+        error(kProperty, "empty");
+        return;
+      }
+      unit_.caps.pgtable_formats = std::vector<std::string>{*text};
+      unit_.evidence["pgtable_formats"] = fact(kProperty, *text);
+      return;
+    }
+    DirRead formats = source_.list_unit_dir(unit_.name, dir_ + "/" + std::string(kProperty));
+    if (!formats.ok()) {
+      error(kProperty, "cannot list: " + describe(formats.status, formats.error));
+      return;
+    }
+    std::vector<std::string> names;
+    for (const DirEntry& e : formats.entries) names.push_back(e.name);
+    std::sort(names.begin(), names.end(), natural_less);
+    std::string joined;
+    for (const std::string& n : names) joined += (joined.empty() ? "" : ",") + n;
+    unit_.evidence["pgtable_formats"] = dir_ + "/pgtable_format/{" + joined + "}";
+    unit_.caps.pgtable_formats = std::move(names);
+  }
+
+  /// Files the proposal does not name are optional features added later: keep them.
+  void keep_unknown_properties(const DirRead& listing) {
+    for (const DirEntry& e : listing.entries) {
+      if (std::find(known_.begin(), known_.end(), e.name) != known_.end()) continue;
+      if (e.type == EntryType::kDir) {
+        DirRead sub = source_.list_unit_dir(unit_.name, dir_ + "/" + e.name);
+        std::string joined;
+        for (const DirEntry& s : sub.entries) joined += (joined.empty() ? "" : ",") + s.name;
+        unit_.properties[e.name + "/"] = joined;
+        continue;
+      }
+      if (auto text = read_unit_value(source_, unit_.name, dir_ + "/" + e.name, unit_.diagnostics,
+                                      IfMissing::kWarn)
+                          .text) {
+        unit_.properties[e.name] = *text;
+      }
+    }
+  }
+
+  Source& source_;
+  Unit& unit_;
+  std::string dir_;
+  std::vector<std::string> known_;
+};
+
+}  // namespace
+
+std::string_view generic_model_name(uint64_t number) {
+  for (const GenericModel& m : kGenericModels) {
+    if (m.number == number) return m.name;
+  }
+  return {};
+}
+
+bool is_generic_layout_dir(Source& source, std::string_view unit, std::string_view dir) {
+  if (is_known_model(dir)) return true;
+  FileRead model = source.read_unit_file(unit, std::string(dir) + "/model", kAttrLimit);
+  return model.status != ReadStatus::kMissing && model.status != ReadStatus::kNotRegular;
+}
+
+void read_generic(Source& source, Unit& unit, const std::string& dir) {
+  GenericReader(source, unit, dir).read();
+}
+
+}  // namespace caps

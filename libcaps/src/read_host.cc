@@ -1,0 +1,240 @@
+// Reading a whole host: the units, /sys/kernel/iommu_groups, every device behind a unit or in
+// a group (its unit, group, driver and PCI capabilities), and the platform facts.
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "libcaps/parse.h"
+#include "libcaps/reader.h"
+#include "read_internal.h"
+#include "read_util.h"
+
+namespace caps {
+
+namespace {
+
+constexpr std::string_view kGroupsDir = "sys/kernel/iommu_groups";
+
+std::string group_path(uint64_t id, std::string_view rest = {}) {
+  std::string path = std::string(kGroupsDir) + "/" + std::to_string(id);
+  if (!rest.empty()) path += "/" + std::string(rest);
+  return path;
+}
+
+/// One line of reserved_regions: "0x%016llx 0x%016llx %s".
+std::optional<ReservedRegion> parse_region(std::string_view line, std::string& problem) {
+  size_t a = line.find(' ');
+  size_t b = a == std::string_view::npos ? a : line.find(' ', a + 1);
+  if (b == std::string_view::npos) {
+    problem = "expected \"<start> <end> <type>\", got " + quote(line);
+    return std::nullopt;
+  }
+  Result<uint64_t> start = parse_hex_prefixed(line.substr(0, a));
+  Result<uint64_t> end = parse_hex_prefixed(line.substr(a + 1, b - a - 1));
+  std::string_view type = line.substr(b + 1);
+  if (!start || !end || type.empty() || type.find(' ') != std::string_view::npos) {
+    problem = "expected \"<start> <end> <type>\", got " + quote(line);
+    return std::nullopt;
+  }
+  if (*end < *start) {
+    problem = "region ends before it starts: " + quote(line);
+    return std::nullopt;
+  }
+  return ReservedRegion{*start, *end, std::string(type)};
+}
+
+void read_reserved_regions(Source& source, Group& group, Diagnostics& diagnostics) {
+  std::string path = group_path(group.id, "reserved_regions");
+  std::optional<std::string> text = read_value(source, path, diagnostics, IfMissing::kSilent);
+  if (!text) return;
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    if (line.empty()) continue;
+    std::string problem;
+    if (auto region = parse_region(line, problem)) {
+      group.reserved_regions.push_back(std::move(*region));
+    } else {
+      add_diagnostic(diagnostics, path, Severity::kError, problem);
+    }
+  }
+}
+
+std::optional<Group> read_group(Source& source, const DirEntry& entry, Diagnostics& diagnostics) {
+  Result<uint64_t> id = parse_dec(entry.name);
+  if (!id) {
+    add_diagnostic(diagnostics, std::string(kGroupsDir) + "/" + entry.name, Severity::kWarning,
+                   "not a group id: " + id.error().message);
+    return std::nullopt;
+  }
+  Group group;
+  group.id = *id;
+  group.type = read_value(source, group_path(group.id, "type"), diagnostics, IfMissing::kSilent);
+  group.name = read_value(source, group_path(group.id, "name"), diagnostics, IfMissing::kSilent);
+  read_reserved_regions(source, group, diagnostics);
+  DirRead devices = source.list_dir(group_path(group.id, "devices"));
+  if (devices.ok()) {
+    for (DirEntry& d : devices.entries) group.devices.push_back(std::move(d.name));
+    std::sort(group.devices.begin(), group.devices.end(), natural_less);
+  } else if (devices.status != ReadStatus::kMissing) {
+    add_diagnostic(diagnostics, group_path(group.id, "devices"), Severity::kError,
+                   "cannot list: " + describe(devices.status, devices.error));
+  }
+  return group;
+}
+
+std::vector<Group> read_groups(Source& source, Diagnostics& diagnostics) {
+  std::vector<Group> groups;
+  DirRead listing = source.list_dir(kGroupsDir);
+  if (listing.status == ReadStatus::kMissing) return groups;
+  if (!listing.ok()) {
+    add_diagnostic(diagnostics, kGroupsDir, Severity::kError,
+                   "cannot list: " + describe(listing.status, listing.error));
+    return groups;
+  }
+  for (const DirEntry& e : listing.entries) {
+    if (auto group = read_group(source, e, diagnostics)) groups.push_back(std::move(*group));
+  }
+  std::sort(groups.begin(), groups.end(),
+            [](const Group& a, const Group& b) { return a.id < b.id; });
+  return groups;
+}
+
+/// The basename of the link `dir`/`name`, or nullopt when there is no such link.
+std::optional<std::string> read_link_name(Source& source, const std::string& dir,
+                                          std::string_view name, Diagnostics& diagnostics) {
+  std::string path = dir + "/" + std::string(name);
+  LinkRead link = source.read_link(path);
+  if (link.status == ReadStatus::kMissing) return std::nullopt;
+  if (!link.ok()) {
+    add_diagnostic(diagnostics, path, Severity::kWarning,
+                   "cannot read link: " + describe(link.status, link.error));
+    return std::nullopt;
+  }
+  std::string base = link_basename(link.target);
+  if (base.empty() || base == "." || base == "..") {
+    add_diagnostic(diagnostics, path, Severity::kWarning, "odd link target " + quote(link.target));
+    return std::nullopt;
+  }
+  return base;
+}
+
+/// Where a device was seen: the directory to read its links and config from, and what the
+/// listing that named it says.
+struct Sighting {
+  std::string dir;
+  std::optional<std::string> unit;
+  std::optional<uint64_t> group;
+};
+
+Device read_device(Source& source, const std::string& name, const Sighting& seen,
+                   const ReadOptions& options, Diagnostics& diagnostics) {
+  Device device;
+  device.name = name;
+  device.unit = read_link_name(source, seen.dir, "iommu", diagnostics);
+  if (!device.unit) device.unit = seen.unit;
+  if (auto group = read_link_name(source, seen.dir, "iommu_group", diagnostics)) {
+    Result<uint64_t> id = parse_dec(*group);
+    if (id) {
+      device.group = *id;
+    } else {
+      add_diagnostic(diagnostics, seen.dir + "/iommu_group", Severity::kWarning,
+                     "link does not name a group id: " + quote(*group));
+    }
+  }
+  if (!device.group) device.group = seen.group;
+  device.driver = read_link_name(source, seen.dir, "driver", diagnostics);
+  if (!options.read_pci_config) return device;
+
+  std::string config_path = seen.dir + "/config";
+  FileRead config = source.read_file(config_path, kConfigLimit);
+  if (config.status == ReadStatus::kMissing) return device;  // not a PCI device
+  if (!config.ok()) {
+    add_diagnostic(diagnostics, config_path, Severity::kWarning,
+                   "cannot read PCI config: " + describe(config.status, config.error));
+    return device;
+  }
+  if (config.data.size() < 64) {
+    add_diagnostic(diagnostics, config_path, Severity::kWarning,
+                   "PCI config is only " + std::to_string(config.data.size()) +
+                       " bytes; expected at least the 64-byte header");
+    return device;
+  }
+  device.pci = parse_pci_config(config.data);
+  return device;
+}
+
+std::vector<Device> read_devices(Source& source, const Host& host, const ReadOptions& options,
+                                 Diagnostics& diagnostics) {
+  // Group listings come first: a device in a group is reachable through it even when no
+  // unit links it (and every device behind a unit is normally in a group).
+  std::map<std::string, Sighting> seen;
+  for (const Group& g : host.groups) {
+    for (const std::string& d : g.devices) {
+      seen.emplace(d, Sighting{group_path(g.id, "devices/" + d), std::nullopt, g.id});
+    }
+  }
+  for (const Unit& u : host.units) {
+    for (const std::string& d : u.devices) {
+      auto [it, inserted] =
+          seen.emplace(d, Sighting{unit_path(u.name, "devices/" + d), u.name, std::nullopt});
+      if (!inserted && !it->second.unit) it->second.unit = u.name;
+    }
+  }
+  std::vector<Device> devices;
+  devices.reserve(seen.size());
+  for (const auto& [name, sighting] : seen) {
+    devices.push_back(read_device(source, name, sighting, options, diagnostics));
+  }
+  std::sort(devices.begin(), devices.end(),
+            [](const Device& a, const Device& b) { return natural_less(a.name, b.name); });
+  return devices;
+}
+
+}  // namespace
+
+Host read_host(Source& source, const ReadOptions& options) {
+  Host host;
+  host.backend = std::string(source.backend());
+  host.root = source.root();
+
+  DirRead listing = source.list_units();
+  bool class_dir_exists = listing.status != ReadStatus::kMissing;
+  if (!listing.ok() && class_dir_exists) {
+    add_diagnostic(host.diagnostics, "sys/class/iommu", Severity::kError,
+                   "cannot list: " + describe(listing.status, listing.error));
+  }
+  std::vector<std::string> names;
+  for (DirEntry& e : listing.entries) names.push_back(std::move(e.name));
+  std::sort(names.begin(), names.end(), natural_less);
+
+  std::set<std::string> wanted(options.units.begin(), options.units.end());
+  if (!wanted.empty()) {
+    for (const std::string& w : wanted) {
+      if (std::find(names.begin(), names.end(), w) == names.end()) {
+        add_diagnostic(host.diagnostics, unit_path(w, ""), Severity::kError, "no such unit");
+      }
+    }
+    std::erase_if(names, [&](const std::string& n) { return !wanted.count(n); });
+  }
+  for (const std::string& name : names) host.units.push_back(read_unit(source, name));
+
+  host.groups = read_groups(source, host.diagnostics);
+  host.devices = read_devices(source, host, options, host.diagnostics);
+  if (!wanted.empty()) {
+    // A unit selection shows only that unit's devices and the groups they are in.
+    std::set<uint64_t> groups;
+    std::erase_if(host.devices, [&](const Device& d) {
+      bool keep = d.unit && wanted.count(*d.unit);
+      if (keep && d.group) groups.insert(*d.group);
+      return !keep;
+    });
+    std::erase_if(host.groups, [&](const Group& g) { return !groups.count(g.id); });
+  }
+  read_platform(source, host, class_dir_exists, wanted.empty());
+  return host;
+}
+
+}  // namespace caps

@@ -1,0 +1,26 @@
+// Pieces of the host reader shared between its files (not part of the libcaps API).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "libcaps/model.h"
+#include "libcaps/source.h"
+
+namespace caps {
+
+/// Whether `dir` under the unit is a generic-layout model directory: named after a known
+/// model, or holding a `model` file.
+bool is_generic_layout_dir(Source& source, std::string_view unit, std::string_view dir);
+
+/// Reads the generic <model>/<property> layout from `dir` into `unit`.
+void read_generic(Source& source, Unit& unit, const std::string& dir);
+
+/// The model name for a generic-layout model number (1..4), or empty.
+std::string_view generic_model_name(uint64_t number);
+
+/// Reads /sys/firmware/acpi/tables and /proc/cmdline into `host.platform`; when the host has
+/// no unit and `explain_absence` (no unit selection emptied it), also says why.
+void read_platform(Source& source, Host& host, bool class_dir_exists, bool explain_absence);
+
+}  // namespace caps

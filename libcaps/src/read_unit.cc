@@ -1,0 +1,231 @@
+// Reading one unit: which layout describes it, the intel-iommu and amd-iommu readers, and the
+// unit's devices/ links. The generic layout lives in read_generic.cc.
+#include <algorithm>
+#include <array>
+
+#include "libcaps/decode.h"
+#include "libcaps/parse.h"
+#include "libcaps/reader.h"
+#include "read_internal.h"
+#include "read_util.h"
+
+namespace caps {
+
+namespace {
+
+constexpr std::string_view kIntelDir = "intel-iommu";
+constexpr std::string_view kAmdDir = "amd-iommu";
+
+/// Subdirectories every class device may have that describe no hardware.
+bool is_infrastructure_dir(std::string_view name) {
+  return name == "devices" || name == "power" || name == kIntelDir || name == kAmdDir;
+}
+
+/// Reads a bare-hex register file and decodes it; nullopt (with a diagnostic) when the
+/// file is missing, unreadable or not a register value.
+std::optional<RegisterFile> read_register(Source& source, Unit& unit, std::string_view dir,
+                                          std::string_view file, const RegisterSpec& spec) {
+  std::string rel = std::string(dir) + "/" + std::string(file);
+  std::string path = unit_path(unit.name, rel);
+  std::optional<std::string> text =
+      read_unit_value(source, unit.name, rel, unit.diagnostics, IfMissing::kError).text;
+  if (!text) return std::nullopt;
+  Result<uint64_t> raw = parse_hex(*text);
+  if (!raw) {
+    add_diagnostic(unit.diagnostics, path, Severity::kError, raw.error().message);
+    return std::nullopt;
+  }
+  return RegisterFile{std::string(file), decode(spec, *raw), std::nullopt, ""};
+}
+
+void add_reserved_warnings(Unit& unit, std::string_view dir, const RegisterFile& file) {
+  for (const Register* reg : {&file.main, file.second ? &*file.second : nullptr}) {
+    if (reg == nullptr || reg->reserved == 0) continue;
+    add_diagnostic(unit.diagnostics, unit_path(unit.name, std::string(dir) + "/" + file.file),
+                   Severity::kWarning,
+                   reg->name + " has reserved bits set: " + format_hex(reg->reserved));
+  }
+}
+
+void apply(Unit& unit, Normalized normalized, std::string_view dir) {
+  unit.caps = std::move(normalized.caps);
+  unit.evidence = std::move(normalized.evidence);
+  unit.extra = std::move(normalized.extra);
+  for (Diagnostic& d : normalized.diagnostics) {
+    if (d.path.empty()) d.path = display_path(unit_path(unit.name, dir));
+    unit.diagnostics.push_back(std::move(d));
+  }
+}
+
+const Register* find_register(const Unit& unit, std::string_view file) {
+  for (const RegisterFile& r : unit.registers) {
+    if (r.file == file) return &r.main;
+  }
+  return nullptr;
+}
+
+/// Keeps a plain property file's value; `check` validates it (an error message or empty).
+void read_property(Source& source, Unit& unit, std::string_view dir, std::string_view file,
+                   std::string (*check)(std::string_view, std::string&)) {
+  std::string rel = std::string(dir) + "/" + std::string(file);
+  std::optional<std::string> text =
+      read_unit_value(source, unit.name, rel, unit.diagnostics, IfMissing::kWarn).text;
+  if (!text) return;
+  std::string path = unit_path(unit.name, rel);
+  std::string value = *text;
+  std::string problem = check(*text, value);
+  if (!problem.empty()) {
+    add_diagnostic(unit.diagnostics, path, Severity::kError, problem);
+    return;
+  }
+  unit.properties[std::string(file)] = value;
+}
+
+/// version: "%d:%d" (VER_REG major:minor, each 0..15).
+std::string check_version(std::string_view text, std::string&) {
+  size_t colon = text.find(':');
+  if (colon == std::string_view::npos || !parse_dec(text.substr(0, colon)) ||
+      !parse_dec(text.substr(colon + 1))) {
+    return "expected <major>:<minor>, got " + quote(text);
+  }
+  return "";
+}
+
+/// address: bare hex; shown with 0x like every other hex value in the model.
+std::string check_address(std::string_view text, std::string& value) {
+  Result<uint64_t> parsed = parse_hex(text);
+  if (!parsed) return parsed.error().message;
+  value = format_hex(*parsed);
+  return "";
+}
+
+std::string check_decimal(std::string_view text, std::string&) {
+  Result<uint64_t> parsed = parse_dec(text);
+  return parsed ? "" : parsed.error().message;
+}
+
+void read_intel(Source& source, Unit& unit) {
+  unit.layout = Layout::kIntelIommu;
+  unit.model = std::string(kModelIntelVtd);
+  for (auto [file, spec] : {std::pair{"cap", &vtd_cap_spec()}, {"ecap", &vtd_ecap_spec()}}) {
+    if (auto reg = read_register(source, unit, kIntelDir, file, *spec)) {
+      add_reserved_warnings(unit, kIntelDir, *reg);
+      unit.registers.push_back(std::move(*reg));
+    }
+  }
+  read_property(source, unit, kIntelDir, "version", check_version);
+  read_property(source, unit, kIntelDir, "address", check_address);
+  read_property(source, unit, kIntelDir, "domains_supported", check_decimal);
+  read_property(source, unit, kIntelDir, "domains_used", check_decimal);
+  apply(unit, normalize_vtd(find_register(unit, "cap"), find_register(unit, "ecap")), kIntelDir);
+
+  // domains_supported is the kernel's cap_ndoms(): it must agree with CAP.ND.
+  auto domains = unit.properties.find("domains_supported");
+  const Register* cap = find_register(unit, "cap");
+  if (domains != unit.properties.end() && cap != nullptr) {
+    uint64_t nd = cap->field("ND").value_or(0);
+    uint64_t expected = nd < 7 ? uint64_t{1} << (4 + 2 * nd) : 0;
+    if (expected != 0 && std::to_string(expected) != domains->second) {
+      add_diagnostic(unit.diagnostics, unit_path(unit.name, "intel-iommu/domains_supported"),
+                     Severity::kWarning,
+                     "disagrees with cap.ND=" + std::to_string(nd) + " (" +
+                         std::to_string(expected) + " domains)");
+    }
+  }
+}
+
+void read_amd(Source& source, Unit& unit) {
+  unit.layout = Layout::kAmdIommu;
+  unit.model = std::string(kModelAmdVi);
+  if (auto reg = read_register(source, unit, kAmdDir, "cap", amd_cap_spec())) {
+    add_reserved_warnings(unit, kAmdDir, *reg);
+    unit.registers.push_back(std::move(*reg));
+  }
+  std::string path = unit_path(unit.name, "amd-iommu/features");
+  if (auto text = read_unit_value(source, unit.name, "amd-iommu/features", unit.diagnostics,
+                                  IfMissing::kError)
+                      .text) {
+    Result<AmdFeatures> features = parse_amd_features(*text);
+    if (!features) {
+      add_diagnostic(unit.diagnostics, path, Severity::kError, features.error().message);
+    } else {
+      for (Diagnostic& d : features->diagnostics) {
+        add_diagnostic(unit.diagnostics, path, d.severity, std::move(d.message));
+      }
+      RegisterFile file{"features", decode(amd_efr_spec(), features->efr), std::nullopt,
+                        features->format};
+      if (features->efr2) file.second = decode(amd_efr2_spec(), *features->efr2);
+      add_reserved_warnings(unit, kAmdDir, file);
+      unit.registers.push_back(std::move(file));
+    }
+  }
+  const Register* cap = find_register(unit, "cap");
+  const Register* efr = nullptr;
+  const Register* efr2 = nullptr;
+  for (const RegisterFile& r : unit.registers) {
+    if (r.file != "features") continue;
+    efr = &r.main;
+    if (r.second) efr2 = &*r.second;
+  }
+  apply(unit, normalize_amd(cap, efr, efr2), kAmdDir);
+}
+
+void read_devices(Source& source, Unit& unit) {
+  DirRead listing = source.list_unit_dir(unit.name, "devices");
+  if (listing.status == ReadStatus::kMissing) return;  // no devices/ at all: none linked
+  if (!listing.ok()) {
+    add_diagnostic(unit.diagnostics, unit_path(unit.name, "devices"), Severity::kError,
+                   "cannot list: " + describe(listing.status, listing.error));
+    return;
+  }
+  for (DirEntry& e : listing.entries) unit.devices.push_back(std::move(e.name));
+  std::sort(unit.devices.begin(), unit.devices.end(), natural_less);
+}
+
+}  // namespace
+
+Unit read_unit(Source& source, const std::string& name) {
+  Unit unit;
+  unit.name = name;
+  DirRead top = source.list_unit_dir(name, "");
+  if (!top.ok()) {
+    add_diagnostic(unit.diagnostics, unit_path(name, ""), Severity::kError,
+                   "cannot list unit directory: " + describe(top.status, top.error));
+    return unit;
+  }
+  auto has = [&](std::string_view dir) {
+    return std::any_of(top.entries.begin(), top.entries.end(),
+                       [&](const DirEntry& e) { return e.name == dir; });
+  };
+  std::vector<std::string> generic_dirs;
+  for (const DirEntry& e : top.entries) {
+    if (e.type == EntryType::kDir && !is_infrastructure_dir(e.name) &&
+        is_generic_layout_dir(source, name, e.name)) {
+      generic_dirs.push_back(e.name);
+    }
+  }
+  std::vector<std::string> layouts;
+  if (has(kIntelDir)) layouts.emplace_back(kIntelDir);
+  if (has(kAmdDir)) layouts.emplace_back(kAmdDir);
+  layouts.insert(layouts.end(), generic_dirs.begin(), generic_dirs.end());
+  if (layouts.size() > 1) {
+    std::string list;
+    for (const std::string& l : layouts) list += (list.empty() ? "" : ", ") + l;
+    add_diagnostic(unit.diagnostics, unit_path(name, ""), Severity::kWarning,
+                   "several layouts describe this unit (" + list + "); using " + layouts[0]);
+  }
+  if (layouts.empty()) {
+    // SMMUv3, virtio-iommu, DART...: the unit exists but mainline publishes no capabilities.
+    unit.layout = Layout::kNone;
+  } else if (layouts[0] == kIntelDir) {
+    read_intel(source, unit);
+  } else if (layouts[0] == kAmdDir) {
+    read_amd(source, unit);
+  } else {
+    read_generic(source, unit, layouts[0]);
+  }
+  read_devices(source, unit);
+  return unit;
+}
+
+}  // namespace caps

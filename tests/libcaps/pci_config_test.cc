@@ -1,0 +1,115 @@
+// Tests for parse_pci_config: header fields and the PCIe extended capability walk.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "libcaps/reader.h"
+
+namespace caps {
+namespace {
+
+/// A config space image of `size` bytes with little-endian helpers.
+struct Config {
+  explicit Config(size_t size) : bytes(size, '\0') {}
+  void put(size_t offset, uint32_t value, size_t width) {
+    for (size_t i = 0; i < width; ++i) bytes[offset + i] = static_cast<char>(value >> (8 * i));
+  }
+  /// An extended capability header: id [15:0], version [19:16], next [31:20].
+  void ext(size_t offset, uint16_t id, size_t next) {
+    put(offset, id | (1u << 16) | (static_cast<uint32_t>(next) << 20), 4);
+  }
+  std::string bytes;
+};
+
+Config intel_nic() {
+  Config c(4096);
+  c.put(0x00, 0x8086, 2);             // vendor
+  c.put(0x02, 0x1572, 2);             // device (X710)
+  c.put(0x09, 0x020000, 3);           // class: Ethernet controller
+  c.put(0x0e, 0x80, 1);               // multi-function bit set, header type 0
+  c.ext(0x100, 0x000f, 0x140);        // ATS
+  c.ext(0x140, 0x0013, 0x160);        // PRI
+  c.ext(0x160, 0x001b, 0x000);        // PASID, last
+  c.put(0x164, (20u << 8) | 0x2, 2);  // Max PASID Width 20, Exec, no Priv
+  return c;
+}
+
+TEST(PciConfigTest, HeaderFields) {
+  PciInfo info = parse_pci_config(intel_nic().bytes);
+  EXPECT_EQ(info.vendor, 0x8086);
+  EXPECT_EQ(info.device, 0x1572);
+  EXPECT_EQ(info.class_code, 0x020000u);
+  EXPECT_EQ(info.header_type, 0);  // the multi-function bit is not part of the type
+}
+
+TEST(PciConfigTest, ExtendedCapabilities) {
+  PciInfo info = parse_pci_config(intel_nic().bytes);
+  ASSERT_TRUE(info.pasid.has_value());
+  ASSERT_TRUE(info.pasid->has_value());
+  EXPECT_EQ(**info.pasid, (PasidCapability{20, true, false}));
+  EXPECT_EQ(info.ats, true);
+  EXPECT_EQ(info.pri, true);
+}
+
+TEST(PciConfigTest, ShortConfigLeavesExtendedCapabilitiesUnknown) {
+  // A non-root reader gets only 64 (or 256) bytes: PASID/ATS/PRI are unknown, not absent.
+  for (size_t size : {64u, 256u}) {
+    std::string bytes = intel_nic().bytes.substr(0, size);
+    PciInfo info = parse_pci_config(bytes);
+    EXPECT_EQ(info.vendor, 0x8086) << size;
+    EXPECT_FALSE(info.pasid.has_value()) << size;
+    EXPECT_FALSE(info.ats.has_value()) << size;
+    EXPECT_FALSE(info.pri.has_value()) << size;
+  }
+}
+
+TEST(PciConfigTest, NoExtendedCapabilitiesMeansAbsent) {
+  Config c(4096);
+  c.put(0x00, 0x1b36, 2);
+  PciInfo info = parse_pci_config(c.bytes);
+  ASSERT_TRUE(info.pasid.has_value());
+  EXPECT_FALSE(info.pasid->has_value());
+  EXPECT_EQ(info.ats, false);
+  EXPECT_EQ(info.pri, false);
+
+  c.put(0x100, 0xffffffff, 4);  // what a conventional PCI device reads back
+  info = parse_pci_config(c.bytes);
+  EXPECT_EQ(info.ats, false);
+}
+
+TEST(PciConfigTest, BridgeHeaderType) {
+  Config c(64);
+  c.put(0x0e, 0x81, 1);
+  EXPECT_EQ(parse_pci_config(c.bytes).header_type, 1);
+}
+
+TEST(PciConfigTest, HostileChainsTerminate) {
+  Config self_loop(4096);
+  self_loop.ext(0x100, 0x000f, 0x100);  // points at itself
+  EXPECT_EQ(parse_pci_config(self_loop.bytes).ats, true);
+
+  Config cycle(4096);
+  cycle.ext(0x100, 0x0001, 0x200);
+  cycle.ext(0x200, 0x0013, 0x100);
+  EXPECT_EQ(parse_pci_config(cycle.bytes).pri, true);
+
+  Config into_header(4096);
+  into_header.ext(0x100, 0x0001, 0x040);  // next below 0x100 is not extended space
+  EXPECT_EQ(parse_pci_config(into_header.bytes).ats, false);
+
+  Config at_end(4096);
+  at_end.ext(0x100, 0x0001, 0xffc);
+  at_end.ext(0xffc, 0x001b, 0);  // header fits; the PASID register would not
+  PciInfo info = parse_pci_config(at_end.bytes);
+  ASSERT_TRUE(info.pasid && *info.pasid);
+  EXPECT_EQ((*info.pasid)->max_width, 0);
+}
+
+TEST(PciConfigTest, TooShortForAHeader) {
+  PciInfo info = parse_pci_config(std::string(10, '\xff'));
+  EXPECT_EQ(info.vendor, 0);
+  EXPECT_FALSE(info.pasid.has_value());
+}
+
+}  // namespace
+}  // namespace caps

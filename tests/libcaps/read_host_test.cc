@@ -1,0 +1,208 @@
+// Tests for read_host: groups, devices and their links, unit selection, and the reasons a
+// host has no unit (platform.cc).
+#include <gtest/gtest.h>
+
+#include "libcaps/reader.h"
+#include "memory_source.h"
+
+namespace caps {
+namespace {
+
+using testing::MemorySource;
+
+constexpr std::string_view kNic = "0000:3b:00.0";
+constexpr std::string_view kNic2 = "0000:3b:00.1";
+
+/// A host with one Intel unit, two NIC functions in group 12 and the platform files.
+MemorySource host_with_group() {
+  MemorySource s;
+  s.unit_file("dmar1", "intel-iommu/cap", "d2008c40660462\n");
+  s.unit_file("dmar1", "intel-iommu/ecap", "f050da\n");
+  for (std::string_view dev : {kNic, kNic2}) {
+    std::string d(dev);
+    s.link(unit_path("dmar1", "devices/" + d), "../../../pci0000:3a/0000:3a:00.0/" + d);
+    std::string in_group = "sys/kernel/iommu_groups/12/devices/" + d;
+    s.link(in_group, "../../../../devices/pci0000:3a/0000:3a:00.0/" + d);
+    s.link(in_group + "/iommu", "../../../../virtual/iommu/dmar1");
+    s.link(in_group + "/iommu_group", "../../../../kernel/iommu_groups/12");
+  }
+  s.link("sys/kernel/iommu_groups/12/devices/0000:3b:00.0/driver",
+         "../../../../bus/pci/drivers/vfio-pci");
+  s.link("sys/kernel/iommu_groups/12/devices/0000:3b:00.1/driver",
+         "../../../../bus/pci/drivers/ixgbe");
+  s.file("sys/kernel/iommu_groups/12/type", "DMA-FQ\n");
+  s.file("sys/kernel/iommu_groups/12/reserved_regions",
+         "0x00000000fee00000 0x00000000feefffff msi\n"
+         "0x000000007b800000 0x000000007f7fffff direct-relaxable\n");
+  s.file("sys/firmware/acpi/tables/DMAR", "DMAR");
+  s.file("proc/cmdline", "BOOT_IMAGE=/vmlinuz intel_iommu=on,sm_on quiet\n");
+  return s;
+}
+
+TEST(ReadHostTest, GroupsWithTypeAndReservedRegions) {
+  MemorySource s = host_with_group();
+  Host h = read_host(s);
+  EXPECT_EQ(h.backend, "memory");
+  ASSERT_EQ(h.groups.size(), 1u);
+  const Group& g = h.groups[0];
+  EXPECT_EQ(g.id, 12u);
+  EXPECT_EQ(g.type, "DMA-FQ");
+  EXPECT_EQ(g.name, std::nullopt);
+  EXPECT_EQ(g.devices, (std::vector<std::string>{"0000:3b:00.0", "0000:3b:00.1"}));
+  ASSERT_EQ(g.reserved_regions.size(), 2u);
+  EXPECT_EQ(g.reserved_regions[0], (ReservedRegion{0xfee00000, 0xfeefffff, "msi"}));
+  EXPECT_EQ(g.reserved_regions[1].type, "direct-relaxable");
+  EXPECT_TRUE(h.diagnostics.empty()) << h.diagnostics[0].message;
+}
+
+TEST(ReadHostTest, DevicesWithUnitGroupAndDriver) {
+  MemorySource s = host_with_group();
+  Host h = read_host(s);
+  ASSERT_EQ(h.devices.size(), 2u);
+  const Device& nic = h.devices[0];
+  EXPECT_EQ(nic.name, kNic);
+  EXPECT_EQ(nic.unit, "dmar1");
+  EXPECT_EQ(nic.group, 12u);
+  EXPECT_EQ(nic.driver, "vfio-pci");
+  EXPECT_EQ(nic.pci, std::nullopt);  // no config file: not known as PCI
+  EXPECT_EQ(h.devices[1].driver, "ixgbe");
+  ASSERT_EQ(h.units.size(), 1u);
+  EXPECT_EQ(h.units[0].devices.size(), 2u);
+  EXPECT_TRUE(h.platform.why_no_units.empty());
+  EXPECT_EQ(h.platform.acpi_tables, (std::vector<std::string>{"DMAR"}));
+  EXPECT_EQ(h.platform.cmdline, "BOOT_IMAGE=/vmlinuz intel_iommu=on,sm_on quiet");
+}
+
+TEST(ReadHostTest, DeviceConfigIsParsedAndCanBeSkipped) {
+  MemorySource s = host_with_group();
+  std::string config(4096, '\0');
+  config[0] = '\x86';
+  config[1] = '\x80';
+  s.file("sys/kernel/iommu_groups/12/devices/0000:3b:00.0/config", config);
+  Host h = read_host(s);
+  ASSERT_TRUE(h.devices[0].pci.has_value());
+  EXPECT_EQ(h.devices[0].pci->vendor, 0x8086);
+  EXPECT_EQ(h.devices[0].pci->ats, false);
+
+  ReadOptions no_config;
+  no_config.read_pci_config = false;
+  EXPECT_EQ(read_host(s, no_config).devices[0].pci, std::nullopt);
+}
+
+TEST(ReadHostTest, UnreadableAndShortConfig) {
+  MemorySource s = host_with_group();
+  s.fail("sys/kernel/iommu_groups/12/devices/0000:3b:00.0/config", ReadStatus::kDenied);
+  s.file("sys/kernel/iommu_groups/12/devices/0000:3b:00.1/config", std::string(10, '\xff'));
+  Host h = read_host(s);
+  EXPECT_EQ(h.devices[0].pci, std::nullopt);
+  EXPECT_EQ(h.devices[1].pci, std::nullopt);
+  ASSERT_EQ(h.diagnostics.size(), 2u);
+  EXPECT_EQ(h.diagnostics[0],
+            (Diagnostic{"kernel/iommu_groups/12/devices/0000:3b:00.0/config", Severity::kWarning,
+                        "cannot read PCI config: permission denied"}));
+  EXPECT_EQ(h.diagnostics[1].message,
+            "PCI config is only 10 bytes; expected at least the 64-byte header");
+}
+
+TEST(ReadHostTest, BadGroupEntriesAndRegions) {
+  MemorySource s = host_with_group();
+  s.file("sys/kernel/iommu_groups/notanumber/type", "DMA\n");
+  s.file("sys/kernel/iommu_groups/12/reserved_regions",
+         "0x00000000fee00000 0x00000000feefffff msi\n"
+         "garbage\n"
+         "0x0000000000002000 0x0000000000001000 reserved\n");
+  Host h = read_host(s);
+  ASSERT_EQ(h.groups.size(), 1u);
+  EXPECT_EQ(h.groups[0].reserved_regions.size(), 1u);
+  ASSERT_EQ(h.diagnostics.size(), 3u);
+  EXPECT_EQ(h.diagnostics[0].path, "kernel/iommu_groups/12/reserved_regions");
+  EXPECT_EQ(h.diagnostics[0].message, "expected \"<start> <end> <type>\", got \"garbage\"");
+  EXPECT_EQ(h.diagnostics[1].message,
+            "region ends before it starts: \"0x0000000000002000 0x0000000000001000 reserved\"");
+  EXPECT_EQ(h.diagnostics[2].path, "kernel/iommu_groups/notanumber");
+}
+
+TEST(ReadHostTest, DeviceSeenOnlyThroughItsUnit) {
+  MemorySource s;
+  s.unit_file("dmar0", "intel-iommu/cap", "d2008c40660462\n");
+  s.link(unit_path("dmar0", "devices/0000:00:02.0"), "../../../pci0000:00/0000:00:02.0");
+  s.link(unit_path("dmar0", "devices/0000:00:02.0/driver"), "../../../bus/pci/drivers/i915");
+  Host h = read_host(s);
+  ASSERT_EQ(h.devices.size(), 1u);
+  EXPECT_EQ(h.devices[0].unit, "dmar0");  // from the listing: it has no iommu link here
+  EXPECT_EQ(h.devices[0].group, std::nullopt);
+  EXPECT_EQ(h.devices[0].driver, "i915");
+}
+
+TEST(ReadHostTest, UnitSelection) {
+  MemorySource s = host_with_group();
+  s.unit_file("dmar0", "intel-iommu/cap", "d2008c40660462\n");
+  ReadOptions only;
+  only.units = {"dmar0", "dmar7"};
+  Host h = read_host(s, only);
+  ASSERT_EQ(h.units.size(), 1u);
+  EXPECT_EQ(h.units[0].name, "dmar0");
+  EXPECT_TRUE(h.devices.empty());  // the NICs are behind dmar1
+  EXPECT_TRUE(h.groups.empty());
+  ASSERT_EQ(h.diagnostics.size(), 1u);
+  EXPECT_EQ(h.diagnostics[0], (Diagnostic{"class/iommu/dmar7", Severity::kError, "no such unit"}));
+}
+
+TEST(ReadHostTest, UnitsInNaturalOrder) {
+  MemorySource s;
+  for (std::string_view u : {"dmar10", "dmar2", "dmar1"}) s.unit_file(u, "uevent", "");
+  Host h = read_host(s);
+  ASSERT_EQ(h.units.size(), 3u);
+  EXPECT_EQ(h.units[0].name, "dmar1");
+  EXPECT_EQ(h.units[1].name, "dmar2");
+  EXPECT_EQ(h.units[2].name, "dmar10");
+}
+
+TEST(ReadHostTest, NoUnitBecauseIntelIommuOff) {
+  MemorySource s;
+  s.dir("sys/class/iommu");
+  s.file("sys/firmware/acpi/tables/DMAR", "DMAR");
+  s.file("sys/firmware/acpi/tables/FACP", "FACP");
+  s.file("proc/cmdline", "root=/dev/sda1 intel_iommu=off\n");
+  Host h = read_host(s);
+  EXPECT_TRUE(h.units.empty());
+  EXPECT_EQ(h.platform.why_no_units,
+            (std::vector<std::string>{
+                "the firmware has a DMAR table but the kernel command line has intel_iommu=off: "
+                "remove it or set intel_iommu=on"}));
+}
+
+TEST(ReadHostTest, NoUnitBecauseNoFirmwareTable) {
+  MemorySource s;
+  s.file("sys/firmware/acpi/tables/FACP", "FACP");
+  s.file("proc/cmdline", "quiet\n");
+  Host h = read_host(s);
+  EXPECT_EQ(h.platform.why_no_units,
+            (std::vector<std::string>{
+                "/sys/class/iommu does not exist: no IOMMU driver has registered a unit",
+                "the firmware publishes no ACPI DMAR (Intel), IVRS (AMD) or IORT (Arm) table: "
+                "enable VT-d, AMD IOMMU or the SMMU in the firmware setup"}));
+}
+
+TEST(ReadHostTest, NoUnitWithIvrsAndIommuOff) {
+  MemorySource s;
+  s.dir("sys/class/iommu");
+  s.file("sys/firmware/acpi/tables/IVRS", "IVRS");
+  s.file("proc/cmdline", "iommu=off\n");
+  Host h = read_host(s);
+  EXPECT_EQ(h.platform.why_no_units,
+            (std::vector<std::string>{
+                "iommu=off on the kernel command line disables every IOMMU driver: remove it"}));
+}
+
+TEST(ReadHostTest, NoUnitAndNothingKnown) {
+  MemorySource s;
+  s.dir("sys/class/iommu");
+  Host h = read_host(s);
+  ASSERT_EQ(h.platform.why_no_units.size(), 2u);
+  EXPECT_EQ(h.platform.why_no_units[1],
+            "/proc/cmdline is not readable: the kernel's IOMMU options are unknown");
+}
+
+}  // namespace
+}  // namespace caps
