@@ -1,0 +1,71 @@
+// The keys, enumerated values and syntactic ranges parse_guest knows: one table each, shared by
+// the parser (unknown-key checks, did-you-mean suggestions) and its tests (schema coverage).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+
+#include "libcaps/guest.h"
+#include "libcaps/model.h"
+
+namespace caps {
+
+/// Keys of each table of the guest file, in the order write_guest emits them.
+inline constexpr std::array<std::string_view, 5> kGuestTopKeys = {"format", "viommu", "device",
+                                                                  "pasid_table", "pasid_alloc"};
+inline constexpr std::array<std::string_view, 14> kGuestViommuKeys = {
+    "model",          "input_bits", "output_bits",    "asid_bits", "ssid_bits", "httu",
+    "stall",          "btm",        "pgtable_format", "nested",    "ats",       "page_requests",
+    "dirty_tracking", "units"};
+inline constexpr std::array<std::string_view, 1> kGuestDeviceKeys = {"bdf"};
+inline constexpr std::array<std::string_view, 6> kGuestPasidTableKeys = {
+    "version", "bytes", "model", "base_ptr", "pasid_bits", "s1dss"};
+inline constexpr std::array<std::string_view, 4> kGuestPasidAllocKeys = {"min", "max", "count",
+                                                                         "quota"};
+
+/// The only guest file format this version reads and writes.
+inline constexpr int64_t kGuestFormat = 1;
+
+/// viommu.model values (kept a string in the Guest: the checker compares it with host models).
+inline constexpr std::array<std::string_view, 4> kGuestViommuModels = {
+    kModelIntelVtd, kModelAmdVi, kModelArmSmmuV3, kModelVirtioIommu};
+
+/// Enumerators the guest file can name, spelled by their to_string().
+inline constexpr std::array<Httu, 3> kGuestHttuValues = {Httu::kNone, Httu::kAccess,
+                                                         Httu::kAccessDirty};
+inline constexpr std::array<Stall, 3> kGuestStallValues = {Stall::kDisabled, Stall::kEnabled,
+                                                           Stall::kForce};
+inline constexpr std::array<PasidTableModel, 5> kGuestPasidTableModels = {
+    PasidTableModel::kHost, PasidTableModel::kArm1Lvl, PasidTableModel::kArm2Lvl,
+    PasidTableModel::kAmd, PasidTableModel::kIntel};
+inline constexpr std::array<S1dss, 3> kGuestS1dssValues = {S1dss::kTerminate, S1dss::kBypass,
+                                                           S1dss::kSsid0};
+
+/// An inclusive range of integer values.
+struct GuestRange {
+  int64_t lo = 0;
+  int64_t hi = std::numeric_limits<int64_t>::max();
+};
+
+/// Syntactic ranges: what a well-formed file may say. Whether a host supports a value is the
+/// checker's job, so these are deliberately wider than any hardware (ssid_bits up to 32 lets the
+/// checker report the PCIe 20-bit limit with a hint instead of a parse error).
+inline constexpr GuestRange kGuestAddressBitsRange = {1, 64};  // input_bits, output_bits
+inline constexpr GuestRange kGuestAsidBitsRange = {0, 32};
+inline constexpr GuestRange kGuestSsidBitsRange = {0, 32};
+inline constexpr GuestRange kGuestPasidBitsRange = {0, 255};  // u8 pasid_bits of the config
+inline constexpr GuestRange kGuestUnsignedRange = {};         // version, bytes, base_ptr, alloc
+
+/// [pasid_alloc] quota when absent: the per-VM default of the VFIO PASID series.
+inline constexpr uint64_t kGuestDefaultQuota = 1000;
+
+/// Hostile-input bounds checked before toml++ sees the text. toml++ limits nested arrays and
+/// inline tables (256) but builds dotted keys (`a.b.c...`) recursively and overflows the stack
+/// near 50 000 levels; a real guest file has a handful of dots outside strings and comments.
+inline constexpr size_t kGuestMaxBytes = size_t{1} << 20;
+inline constexpr size_t kGuestMaxDots = 1000;
+
+}  // namespace caps
