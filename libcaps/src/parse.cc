@@ -1,0 +1,107 @@
+// Strict parsers for sysfs values (bare hex, prefixed hex, decimal) and message quoting.
+#include "libcaps/parse.h"
+
+#include <charconv>
+#include <system_error>
+
+namespace caps {
+namespace {
+
+constexpr size_t kMaxHexDigits = 16;
+constexpr size_t kMaxQuoted = 64;
+
+bool is_hex_digit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+bool is_dec_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Parses `digits` (the part after any prefix) as hex; messages quote `whole`, the text the
+// caller was given, so the user sees what the file held.
+Result<uint64_t> parse_hex_digits(std::string_view digits, std::string_view whole) {
+  if (digits.empty()) return make_error("", "no hex digits in " + quote(whole));
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (!is_hex_digit(digits[i])) {
+      return make_error("", "not bare hex: " + quote(whole) + " has " + quote(digits.substr(i, 1)) +
+                                " at offset " + std::to_string(whole.size() - digits.size() + i));
+    }
+  }
+  // The kernel prints %llx without padding, so more than 16 digits is never a 64-bit value.
+  if (digits.size() > kMaxHexDigits) {
+    return make_error("", "more than 16 hex digits in " + quote(whole));
+  }
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value, 16);
+  if (ec != std::errc() || end != digits.data() + digits.size()) {
+    return make_error("", "not a 64-bit hex value: " + quote(whole));
+  }
+  return value;
+}
+
+}  // namespace
+
+std::string_view trim_newlines(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  return text;
+}
+
+Result<uint64_t> parse_hex(std::string_view text) {
+  if (text.empty()) return make_error("", "empty value, expected bare hex");
+  if (text.starts_with("0x") || text.starts_with("0X")) {
+    return make_error("", "unexpected 0x prefix in " + quote(text) + ", expected bare hex");
+  }
+  return parse_hex_digits(text, text);
+}
+
+Result<uint64_t> parse_hex_prefixed(std::string_view text) {
+  if (text.empty()) return make_error("", "empty value, expected hex");
+  if (text.starts_with("0x")) return parse_hex_digits(text.substr(2), text);
+  return parse_hex_digits(text, text);
+}
+
+Result<uint64_t> parse_dec(std::string_view text) {
+  if (text.empty()) return make_error("", "empty value, expected a decimal number");
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (!is_dec_digit(text[i])) {
+      return make_error("", "not a decimal number: " + quote(text) + " has " +
+                                quote(text.substr(i, 1)) + " at offset " + std::to_string(i));
+    }
+  }
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 10);
+  if (ec == std::errc::result_out_of_range) {
+    return make_error("", "decimal value " + quote(text) + " does not fit 64 bits");
+  }
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return make_error("", "not a decimal number: " + quote(text));
+  }
+  return value;
+}
+
+std::string format_hex(uint64_t value) {
+  char buf[kMaxHexDigits];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, 16);
+  (void)ec;  // 16 hex digits always fit a 64-bit value
+  return "0x" + std::string(buf, end);
+}
+
+std::string quote(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  const std::string_view shown = text.substr(0, kMaxQuoted);
+  for (char c : shown) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f) {
+      out += c;
+      continue;
+    }
+    out += "\\x";
+    out += kHex[byte >> 4];
+    out += kHex[byte & 0xf];
+  }
+  out += '"';
+  if (text.size() > kMaxQuoted) out += "...";
+  return out;
+}
+
+}  // namespace caps
