@@ -1,0 +1,819 @@
+// Host reports: a Host written as TOML by hand (fixed order) and loaded back with toml++.
+//
+// Shape (schemas/host-report.schema.json is the full description):
+//   schema = "iommu-probe/1"
+//   [source]            backend, sysfs_root (informational; a loaded report is backend "report")
+//   [platform]          acpi_tables, cmdline?, why_no_units
+//   [[unit]]            name, model, layout, devices
+//     [unit.caps]       known normalized properties only; a missing key is unknown
+//     [unit.evidence]   property -> text
+//     [[unit.register]] file, name, raw, reserved?, format?, [unit.register.fields] (file order =
+//                       bit order), [unit.register.efr2] {name, raw, reserved?, fields}
+//     [unit.properties] file -> text;  [unit.extra] name -> bool | integer | string
+//     [[unit.diagnostic]] path, severity, message
+//   [[group]]           id, type?, name?, devices, reserved_regions = [{start, end, type}]
+//   [[device]]          name, unit?, group?, driver?, [device.pci]
+//     [device.pci]      vendor, device, class, header_type, pasid?, ats?, pri?
+//                       pasid: missing = unknown (extended config space not readable),
+//                       false = capability absent, {max_width, exec, priv} = present
+//   [[diagnostic]]      host diagnostics
+// Register raw values, reserved bits and addresses are "0x.." strings: TOML integers are
+// signed 64-bit. Other unsigned values (field values, group ids) are integers, or "0x.."
+// strings when they exceed 2^63-1. TOML text must be UTF-8: bytes that are not valid UTF-8
+// are written as U+FFFD, the one case where a loaded report differs from the host written.
+#include "libcaps/host_report.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "libcaps/parse.h"
+
+namespace caps {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+/// Length of the well-formed UTF-8 sequence at text[pos], or 0 (Unicode table 3-7).
+std::size_t utf8_length(std::string_view text, std::size_t pos) {
+  const auto lead = static_cast<unsigned char>(text[pos]);
+  std::size_t length = 0;
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xBF;
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) length = 2;
+  if (lead >= 0xE0 && lead <= 0xEF) length = 3;
+  if (lead >= 0xF0 && lead <= 0xF4) length = 4;
+  if (lead == 0xE0) lo = 0xA0;
+  if (lead == 0xED) hi = 0x9F;
+  if (lead == 0xF0) lo = 0x90;
+  if (lead == 0xF4) hi = 0x8F;
+  if (length == 0 || pos + length > text.size()) return 0;
+  for (std::size_t n = 1; n < length; ++n) {
+    const auto b = static_cast<unsigned char>(text[pos + n]);
+    if (b < (n == 1 ? lo : 0x80) || b > (n == 1 ? hi : 0xBF)) return 0;
+  }
+  return length;
+}
+
+/// A TOML basic string literal.
+std::string quoted(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out = "\"";
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const std::size_t len = utf8_length(text, i);
+      out.append(len == 0 ? std::string_view("\xEF\xBF\xBD") : text.substr(i, len));
+      i += len == 0 ? 1 : len;
+      continue;
+    }
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7F) {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    } else {
+      out += static_cast<char>(c);
+    }
+    ++i;
+  }
+  out += '"';
+  return out;
+}
+
+/// A key: bare when TOML allows it, else quoted.
+std::string toml_key(std::string_view name) {
+  const bool bare = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
+  return bare ? std::string(name) : quoted(name);
+}
+
+/// An unsigned value as a TOML integer, or a hex string when it does not fit one.
+std::string unsigned_value(uint64_t value) {
+  if (value > static_cast<uint64_t>(INT64_MAX)) return quoted(format_hex(value));
+  return std::to_string(value);
+}
+
+std::string hex_value(uint64_t value) { return quoted(format_hex(value)); }
+
+std::string bool_value(bool value) { return value ? "true" : "false"; }
+
+/// An array of strings: one line when short, else one item per line.
+std::string string_array(const std::vector<std::string>& items) {
+  std::string line = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) line += ", ";
+    line += quoted(items[i]);
+  }
+  line += "]";
+  if (line.size() <= 80) return line;
+  std::string block = "[\n";
+  for (const std::string& item : items) block += "  " + quoted(item) + ",\n";
+  return block + "]";
+}
+
+class ReportWriter {
+ public:
+  explicit ReportWriter(std::ostream& out) : out_(out) {}
+
+  void write(const Host& host) {
+    out_ << "# iommu-probe host report. A missing key means \"unknown\"; see "
+            "schemas/host-report.schema.json.\n";
+    line("schema", quoted(kHostReportSchema));
+    header("[source]");
+    line("backend", quoted(host.backend));
+    line("sysfs_root", quoted(host.root));
+    header("[platform]");
+    line("acpi_tables", string_array(host.platform.acpi_tables));
+    if (host.platform.cmdline) line("cmdline", quoted(*host.platform.cmdline));
+    line("why_no_units", string_array(host.platform.why_no_units));
+    for (const Unit& unit : host.units) write_unit(unit);
+    for (const Group& group : host.groups) write_group(group);
+    for (const Device& device : host.devices) write_device(device);
+    write_diagnostics("diagnostic", host.diagnostics);
+  }
+
+ private:
+  void header(std::string_view text) { out_ << '\n' << text << '\n'; }
+  void line(std::string_view key, std::string_view value) {
+    out_ << toml_key(key) << " = " << value << '\n';
+  }
+  template <class T>
+  void optional_line(std::string_view key, const std::optional<T>& value) {
+    if (!value) return;
+    if constexpr (std::is_same_v<T, bool>) {
+      line(key, bool_value(*value));
+    } else {
+      line(key, std::to_string(*value));
+    }
+  }
+
+  void write_caps(const Caps& caps) {
+    header("[unit.caps]");
+    optional_line("input_bits", caps.input_bits);
+    optional_line("output_bits", caps.output_bits);
+    optional_line("asid_bits", caps.asid_bits);
+    optional_line("ssid_bits", caps.ssid_bits);
+    if (caps.httu) line("httu", quoted(to_string(*caps.httu)));
+    if (caps.stall) line("stall", quoted(to_string(*caps.stall)));
+    optional_line("btm", caps.btm);
+    if (caps.pgtable_formats) line("pgtable_formats", string_array(*caps.pgtable_formats));
+    optional_line("nested", caps.nested);
+    optional_line("ats", caps.ats);
+    optional_line("page_requests", caps.page_requests);
+    optional_line("dirty_tracking", caps.dirty_tracking);
+    optional_line("scalable_mode", caps.scalable_mode);
+  }
+
+  void write_string_map(std::string_view table, const std::map<std::string, std::string>& map) {
+    if (map.empty()) return;
+    header(table);
+    for (const auto& [key, value] : map) line(key, quoted(value));
+  }
+
+  void write_register_body(const Register& reg, std::string_view fields_header) {
+    line("name", quoted(reg.name));
+    line("raw", hex_value(reg.raw));
+    if (reg.reserved != 0) line("reserved", hex_value(reg.reserved));
+    if (reg.fields.empty()) return;
+    header(fields_header);
+    for (const Field& field : reg.fields) line(field.name, unsigned_value(field.value));
+  }
+
+  void write_register(const RegisterFile& file) {
+    header("[[unit.register]]");
+    line("file", quoted(file.file));
+    if (!file.format.empty()) line("format", quoted(file.format));
+    write_register_body(file.main, "[unit.register.fields]");
+    if (!file.second) return;
+    header("[unit.register.efr2]");
+    write_register_body(*file.second, "[unit.register.efr2.fields]");
+  }
+
+  void write_extra(const std::map<std::string, Scalar>& extra) {
+    if (extra.empty()) return;
+    header("[unit.extra]");
+    for (const auto& [key, value] : extra) {
+      if (const bool* b = std::get_if<bool>(&value)) {
+        line(key, bool_value(*b));
+      } else if (const int64_t* i = std::get_if<int64_t>(&value)) {
+        line(key, std::to_string(*i));
+      } else {
+        line(key, quoted(std::get<std::string>(value)));
+      }
+    }
+  }
+
+  void write_diagnostics(std::string_view table, const Diagnostics& diagnostics) {
+    for (const Diagnostic& d : diagnostics) {
+      header("[[" + std::string(table) + "]]");
+      line("path", quoted(d.path));
+      line("severity", quoted(to_string(d.severity)));
+      line("message", quoted(d.message));
+    }
+  }
+
+  void write_unit(const Unit& unit) {
+    header("[[unit]]");
+    line("name", quoted(unit.name));
+    line("model", quoted(unit.model));
+    line("layout", quoted(to_string(unit.layout)));
+    line("devices", string_array(unit.devices));
+    write_caps(unit.caps);
+    write_string_map("[unit.evidence]", unit.evidence);
+    for (const RegisterFile& file : unit.registers) write_register(file);
+    write_string_map("[unit.properties]", unit.properties);
+    write_extra(unit.extra);
+    write_diagnostics("unit.diagnostic", unit.diagnostics);
+  }
+
+  void write_group(const Group& group) {
+    header("[[group]]");
+    line("id", unsigned_value(group.id));
+    if (group.type) line("type", quoted(*group.type));
+    if (group.name) line("name", quoted(*group.name));
+    line("devices", string_array(group.devices));
+    if (group.reserved_regions.empty()) {
+      line("reserved_regions", "[]");
+      return;
+    }
+    out_ << "reserved_regions = [\n";
+    for (const ReservedRegion& r : group.reserved_regions) {
+      out_ << "  {start = " << hex_value(r.start) << ", end = " << hex_value(r.end)
+           << ", type = " << quoted(r.type) << "},\n";
+    }
+    out_ << "]\n";
+  }
+
+  void write_pci(const PciInfo& pci) {
+    header("[device.pci]");
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "\"0x%04x\"", static_cast<unsigned>(pci.vendor));
+    line("vendor", buf);
+    std::snprintf(buf, sizeof buf, "\"0x%04x\"", static_cast<unsigned>(pci.device));
+    line("device", buf);
+    std::snprintf(buf, sizeof buf, "\"0x%06x\"", static_cast<unsigned>(pci.class_code));
+    line("class", buf);
+    line("header_type", std::to_string(pci.header_type));
+    if (pci.pasid && !*pci.pasid) line("pasid", "false");
+    if (pci.pasid && *pci.pasid) {
+      const PasidCapability& cap = **pci.pasid;
+      line("pasid", "{max_width = " + std::to_string(cap.max_width) + ", exec = " +
+                        bool_value(cap.exec) + ", priv = " + bool_value(cap.priv) + "}");
+    }
+    optional_line("ats", pci.ats);
+    optional_line("pri", pci.pri);
+  }
+
+  void write_device(const Device& device) {
+    header("[[device]]");
+    line("name", quoted(device.name));
+    if (device.unit) line("unit", quoted(*device.unit));
+    if (device.group) line("group", unsigned_value(*device.group));
+    if (device.driver) line("driver", quoted(*device.driver));
+    if (device.pci) write_pci(*device.pci);
+  }
+
+  std::ostream& out_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+std::string_view type_name(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::table:
+      return "table";
+    case toml::node_type::array:
+      return "array";
+    case toml::node_type::string:
+      return "string";
+    case toml::node_type::integer:
+      return "integer";
+    case toml::node_type::floating_point:
+      return "float";
+    case toml::node_type::boolean:
+      return "boolean";
+    case toml::node_type::date:
+      return "date";
+    case toml::node_type::time:
+      return "time";
+    case toml::node_type::date_time:
+      return "date-time";
+    case toml::node_type::none:
+      break;
+  }
+  return "nothing";
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+using Keys = std::initializer_list<std::string_view>;
+
+/// Reads a parsed report into a Host. The first problem found is kept (later reads return
+/// defaults and are ignored), so the loader never throws and never crashes on bad input.
+class ReportLoader {
+ public:
+  explicit ReportLoader(std::string_view file) : file_(file) {}
+
+  const std::optional<Error>& error() const { return error_; }
+
+  void load(const toml::table& root, Host& host) {
+    check_keys(root, "", {"schema", "source", "platform", "unit", "group", "device", "diagnostic"});
+    const std::optional<std::string> schema = string(root, "", "schema", true);
+    if (schema && *schema != kHostReportSchema) {
+      fail(root.get("schema")->source(), "schema",
+           "expected \"" + std::string(kHostReportSchema) + "\", got " + quote(*schema));
+    }
+    if (const toml::table* source = table(root, "", "source")) {
+      check_keys(*source, "source", {"backend", "sysfs_root"});
+      string(*source, "source", "backend", false);
+      string(*source, "source", "sysfs_root", false);
+    }
+    if (const toml::table* platform = table(root, "", "platform")) {
+      load_platform(*platform, host.platform);
+    }
+    for_each_table(root, "", "unit", [&](const toml::table& t, const std::string& path) {
+      host.units.push_back(load_unit(t, path));
+    });
+    for_each_table(root, "", "group", [&](const toml::table& t, const std::string& path) {
+      host.groups.push_back(load_group(t, path));
+    });
+    for_each_table(root, "", "device", [&](const toml::table& t, const std::string& path) {
+      host.devices.push_back(load_device(t, path));
+    });
+    host.diagnostics = load_diagnostics(root, "", "diagnostic");
+  }
+
+ private:
+  // --- errors -------------------------------------------------------------------------------
+
+  void fail(const toml::source_region& where, const std::string& path, std::string message) {
+    if (error_) return;
+    error_ = Error{
+        file_ + ":" + std::to_string(where.begin.line) + ":" + std::to_string(where.begin.column),
+        path + ": " + std::move(message)};
+  }
+
+  static std::string join(const std::string& path, std::string_view key) {
+    return path.empty() ? std::string(key) : path + "." + std::string(key);
+  }
+
+  void check_keys(const toml::table& t, const std::string& path, Keys known) {
+    for (const auto& [key, node] : t) {
+      const std::string_view name = key.str();
+      if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+      std::string_view nearest;
+      std::size_t best = SIZE_MAX;
+      for (std::string_view candidate : known) {
+        const std::size_t d = edit_distance(name, candidate);
+        if (d < best) {
+          best = d;
+          nearest = candidate;
+        }
+      }
+      fail(key.source(), join(path, name),
+           "unknown key, did you mean " + std::string(nearest) + "?");
+    }
+  }
+
+  // --- typed look-ups: nullptr / nullopt when missing or wrong (the error is recorded) ------
+
+  const toml::node* node(const toml::table& t, const std::string& path, std::string_view key,
+                         bool required) {
+    const toml::node* n = t.get(key);
+    if (!n && required) fail(t.source(), join(path, key), "missing key");
+    return n;
+  }
+
+  template <class T>
+  const T* typed(const toml::node* n, const std::string& path, std::string_view expected) {
+    if (!n) return nullptr;
+    if (const T* value = n->as<T>()) return value;
+    fail(n->source(), path,
+         "expected " + std::string(expected) + ", got " + std::string(type_name(*n)));
+    return nullptr;
+  }
+
+  const toml::table* table(const toml::table& t, const std::string& path, std::string_view key) {
+    return typed<toml::table>(node(t, path, key, false), join(path, key), "a table");
+  }
+
+  std::optional<std::string> string(const toml::table& t, const std::string& path,
+                                    std::string_view key, bool required) {
+    const auto* v =
+        typed<toml::value<std::string>>(node(t, path, key, required), join(path, key), "a string");
+    if (!v) return std::nullopt;
+    return v->get();
+  }
+
+  std::string required_string(const toml::table& t, const std::string& path, std::string_view key) {
+    return string(t, path, key, true).value_or("");
+  }
+
+  std::optional<bool> boolean(const toml::table& t, const std::string& path, std::string_view key,
+                              bool required) {
+    const auto* v =
+        typed<toml::value<bool>>(node(t, path, key, required), join(path, key), "a boolean");
+    if (!v) return std::nullopt;
+    return v->get();
+  }
+
+  std::optional<int64_t> integer(const toml::table& t, const std::string& path,
+                                 std::string_view key, bool required, int64_t lo, int64_t hi) {
+    const toml::node* n = node(t, path, key, required);
+    const auto* v = typed<toml::value<int64_t>>(n, join(path, key), "an integer");
+    if (!v) return std::nullopt;
+    if (v->get() < lo || v->get() > hi) {
+      fail(n->source(), join(path, key),
+           "value " + std::to_string(v->get()) + " is out of range " + std::to_string(lo) + ".." +
+               std::to_string(hi));
+      return std::nullopt;
+    }
+    return v->get();
+  }
+
+  std::optional<int> width(const toml::table& t, const std::string& path, std::string_view key) {
+    const std::optional<int64_t> v = integer(t, path, key, false, 0, INT_MAX);
+    if (!v) return std::nullopt;
+    return static_cast<int>(*v);
+  }
+
+  /// A "0x.." string (strict: prefix, 1..16 hex digits).
+  std::optional<uint64_t> hex_of(const toml::node* n, const std::string& path) {
+    const auto* v = typed<toml::value<std::string>>(n, path, "a \"0x..\" hex string");
+    if (!v) return std::nullopt;
+    const std::string& text = v->get();
+    if (!text.starts_with("0x")) {
+      fail(n->source(), path, "expected a \"0x..\" hex string, got " + quote(text));
+      return std::nullopt;
+    }
+    Result<uint64_t> parsed = parse_hex_prefixed(text);
+    if (!parsed) {
+      fail(n->source(), path, parsed.error().message);
+      return std::nullopt;
+    }
+    return *parsed;
+  }
+
+  std::optional<uint64_t> hex(const toml::table& t, const std::string& path, std::string_view key,
+                              bool required) {
+    return hex_of(node(t, path, key, required), join(path, key));
+  }
+
+  /// A non-negative integer, or a "0x.." string for values above 2^63-1.
+  std::optional<uint64_t> unsigned_of(const toml::node* n, const std::string& path) {
+    if (!n) return std::nullopt;
+    if (n->is_string()) return hex_of(n, path);
+    const auto* v = typed<toml::value<int64_t>>(n, path, "a non-negative integer");
+    if (!v) return std::nullopt;
+    if (v->get() < 0) {
+      fail(n->source(), path, "expected a non-negative integer, got " + std::to_string(v->get()));
+      return std::nullopt;
+    }
+    return static_cast<uint64_t>(v->get());
+  }
+
+  std::vector<std::string> string_array(const toml::table& t, const std::string& path,
+                                        std::string_view key) {
+    std::vector<std::string> out;
+    const std::string where = join(path, key);
+    const auto* array = typed<toml::array>(node(t, path, key, false), where, "an array");
+    if (!array) return out;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      const toml::node& item = *array->get(i);
+      const std::string item_path = where + "[" + std::to_string(i) + "]";
+      if (const auto* s = typed<toml::value<std::string>>(&item, item_path, "a string")) {
+        out.push_back(s->get());
+      }
+    }
+    return out;
+  }
+
+  /// Calls `load` for each table of the array of tables `key` (missing = none).
+  template <class F>
+  void for_each_table(const toml::table& t, const std::string& path, std::string_view key,
+                      F&& load) {
+    const std::string where = join(path, key);
+    const auto* array = typed<toml::array>(node(t, path, key, false), where, "an array of tables");
+    if (!array) return;
+    for (std::size_t i = 0; i < array->size() && !error_; ++i) {
+      const std::string item_path = where + "[" + std::to_string(i) + "]";
+      if (const auto* item = typed<toml::table>(array->get(i), item_path, "a table")) {
+        load(*item, item_path);
+      }
+    }
+  }
+
+  /// The entries of a table in file order (toml++ keeps them sorted by name).
+  static std::vector<std::pair<const toml::key*, const toml::node*>> in_file_order(
+      const toml::table& t) {
+    std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+    for (const auto& [key, value] : t) entries.emplace_back(&key, &value);
+    std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+      const toml::source_position& pa = a.first->source().begin;
+      const toml::source_position& pb = b.first->source().begin;
+      return pa.line != pb.line ? pa.line < pb.line : pa.column < pb.column;
+    });
+    return entries;
+  }
+
+  // --- model parts ---------------------------------------------------------------------------
+
+  void load_platform(const toml::table& t, Platform& platform) {
+    check_keys(t, "platform", {"acpi_tables", "cmdline", "why_no_units"});
+    platform.acpi_tables = string_array(t, "platform", "acpi_tables");
+    platform.cmdline = string(t, "platform", "cmdline", false);
+    platform.why_no_units = string_array(t, "platform", "why_no_units");
+  }
+
+  Diagnostics load_diagnostics(const toml::table& t, const std::string& path,
+                               std::string_view key) {
+    Diagnostics out;
+    for_each_table(t, path, key, [&](const toml::table& d, const std::string& where) {
+      check_keys(d, where, {"path", "severity", "message"});
+      Diagnostic diagnostic;
+      diagnostic.path = required_string(d, where, "path");
+      const std::optional<std::string> severity = string(d, where, "severity", true);
+      if (severity == "error") {
+        diagnostic.severity = Severity::kError;
+      } else if (severity && severity != "warning") {
+        fail(d.get("severity")->source(), join(where, "severity"),
+             "expected \"warning\" or \"error\", got " + quote(*severity));
+      }
+      diagnostic.message = required_string(d, where, "message");
+      out.push_back(std::move(diagnostic));
+    });
+    return out;
+  }
+
+  Caps load_caps(const toml::table& t, const std::string& path) {
+    check_keys(
+        t, path,
+        {"input_bits", "output_bits", "asid_bits", "ssid_bits", "httu", "stall", "btm",
+         "pgtable_formats", "nested", "ats", "page_requests", "dirty_tracking", "scalable_mode"});
+    Caps caps;
+    caps.input_bits = width(t, path, "input_bits");
+    caps.output_bits = width(t, path, "output_bits");
+    caps.asid_bits = width(t, path, "asid_bits");
+    caps.ssid_bits = width(t, path, "ssid_bits");
+    if (const std::optional<std::string> httu = string(t, path, "httu", false)) {
+      caps.httu = parse_httu(*httu);
+      if (!caps.httu) {
+        fail(t.get("httu")->source(), join(path, "httu"),
+             "expected \"none\", \"access\" or \"access+dirty\", got " + quote(*httu));
+      }
+    }
+    if (const std::optional<std::string> stall = string(t, path, "stall", false)) {
+      caps.stall = parse_stall(*stall);
+      if (!caps.stall) {
+        fail(t.get("stall")->source(), join(path, "stall"),
+             "expected \"disabled\", \"enabled\" or \"force\", got " + quote(*stall));
+      }
+    }
+    caps.btm = boolean(t, path, "btm", false);
+    if (t.contains("pgtable_formats")) {
+      caps.pgtable_formats = string_array(t, path, "pgtable_formats");
+    }
+    caps.nested = boolean(t, path, "nested", false);
+    caps.ats = boolean(t, path, "ats", false);
+    caps.page_requests = boolean(t, path, "page_requests", false);
+    caps.dirty_tracking = boolean(t, path, "dirty_tracking", false);
+    caps.scalable_mode = boolean(t, path, "scalable_mode", false);
+    return caps;
+  }
+
+  std::map<std::string, std::string> string_map(const toml::table& t, const std::string& path,
+                                                std::string_view key) {
+    std::map<std::string, std::string> out;
+    const toml::table* map = table(t, path, key);
+    if (!map) return out;
+    for (const auto& [name, value] : *map) {
+      const std::string where = join(join(path, key), name.str());
+      if (const auto* s = typed<toml::value<std::string>>(&value, where, "a string")) {
+        out.emplace(std::string(name.str()), s->get());
+      }
+    }
+    return out;
+  }
+
+  std::map<std::string, Scalar> load_extra(const toml::table& t, const std::string& path) {
+    std::map<std::string, Scalar> out;
+    const toml::table* map = table(t, path, "extra");
+    if (!map) return out;
+    for (const auto& [name, value] : *map) {
+      const std::string key(name.str());
+      if (const auto* b = value.as_boolean()) {
+        out.emplace(key, b->get());
+      } else if (const auto* i = value.as_integer()) {
+        out.emplace(key, i->get());
+      } else if (const auto* s = value.as_string()) {
+        out.emplace(key, s->get());
+      } else {
+        fail(value.source(), join(join(path, "extra"), key),
+             "expected a boolean, an integer or a string, got " + std::string(type_name(value)));
+      }
+    }
+    return out;
+  }
+
+  /// name, raw, reserved? and fields of a register; `extra_keys` are the caller's own keys.
+  Register load_register(const toml::table& t, const std::string& path, Keys keys) {
+    check_keys(t, path, keys);
+    Register reg;
+    reg.name = required_string(t, path, "name");
+    reg.raw = hex(t, path, "raw", true).value_or(0);
+    reg.reserved = hex(t, path, "reserved", false).value_or(0);
+    const toml::table* fields = table(t, path, "fields");
+    if (!fields) return reg;
+    for (const auto& [key, value] : in_file_order(*fields)) {
+      const std::string where = join(join(path, "fields"), key->str());
+      reg.fields.push_back({std::string(key->str()), unsigned_of(value, where).value_or(0)});
+    }
+    return reg;
+  }
+
+  RegisterFile load_register_file(const toml::table& t, const std::string& path) {
+    RegisterFile file;
+    file.main =
+        load_register(t, path, {"file", "name", "raw", "reserved", "fields", "format", "efr2"});
+    file.file = required_string(t, path, "file");
+    file.format = string(t, path, "format", false).value_or("");
+    if (const toml::table* second = table(t, path, "efr2")) {
+      file.second =
+          load_register(*second, join(path, "efr2"), {"name", "raw", "reserved", "fields"});
+    }
+    return file;
+  }
+
+  Unit load_unit(const toml::table& t, const std::string& path) {
+    check_keys(t, path,
+               {"name", "model", "layout", "devices", "caps", "evidence", "register", "properties",
+                "extra", "diagnostic"});
+    Unit unit;
+    unit.name = required_string(t, path, "name");
+    unit.model = required_string(t, path, "model");
+    if (const std::optional<std::string> layout = string(t, path, "layout", true)) {
+      bool known = false;
+      for (Layout l : {Layout::kIntelIommu, Layout::kAmdIommu, Layout::kGeneric, Layout::kNone}) {
+        if (*layout == to_string(l)) {
+          unit.layout = l;
+          known = true;
+        }
+      }
+      if (!known) {
+        fail(t.get("layout")->source(), join(path, "layout"),
+             "expected \"intel-iommu\", \"amd-iommu\", \"generic\" or \"none\", got " +
+                 quote(*layout));
+      }
+    }
+    unit.devices = string_array(t, path, "devices");
+    if (const toml::table* caps = table(t, path, "caps")) {
+      unit.caps = load_caps(*caps, join(path, "caps"));
+    }
+    unit.evidence = string_map(t, path, "evidence");
+    for_each_table(t, path, "register", [&](const toml::table& r, const std::string& where) {
+      unit.registers.push_back(load_register_file(r, where));
+    });
+    unit.properties = string_map(t, path, "properties");
+    unit.extra = load_extra(t, path);
+    unit.diagnostics = load_diagnostics(t, path, "diagnostic");
+    return unit;
+  }
+
+  ReservedRegion load_region(const toml::table& t, const std::string& path) {
+    check_keys(t, path, {"start", "end", "type"});
+    ReservedRegion region;
+    region.start = hex(t, path, "start", true).value_or(0);
+    region.end = hex(t, path, "end", true).value_or(0);
+    region.type = required_string(t, path, "type");
+    return region;
+  }
+
+  Group load_group(const toml::table& t, const std::string& path) {
+    check_keys(t, path, {"id", "type", "name", "devices", "reserved_regions"});
+    Group group;
+    group.id = unsigned_of(node(t, path, "id", true), join(path, "id")).value_or(0);
+    group.type = string(t, path, "type", false);
+    group.name = string(t, path, "name", false);
+    group.devices = string_array(t, path, "devices");
+    for_each_table(t, path, "reserved_regions", [&](const toml::table& r, const std::string& w) {
+      group.reserved_regions.push_back(load_region(r, w));
+    });
+    return group;
+  }
+
+  /// pasid: missing = unknown, false = absent, a table = the capability.
+  void load_pasid(const toml::table& t, const std::string& path, PciInfo& pci) {
+    const toml::node* n = node(t, path, "pasid", false);
+    if (!n) return;
+    const std::string where = join(path, "pasid");
+    if (const auto* b = n->as_boolean()) {
+      if (b->get()) fail(n->source(), where, "expected false or a table, got true");
+      pci.pasid.emplace();
+      return;
+    }
+    const auto* cap = typed<toml::table>(n, where, "false or a table");
+    if (!cap) return;
+    check_keys(*cap, where, {"max_width", "exec", "priv"});
+    PasidCapability pasid;
+    // Max PASID Width is a 5-bit field of the capability register.
+    pasid.max_width = static_cast<int>(integer(*cap, where, "max_width", true, 0, 31).value_or(0));
+    pasid.exec = boolean(*cap, where, "exec", true).value_or(false);
+    pasid.priv = boolean(*cap, where, "priv", true).value_or(false);
+    pci.pasid.emplace(pasid);
+  }
+
+  /// A "0x.." value no wider than `max`.
+  uint64_t bounded_hex(const toml::table& t, const std::string& path, std::string_view key,
+                       uint64_t max) {
+    const std::optional<uint64_t> v = hex(t, path, key, true);
+    if (v && *v > max) {
+      fail(t.get(key)->source(), join(path, key),
+           "value " + format_hex(*v) + " is larger than " + format_hex(max));
+    }
+    return v.value_or(0) & max;
+  }
+
+  PciInfo load_pci(const toml::table& t, const std::string& path) {
+    check_keys(t, path, {"vendor", "device", "class", "header_type", "pasid", "ats", "pri"});
+    PciInfo pci;
+    pci.vendor = static_cast<uint16_t>(bounded_hex(t, path, "vendor", 0xffff));
+    pci.device = static_cast<uint16_t>(bounded_hex(t, path, "device", 0xffff));
+    pci.class_code = static_cast<uint32_t>(bounded_hex(t, path, "class", 0xffffff));
+    pci.header_type =
+        static_cast<uint8_t>(integer(t, path, "header_type", true, 0, 0x7f).value_or(0));
+    load_pasid(t, path, pci);
+    pci.ats = boolean(t, path, "ats", false);
+    pci.pri = boolean(t, path, "pri", false);
+    return pci;
+  }
+
+  Device load_device(const toml::table& t, const std::string& path) {
+    check_keys(t, path, {"name", "unit", "group", "driver", "pci"});
+    Device device;
+    device.name = required_string(t, path, "name");
+    device.unit = string(t, path, "unit", false);
+    device.group = unsigned_of(node(t, path, "group", false), join(path, "group"));
+    device.driver = string(t, path, "driver", false);
+    if (const toml::table* pci = table(t, path, "pci"))
+      device.pci = load_pci(*pci, join(path, "pci"));
+    return device;
+  }
+
+  std::string file_;
+  std::optional<Error> error_;
+};
+
+}  // namespace
+
+void write_host_report(const Host& host, std::ostream& out) { ReportWriter(out).write(host); }
+
+Result<Host> load_host_report(std::string_view text, std::string_view file) {
+  toml::table root;
+  try {
+    root = toml::parse(text, file);
+  } catch (const toml::parse_error& e) {
+    const toml::source_position& where = e.source().begin;
+    return make_error(
+        std::string(file) + ":" + std::to_string(where.line) + ":" + std::to_string(where.column),
+        std::string(e.description()));
+  }
+  Host host;
+  host.backend = "report";
+  host.root = std::string(file);
+  ReportLoader loader(file);
+  loader.load(root, host);
+  if (loader.error()) return tl::unexpected(*loader.error());
+  return host;
+}
+
+}  // namespace caps

@@ -1,0 +1,338 @@
+// Tests for libcaps/src/host_report.cc: exact round trips, loader errors, hostile input.
+#include "libcaps/host_report.h"
+
+#include <climits>
+#include <filesystem>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "libcaps/reader.h"
+#include "libcaps/source.h"
+#include "tools/probe_sample_hosts.h"
+
+namespace caps {
+namespace {
+
+std::string write(const Host& host) {
+  std::ostringstream out;
+  write_host_report(host, out);
+  return out.str();
+}
+
+/// Host has no operator== (model.h is a fixed contract); compare every member but the two
+/// that a loaded report sets itself.
+void expect_same_host(const Host& loaded, const Host& original, std::string_view file) {
+  EXPECT_EQ(loaded.backend, "report");
+  EXPECT_EQ(loaded.root, file);
+  ASSERT_EQ(loaded.units.size(), original.units.size());
+  for (std::size_t i = 0; i < original.units.size(); ++i) {
+    EXPECT_EQ(loaded.units[i].caps, original.units[i].caps) << "unit " << i;
+    EXPECT_EQ(loaded.units[i].registers, original.units[i].registers) << "unit " << i;
+    EXPECT_TRUE(loaded.units[i] == original.units[i]) << "unit " << i;
+  }
+  EXPECT_TRUE(loaded.groups == original.groups);
+  EXPECT_TRUE(loaded.devices == original.devices);
+  EXPECT_TRUE(loaded.platform == original.platform);
+  EXPECT_TRUE(loaded.diagnostics == original.diagnostics);
+}
+
+void expect_round_trip(const Host& host) {
+  const std::string text = write(host);
+  Result<Host> loaded = load_host_report(text, "host.toml");
+  ASSERT_TRUE(loaded) << loaded.error().to_string() << "\n" << text;
+  expect_same_host(*loaded, host, "host.toml");
+  // Writing the loaded host again gives the same report, apart from [source].
+  Host again = *loaded;
+  again.backend = host.backend;
+  again.root = host.root;
+  EXPECT_EQ(write(again), text);
+}
+
+/// The sample host with the hostile unit's names made valid UTF-8 (control characters,
+/// quotes, backslashes and NUL stay: they round-trip exactly).
+Host valid_utf8_sample() {
+  Host h = tools::testing::sample_host();
+  h.units[3].name = std::string("evil\"\\\n\x1b[2J\xc3\xa9\0end", 13);
+  return h;
+}
+
+TEST(HostReport, RoundTripsTheSampleHost) { expect_round_trip(valid_utf8_sample()); }
+
+TEST(HostReport, RoundTripsAHostWithoutUnits) { expect_round_trip(tools::testing::empty_host()); }
+
+TEST(HostReport, RoundTripsAnEmptyHost) { expect_round_trip(Host{}); }
+
+TEST(HostReport, RoundTripsEdgeValues) {
+  Host h;
+  h.backend = "udev";
+  h.root = "/";
+  Unit u;
+  u.name = "u";  // model stays "unknown", layout "none"
+  u.caps.input_bits = 0;
+  u.caps.output_bits = INT_MAX;
+  u.caps.httu = Httu::kNone;
+  u.caps.stall = Stall::kDisabled;
+  u.caps.btm = false;
+  u.caps.pgtable_formats = std::vector<std::string>{};
+  u.registers.push_back({"a", Register{"", 0, {}, 0}, std::nullopt, ""});
+  u.registers.push_back(
+      {"b", Register{"R", UINT64_MAX, {{"WIDE", UINT64_MAX}, {"Z", 0}, {"A", 1}}, UINT64_MAX},
+       Register{"S", 1, {}, 0}, "EFR:EFR2"});
+  u.extra = {{"min", int64_t{INT64_MIN}}, {"max", int64_t{INT64_MAX}}, {"empty", std::string()}};
+  u.evidence = {{"btm", ""}};
+  u.devices = {"", "x"};
+  h.units.push_back(u);
+  h.groups.push_back({UINT64_MAX, "", "", {}, {{0, UINT64_MAX, ""}}});
+  h.groups.push_back({0, std::nullopt, std::nullopt, {"x"}, {}});
+  Device d{"x", "u", uint64_t{INT64_MAX} + 1, "", PciInfo{}};
+  d.pci->vendor = 0xffff;
+  d.pci->device = 0;
+  d.pci->class_code = 0xffffff;
+  d.pci->header_type = 0x7f;
+  d.pci->pasid = std::optional<PasidCapability>(PasidCapability{31, false, true});
+  d.pci->pri = true;  // ats unknown, pri known
+  h.devices.push_back(d);
+  h.platform.cmdline = "";
+  h.diagnostics.push_back({"", Severity::kError, ""});
+  expect_round_trip(h);
+}
+
+TEST(HostReport, FieldsKeepBitOrderNotNameOrder) {
+  Host h;
+  Unit u;
+  u.name = "u";
+  u.registers.push_back(
+      {"cap", Register{"CAP_REG", 5, {{"Z", 1}, {"M", 0}, {"A", 1}}, 0}, std::nullopt, ""});
+  h.units.push_back(u);
+  Result<Host> loaded = load_host_report(write(h), "r.toml");
+  ASSERT_TRUE(loaded) << loaded.error().to_string();
+  ASSERT_EQ(loaded->units[0].registers[0].main.fields.size(), 3u);
+  EXPECT_EQ(loaded->units[0].registers[0].main.fields[0].name, "Z");
+  EXPECT_EQ(loaded->units[0].registers[0].main.fields[2].name, "A");
+}
+
+TEST(HostReport, InvalidUtf8IsWrittenAsReplacementCharacters) {
+  Host h;
+  Unit u;
+  u.name = "bad\xff\xc3";
+  h.units.push_back(u);
+  Result<Host> loaded = load_host_report(write(h), "r.toml");
+  ASSERT_TRUE(loaded) << loaded.error().to_string();
+  EXPECT_EQ(loaded->units[0].name, "bad\xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
+TEST(HostReport, WritesTheDocumentedShape) {
+  Host h;
+  h.backend = "dir";
+  h.root = "tree";
+  Unit u;
+  u.name = "dmar0";
+  u.model = "intel-vtd";
+  u.layout = Layout::kIntelIommu;
+  u.caps.ssid_bits = 20;
+  u.registers.push_back({"ecap", Register{"ECAP_REG", 0xf0df, {{"C", 1}}, 0}, std::nullopt, ""});
+  h.units.push_back(u);
+  Device d{"0000:00:02.0", "dmar0", 3, std::nullopt, PciInfo{}};
+  d.pci->vendor = 0x8086;
+  h.devices.push_back(d);
+  EXPECT_EQ(write(h),
+            "# iommu-probe host report. A missing key means \"unknown\"; see "
+            "schemas/host-report.schema.json.\n"
+            "schema = \"iommu-probe/1\"\n"
+            "\n"
+            "[source]\n"
+            "backend = \"dir\"\n"
+            "sysfs_root = \"tree\"\n"
+            "\n"
+            "[platform]\n"
+            "acpi_tables = []\n"
+            "why_no_units = []\n"
+            "\n"
+            "[[unit]]\n"
+            "name = \"dmar0\"\n"
+            "model = \"intel-vtd\"\n"
+            "layout = \"intel-iommu\"\n"
+            "devices = []\n"
+            "\n"
+            "[unit.caps]\n"
+            "ssid_bits = 20\n"
+            "\n"
+            "[[unit.register]]\n"
+            "file = \"ecap\"\n"
+            "name = \"ECAP_REG\"\n"
+            "raw = \"0xf0df\"\n"
+            "\n"
+            "[unit.register.fields]\n"
+            "C = 1\n"
+            "\n"
+            "[[device]]\n"
+            "name = \"0000:00:02.0\"\n"
+            "unit = \"dmar0\"\n"
+            "group = 3\n"
+            "\n"
+            "[device.pci]\n"
+            "vendor = \"0x8086\"\n"
+            "device = \"0x0000\"\n"
+            "class = \"0x000000\"\n"
+            "header_type = 0\n");
+}
+
+TEST(HostReport, LongStringArraysGoOneItemPerLine) {
+  Host h;
+  Group g;
+  g.id = 1;
+  for (int i = 0; i < 6; ++i) g.devices.push_back("0000:00:0" + std::to_string(i) + ".0");
+  h.groups.push_back(g);
+  const std::string text = write(h);
+  EXPECT_NE(text.find("devices = [\n  \"0000:00:00.0\",\n  \"0000:00:01.0\",\n"), std::string::npos)
+      << text;
+  expect_round_trip(h);
+}
+
+TEST(HostReport, RoundTripsEveryFixtureHost) {
+  const std::filesystem::path hosts = std::filesystem::path(IOMMU_SOURCE_DIR) / "fake-sysfs/hosts";
+  std::vector<std::filesystem::path> roots;
+  for (const auto& entry : std::filesystem::directory_iterator(hosts)) {
+    if (entry.is_directory()) roots.push_back(entry.path());
+  }
+  std::sort(roots.begin(), roots.end());
+  for (const std::filesystem::path& root : roots) {
+    SCOPED_TRACE(root.string());
+    Result<std::unique_ptr<Source>> source = open_dir_source(root.string());
+    ASSERT_TRUE(source) << source.error().to_string();
+    expect_round_trip(read_host(**source));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loader errors: every message names file:line:col and the key.
+
+constexpr std::string_view kHead = "schema = \"iommu-probe/1\"\n";
+
+std::string load_error(std::string_view text) {
+  Result<Host> loaded = load_host_report(text, "host.toml");
+  if (loaded) return "(loaded)";
+  return loaded.error().to_string();
+}
+
+struct ErrorCase {
+  std::string body;  // after the schema line (line 2 onwards)
+  std::string error;
+};
+
+class HostReportErrors : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(HostReportErrors, NamesPlaceAndKey) {
+  EXPECT_EQ(load_error(std::string(kHead) + GetParam().body), GetParam().error);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Loader, HostReportErrors,
+    ::testing::Values(
+        ErrorCase{"[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n[unit.caps]\n"
+                  "ssid_bits = \"20\"\n",
+                  "host.toml:7:13: unit[0].caps.ssid_bits: expected an integer, got string"},
+        ErrorCase{"[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n[unit.caps]\n"
+                  "ssid_bit = 20\n",
+                  "host.toml:7:1: unit[0].caps.ssid_bit: unknown key, did you mean ssid_bits?"},
+        ErrorCase{"[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n[unit.caps]\n"
+                  "input_bits = -1\n",
+                  "host.toml:7:14: unit[0].caps.input_bits: value -1 is out of range "
+                  "0..2147483647"},
+        ErrorCase{"[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n[unit.caps]\n"
+                  "asid_bits = 4294967296\n",
+                  "host.toml:7:13: unit[0].caps.asid_bits: value 4294967296 is out of range "
+                  "0..2147483647"},
+        ErrorCase{"[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n[unit.caps]\n"
+                  "httu = \"dirty\"\n",
+                  "host.toml:7:8: unit[0].caps.httu: expected \"none\", \"access\" or "
+                  "\"access+dirty\", got \"dirty\""},
+        ErrorCase{"[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"intel\"\n",
+                  "host.toml:5:10: unit[0].layout: expected \"intel-iommu\", \"amd-iommu\", "
+                  "\"generic\" or \"none\", got \"intel\""},
+        ErrorCase{"[[unit]]\nmodel = \"m\"\nlayout = \"none\"\n",
+                  "host.toml:2:1: unit[0].name: missing key"},
+        ErrorCase{"[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n"
+                  "[[unit.register]]\nfile = \"cap\"\nname = \"CAP_REG\"\nraw = \"9ed\"\n",
+                  "host.toml:9:7: unit[0].register[0].raw: expected a \"0x..\" hex string, got "
+                  "\"9ed\""},
+        ErrorCase{"[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n"
+                  "[[unit.register]]\nfile = \"cap\"\nname = \"CAP_REG\"\n"
+                  "raw = \"0x11112222333344445\"\n",
+                  "host.toml:9:7: unit[0].register[0].raw: more than 16 hex digits in "
+                  "\"0x11112222333344445\""},
+        ErrorCase{"[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n"
+                  "[[unit.register]]\nfile = \"cap\"\nname = \"CAP_REG\"\nraw = 5\n",
+                  "host.toml:9:7: unit[0].register[0].raw: expected a \"0x..\" hex string, got "
+                  "integer"},
+        ErrorCase{"[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n"
+                  "[[unit.register]]\nfile = \"cap\"\nname = \"CAP_REG\"\nraw = \"0x1\"\n"
+                  "[unit.register.fields]\nND = -6\n",
+                  "host.toml:11:6: unit[0].register[0].fields.ND: expected a non-negative "
+                  "integer, got -6"},
+        ErrorCase{"[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n[unit.extra]\n"
+                  "f = 1.5\n",
+                  "host.toml:7:5: unit[0].extra.f: expected a boolean, an integer or a string, "
+                  "got float"},
+        ErrorCase{"[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n"
+                  "[[unit.diagnostic]]\npath = \"p\"\nseverity = \"fatal\"\nmessage = \"m\"\n",
+                  "host.toml:8:12: unit[0].diagnostic[0].severity: expected \"warning\" or "
+                  "\"error\", got \"fatal\""},
+        ErrorCase{"[[device]]\nname = \"d\"\n[device.pci]\nvendor = \"0x8086\"\n"
+                  "device = \"0x1\"\nclass = \"0x1\"\nheader_type = 0\npasid = true\n",
+                  "host.toml:9:9: device[0].pci.pasid: expected false or a table, got true"},
+        ErrorCase{"[[device]]\nname = \"d\"\n[device.pci]\nvendor = \"0x18086\"\n"
+                  "device = \"0x1\"\nclass = \"0x1\"\nheader_type = 0\n",
+                  "host.toml:5:10: device[0].pci.vendor: value 0x18086 is larger than 0xffff"},
+        ErrorCase{"[[device]]\nname = \"d\"\n[device.pci]\nvendor = \"0x8086\"\n"
+                  "device = \"0x1\"\nclass = \"0x1\"\nheader_type = 300\n",
+                  "host.toml:8:15: device[0].pci.header_type: value 300 is out of range 0..127"},
+        ErrorCase{"[[device]]\nname = \"d\"\n[device.pci]\nvendor = \"0x8086\"\n"
+                  "device = \"0x1\"\nclass = \"0x1\"\nheader_type = 0\n"
+                  "pasid = {max_width = 40, exec = true, priv = true}\n",
+                  "host.toml:9:22: device[0].pci.pasid.max_width: value 40 is out of range 0..31"},
+        ErrorCase{"[[device]]\nname = \"d\"\ngroup = -3\n",
+                  "host.toml:4:9: device[0].group: expected a non-negative integer, got -3"},
+        ErrorCase{"[[group]]\nid = 1\ndevices = [\"a\", 2]\n",
+                  "host.toml:4:17: group[0].devices[1]: expected a string, got integer"},
+        ErrorCase{"[[group]]\nid = 1\nreserved_regions = [{start = \"0x1\", end = \"0x2\"}]\n",
+                  "host.toml:4:21: group[0].reserved_regions[0].type: missing key"},
+        ErrorCase{"unit = 5\n", "host.toml:2:8: unit: expected an array of tables, got integer"},
+        ErrorCase{"units = []\n", "host.toml:2:1: units: unknown key, did you mean unit?"},
+        ErrorCase{"[platform]\ncmdline = true\n",
+                  "host.toml:3:11: platform.cmdline: expected a string, got boolean"}));
+
+TEST(HostReportLoader, SchemaIsRequiredAndChecked) {
+  EXPECT_EQ(load_error(""), "host.toml:1:1: schema: missing key");
+  EXPECT_EQ(load_error("schema = \"iommu-probe/2\"\n"),
+            "host.toml:1:10: schema: expected \"iommu-probe/1\", got \"iommu-probe/2\"");
+}
+
+TEST(HostReportLoader, SyntaxErrorsNamePosition) {
+  const std::string error = load_error("schema = \"iommu-probe/1\"\nunit = [\n");
+  EXPECT_TRUE(error.starts_with("host.toml:")) << error;
+  // Integers beyond 64 bits are a syntax error in TOML, not a crash.
+  const std::string huge = load_error(std::string(kHead) +
+                                      "[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n"
+                                      "[unit.caps]\nssid_bits = 99999999999999999999\n");
+  EXPECT_TRUE(huge.starts_with("host.toml:7:")) << huge;
+}
+
+TEST(HostReportLoader, HostileInputNeverCrashes) {
+  const std::string samples[] = {
+      std::string("\0\xff\xfe", 3),
+      "schema = \"iommu-probe/1\"\n[[unit]]\n[[unit]]\n[unit.register]\n",
+      "schema = \"iommu-probe/1\"\nunit = [1, 2]\n",
+      "schema = \"iommu-probe/1\"\n[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n"
+      "caps = 1\nregister = [\"x\"]\nextra = {a = [1]}\n",
+      "schema = \"iommu-probe/1\"\n[[group]]\nid = \"0xffffffffffffffffff\"\n",
+      std::string(kHead) + std::string(500, '[') + "\n",
+  };
+  for (const std::string& text : samples) {
+    EXPECT_FALSE(load_host_report(text, "host.toml")) << text;
+  }
+}
+
+}  // namespace
+}  // namespace caps

@@ -1,0 +1,186 @@
+// The streaming JSON writer: layout, string escaping and UTF-8 repair.
+#include "common/json_writer.h"
+
+#include <cassert>
+#include <charconv>
+
+namespace tools {
+
+namespace {
+
+/// What a lead byte allows: total length and the range of the first continuation byte (the
+/// later ones are always 0x80..0xBF). Table 3-7 of the Unicode standard.
+struct LeadRule {
+  std::size_t length;
+  unsigned char lo;
+  unsigned char hi;
+};
+
+LeadRule lead_rule(unsigned char b) {
+  if (b < 0x80) return {1, 0, 0};
+  if (b >= 0xC2 && b <= 0xDF) return {2, 0x80, 0xBF};
+  if (b == 0xE0) return {3, 0xA0, 0xBF};
+  if (b == 0xED) return {3, 0x80, 0x9F};  // no UTF-16 surrogates
+  if (b >= 0xE1 && b <= 0xEF) return {3, 0x80, 0xBF};
+  if (b == 0xF0) return {4, 0x90, 0xBF};
+  if (b >= 0xF1 && b <= 0xF3) return {4, 0x80, 0xBF};
+  if (b == 0xF4) return {4, 0x80, 0x8F};  // nothing above U+10FFFF
+  return {0, 0, 0};
+}
+
+/// How many bytes from `pos` match the sequence rules, and whether they form a whole one.
+std::size_t matched_bytes(std::string_view text, std::size_t pos, bool& complete) {
+  const auto lead = static_cast<unsigned char>(text[pos]);
+  const LeadRule rule = lead_rule(lead);
+  complete = false;
+  if (rule.length == 0) return 0;
+  std::size_t n = 1;
+  while (n < rule.length && pos + n < text.size()) {
+    const auto b = static_cast<unsigned char>(text[pos + n]);
+    const unsigned char lo = n == 1 ? rule.lo : 0x80;
+    const unsigned char hi = n == 1 ? rule.hi : 0xBF;
+    if (b < lo || b > hi) return n;
+    ++n;
+  }
+  complete = n == rule.length;
+  return n;
+}
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+void append_quoted(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const std::size_t len = utf8_sequence_length(text, i);
+      if (len == 0) {
+        out += kReplacement;
+        i += utf8_invalid_length(text, i);
+        continue;
+      }
+      out.append(text.substr(i, len));
+      i += len;
+      continue;
+    }
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7F) {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    } else {
+      out += static_cast<char>(c);
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+}  // namespace
+
+std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) {
+  bool complete = false;
+  const std::size_t n = matched_bytes(text, pos, complete);
+  return complete ? n : 0;
+}
+
+std::size_t utf8_invalid_length(std::string_view text, std::size_t pos) {
+  bool complete = false;
+  const std::size_t n = matched_bytes(text, pos, complete);
+  return n == 0 ? 1 : n;
+}
+
+std::string json_quote(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  append_quoted(out, text);
+  return out;
+}
+
+void JsonWriter::newline_indent(std::size_t depth) {
+  out_ << '\n';
+  for (std::size_t i = 0; i < depth; ++i) out_ << "  ";
+}
+
+void JsonWriter::before_value() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (stack_.empty()) return;
+  Level& level = stack_.back();
+  assert(!level.is_object && "a member of an object needs a key first");
+  if (level.count > 0) out_ << (level.is_inline ? ", " : ",");
+  if (!level.is_inline) newline_indent(stack_.size());
+  ++level.count;
+}
+
+void JsonWriter::key(std::string_view name) {
+  assert(!stack_.empty() && stack_.back().is_object && !after_key_);
+  Level& level = stack_.back();
+  if (level.count > 0) out_ << (level.is_inline ? ", " : ",");
+  if (!level.is_inline) newline_indent(stack_.size());
+  ++level.count;
+  out_ << json_quote(name) << ": ";
+  after_key_ = true;
+}
+
+void JsonWriter::begin(bool is_object, JsonStyle style) {
+  before_value();
+  const bool parent_inline = !stack_.empty() && stack_.back().is_inline;
+  stack_.push_back({is_object, parent_inline || style == JsonStyle::kInline, 0});
+  out_ << (is_object ? '{' : '[');
+}
+
+void JsonWriter::end(bool is_object) {
+  assert(!stack_.empty() && stack_.back().is_object == is_object && !after_key_);
+  const Level level = stack_.back();
+  stack_.pop_back();
+  if (level.count > 0 && !level.is_inline) newline_indent(stack_.size());
+  out_ << (is_object ? '}' : ']');
+}
+
+void JsonWriter::begin_object(JsonStyle style) { begin(true, style); }
+void JsonWriter::end_object() { end(true); }
+void JsonWriter::begin_array(JsonStyle style) { begin(false, style); }
+void JsonWriter::end_array() { end(false); }
+
+void JsonWriter::string(std::string_view text) {
+  before_value();
+  out_ << json_quote(text);
+}
+
+void JsonWriter::integer(int64_t value) {
+  before_value();
+  char buf[24];
+  const auto result = std::to_chars(buf, buf + sizeof buf, value);
+  out_.write(buf, result.ptr - buf);
+}
+
+void JsonWriter::unsigned_integer(uint64_t value) {
+  before_value();
+  char buf[24];
+  const auto result = std::to_chars(buf, buf + sizeof buf, value);
+  out_.write(buf, result.ptr - buf);
+}
+
+void JsonWriter::boolean(bool value) {
+  before_value();
+  out_ << (value ? "true" : "false");
+}
+
+void JsonWriter::null() {
+  before_value();
+  out_ << "null";
+}
+
+void JsonWriter::finish() {
+  assert(stack_.empty() && !after_key_);
+  out_ << '\n';
+}
+
+}  // namespace tools

@@ -1,0 +1,72 @@
+// A small streaming JSON writer: pretty-printed, deterministic, always valid JSON.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tools {
+
+/// How a container is laid out. kBlock puts each member on its own line, indented by two
+/// spaces; kInline writes the container and everything in it on one line (`{"a": 1, "b": 2}`).
+enum class JsonStyle { kBlock, kInline };
+
+/// Writes one JSON value to a stream as it is built. Calls must form a valid document (a key
+/// before every member of an object, balanced begin/end); misuse is a programming error and
+/// is caught by assertions. Strings are escaped, and bytes that are not valid UTF-8 become
+/// U+FFFD, so the output is valid JSON whatever the input bytes.
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::ostream& out) : out_(out) {}
+
+  void begin_object(JsonStyle style = JsonStyle::kBlock);
+  void end_object();
+  void begin_array(JsonStyle style = JsonStyle::kBlock);
+  void end_array();
+
+  /// The key of the next object member.
+  void key(std::string_view name);
+
+  void string(std::string_view text);
+  void integer(int64_t value);
+  void unsigned_integer(uint64_t value);
+  void boolean(bool value);
+  void null();
+
+  /// Ends the document with a newline; call once after the outermost value.
+  void finish();
+
+ private:
+  struct Level {
+    bool is_object;
+    bool is_inline;
+    std::size_t count;  // members written so far
+  };
+
+  /// Separator and indentation before a value (or before a key in an object).
+  void before_value();
+  void newline_indent(std::size_t depth);
+  void begin(bool is_object, JsonStyle style);
+  void end(bool is_object);
+
+  std::ostream& out_;
+  std::vector<Level> stack_;
+  bool after_key_ = false;
+};
+
+/// `text` as a JSON string literal, quotes included.
+std::string json_quote(std::string_view text);
+
+/// The length of the well-formed UTF-8 sequence that starts at `text[pos]`, or 0 when the
+/// bytes there are not one (stray continuation byte, overlong form, surrogate, > U+10FFFF,
+/// truncated sequence).
+std::size_t utf8_sequence_length(std::string_view text, std::size_t pos);
+
+/// The length of the longest prefix of an invalid sequence at `text[pos]` that is replaced by a
+/// single U+FFFD (Unicode's "maximal subpart" rule); at least 1.
+std::size_t utf8_invalid_length(std::string_view text, std::size_t pos);
+
+}  // namespace tools

@@ -1,0 +1,345 @@
+// format_json: the model, member by member, through JsonWriter; unknown values are null.
+#include "common/probe_format_json.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "common/json_writer.h"
+
+namespace tools {
+
+namespace {
+
+using caps::Caps;
+using caps::Device;
+using caps::Diagnostics;
+using caps::Group;
+using caps::Host;
+using caps::PciInfo;
+using caps::Register;
+using caps::RegisterFile;
+using caps::Unit;
+
+/// "0x" + lowercase hex, zero-padded to at least `digits` digits.
+std::string hex(uint64_t value, int digits = 1) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%0*" PRIx64, digits, value);
+  return buf;
+}
+
+void optional_int(JsonWriter& w, const std::optional<int>& value) {
+  if (value) {
+    w.integer(*value);
+  } else {
+    w.null();
+  }
+}
+
+void optional_bool(JsonWriter& w, const std::optional<bool>& value) {
+  if (value) {
+    w.boolean(*value);
+  } else {
+    w.null();
+  }
+}
+
+void optional_string(JsonWriter& w, const std::optional<std::string>& value) {
+  if (value) {
+    w.string(*value);
+  } else {
+    w.null();
+  }
+}
+
+void string_array(JsonWriter& w, const std::vector<std::string>& items, JsonStyle style) {
+  w.begin_array(style);
+  for (const std::string& item : items) w.string(item);
+  w.end_array();
+}
+
+void string_map(JsonWriter& w, const std::map<std::string, std::string>& map) {
+  w.begin_object();
+  for (const auto& [name, value] : map) {
+    w.key(name);
+    w.string(value);
+  }
+  w.end_object();
+}
+
+void write_caps(JsonWriter& w, const Caps& caps) {
+  w.begin_object();
+  w.key("input_bits");
+  optional_int(w, caps.input_bits);
+  w.key("output_bits");
+  optional_int(w, caps.output_bits);
+  w.key("asid_bits");
+  optional_int(w, caps.asid_bits);
+  w.key("ssid_bits");
+  optional_int(w, caps.ssid_bits);
+  w.key("httu");
+  if (caps.httu) {
+    w.string(caps::to_string(*caps.httu));
+  } else {
+    w.null();
+  }
+  w.key("stall");
+  if (caps.stall) {
+    w.string(caps::to_string(*caps.stall));
+  } else {
+    w.null();
+  }
+  w.key("btm");
+  optional_bool(w, caps.btm);
+  w.key("pgtable_formats");
+  if (caps.pgtable_formats) {
+    string_array(w, *caps.pgtable_formats, JsonStyle::kInline);
+  } else {
+    w.null();
+  }
+  w.key("nested");
+  optional_bool(w, caps.nested);
+  w.key("ats");
+  optional_bool(w, caps.ats);
+  w.key("page_requests");
+  optional_bool(w, caps.page_requests);
+  w.key("dirty_tracking");
+  optional_bool(w, caps.dirty_tracking);
+  w.key("scalable_mode");
+  optional_bool(w, caps.scalable_mode);
+  w.end_object();
+}
+
+/// {"raw", "fields", "reserved"?}, without closing the object so callers can add members.
+void begin_register(JsonWriter& w, const Register& reg) {
+  w.begin_object();
+  w.key("raw");
+  w.string(hex(reg.raw));
+  w.key("fields");
+  w.begin_object();
+  for (const caps::Field& field : reg.fields) {
+    w.key(field.name);
+    w.unsigned_integer(field.value);
+  }
+  w.end_object();
+  if (reg.reserved != 0) {
+    w.key("reserved");
+    w.string(hex(reg.reserved));
+  }
+}
+
+void write_registers(JsonWriter& w, const std::vector<RegisterFile>& files) {
+  w.begin_object();
+  for (const RegisterFile& file : files) {
+    w.key(file.file);
+    begin_register(w, file.main);
+    if (!file.format.empty()) {
+      w.key("format");
+      w.string(file.format);
+    }
+    if (file.second) {
+      w.key("efr2");
+      begin_register(w, *file.second);
+      w.end_object();
+    }
+    w.end_object();
+  }
+  w.end_object();
+}
+
+void write_extra(JsonWriter& w, const std::map<std::string, caps::Scalar>& extra) {
+  w.begin_object();
+  for (const auto& [name, value] : extra) {
+    w.key(name);
+    if (const bool* b = std::get_if<bool>(&value)) {
+      w.boolean(*b);
+    } else if (const int64_t* i = std::get_if<int64_t>(&value)) {
+      w.integer(*i);
+    } else {
+      w.string(std::get<std::string>(value));
+    }
+  }
+  w.end_object();
+}
+
+void write_diagnostics(JsonWriter& w, const Diagnostics& diagnostics) {
+  w.begin_array();
+  for (const caps::Diagnostic& d : diagnostics) {
+    w.begin_object(JsonStyle::kInline);
+    w.key("path");
+    w.string(d.path);
+    w.key("severity");
+    w.string(caps::to_string(d.severity));
+    w.key("message");
+    w.string(d.message);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+void write_unit(JsonWriter& w, const Unit& unit) {
+  w.begin_object();
+  w.key("name");
+  w.string(unit.name);
+  w.key("model");
+  w.string(unit.model);
+  w.key("layout");
+  w.string(caps::to_string(unit.layout));
+  w.key("caps");
+  write_caps(w, unit.caps);
+  w.key("registers");
+  write_registers(w, unit.registers);
+  w.key("properties");
+  string_map(w, unit.properties);
+  w.key("extra");
+  write_extra(w, unit.extra);
+  w.key("evidence");
+  string_map(w, unit.evidence);
+  w.key("devices");
+  string_array(w, unit.devices, JsonStyle::kBlock);
+  w.key("diagnostics");
+  write_diagnostics(w, unit.diagnostics);
+  w.end_object();
+}
+
+void write_group(JsonWriter& w, const Group& group) {
+  w.begin_object();
+  w.key("id");
+  w.unsigned_integer(group.id);
+  w.key("type");
+  optional_string(w, group.type);
+  if (group.name) {
+    w.key("name");
+    w.string(*group.name);
+  }
+  w.key("devices");
+  string_array(w, group.devices, JsonStyle::kBlock);
+  w.key("reserved_regions");
+  w.begin_array();
+  for (const caps::ReservedRegion& region : group.reserved_regions) {
+    w.begin_object(JsonStyle::kInline);
+    w.key("start");
+    w.string(hex(region.start));
+    w.key("end");
+    w.string(hex(region.end));
+    w.key("type");
+    w.string(region.type);
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+}
+
+/// null: extended config space unknown; false: no PASID capability; else the capability.
+void write_pasid(JsonWriter& w, const std::optional<std::optional<caps::PasidCapability>>& pasid) {
+  if (!pasid) {
+    w.null();
+    return;
+  }
+  if (!*pasid) {
+    w.boolean(false);
+    return;
+  }
+  const caps::PasidCapability& cap = **pasid;
+  w.begin_object(JsonStyle::kInline);
+  w.key("max_width");
+  w.integer(cap.max_width);
+  w.key("exec");
+  w.boolean(cap.exec);
+  w.key("priv");
+  w.boolean(cap.priv);
+  w.end_object();
+}
+
+void write_pci(JsonWriter& w, const PciInfo& pci) {
+  w.begin_object();
+  w.key("vendor");
+  w.string(hex(pci.vendor, 4));
+  w.key("device");
+  w.string(hex(pci.device, 4));
+  w.key("class");
+  w.string(hex(pci.class_code, 6));
+  w.key("header_type");
+  w.integer(pci.header_type);
+  w.key("pasid");
+  write_pasid(w, pci.pasid);
+  w.key("ats");
+  optional_bool(w, pci.ats);
+  w.key("pri");
+  optional_bool(w, pci.pri);
+  w.end_object();
+}
+
+void write_device(JsonWriter& w, const Device& device) {
+  w.begin_object();
+  w.key("name");
+  w.string(device.name);
+  w.key("unit");
+  optional_string(w, device.unit);
+  w.key("group");
+  if (device.group) {
+    w.unsigned_integer(*device.group);
+  } else {
+    w.null();
+  }
+  w.key("driver");
+  optional_string(w, device.driver);
+  w.key("pci");
+  if (device.pci) {
+    write_pci(w, *device.pci);
+  } else {
+    w.null();
+  }
+  w.end_object();
+}
+
+void write_platform(JsonWriter& w, const caps::Platform& platform) {
+  w.begin_object();
+  w.key("acpi_tables");
+  string_array(w, platform.acpi_tables, JsonStyle::kInline);
+  w.key("cmdline");
+  optional_string(w, platform.cmdline);
+  w.key("why_no_units");
+  string_array(w, platform.why_no_units, JsonStyle::kBlock);
+  w.end_object();
+}
+
+}  // namespace
+
+void format_json(const Host& host, std::ostream& out, bool with_source) {
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("schema");
+  w.string(kProbeJsonSchema);
+  if (with_source) {
+    w.key("source");
+    w.begin_object(JsonStyle::kInline);
+    w.key("backend");
+    w.string(host.backend);
+    w.key("sysfs_root");
+    w.string(host.root);
+    w.end_object();
+  }
+  w.key("units");
+  w.begin_array();
+  for (const Unit& unit : host.units) write_unit(w, unit);
+  w.end_array();
+  w.key("groups");
+  w.begin_array();
+  for (const Group& group : host.groups) write_group(w, group);
+  w.end_array();
+  w.key("devices");
+  w.begin_array();
+  for (const Device& device : host.devices) write_device(w, device);
+  w.end_array();
+  w.key("platform");
+  write_platform(w, host.platform);
+  w.key("diagnostics");
+  write_diagnostics(w, host.diagnostics);
+  w.end_object();
+  w.finish();
+}
+
+}  // namespace tools

@@ -1,0 +1,150 @@
+// iommu-probe: reads a host's IOMMU units, groups and devices and prints them as text, JSON or
+// a TOML host report. A thin driver: parse options, call libcaps, format.
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "common/atomic_file.h"
+#include "common/probe_format_json.h"
+#include "common/probe_format_text.h"
+#include "common/version.h"
+#include "libcaps/host_report.h"
+#include "libcaps/reader.h"
+#include "libcaps/source.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+struct Options {
+  std::string sysfs_root = "/";
+  std::string backend = "auto";
+  std::string format = "text";
+  bool registers = false;
+  std::vector<std::string> units;
+  bool no_pci_config = false;
+  std::string output;
+};
+
+void print_error(const std::string& message) {
+  std::cerr << "iommu-probe: error: " << tools::printable(message) << '\n';
+}
+
+int usage_error(const std::string& message) {
+  print_error(message);
+  std::cerr << "Run 'iommu-probe --help' for more information.\n";
+  return kExitUsage;
+}
+
+bool is_real_root(const std::string& root) {
+  return std::filesystem::path(root).lexically_normal() == "/";
+}
+
+caps::Result<std::unique_ptr<caps::Source>> open_source(const Options& options) {
+  const bool udev =
+      options.backend == "udev" || (options.backend == "auto" && is_real_root(options.sysfs_root));
+  if (udev) return caps::open_udev_source();
+  return caps::open_dir_source(options.sysfs_root);
+}
+
+/// Prints every diagnostic as "iommu-probe: <severity>: <path>: <message>"; true when one of
+/// them is an error.
+bool report_diagnostics(const caps::Host& host) {
+  bool error = false;
+  auto print = [&](const caps::Diagnostics& diagnostics) {
+    for (const caps::Diagnostic& d : diagnostics) {
+      std::cerr << "iommu-probe: " << caps::to_string(d.severity) << ": "
+                << tools::printable(d.path) << ": " << tools::printable(d.message) << '\n';
+      error = error || d.severity == caps::Severity::kError;
+    }
+  };
+  for (const caps::Unit& unit : host.units) print(unit.diagnostics);
+  print(host.diagnostics);
+  return error;
+}
+
+std::string format(const caps::Host& host, const Options& options) {
+  std::ostringstream out;
+  if (options.format == "json") {
+    tools::format_json(host, out);
+  } else if (options.format == "toml") {
+    caps::write_host_report(host, out);
+  } else {
+    tools::format_text(host, out, {.registers = options.registers});
+  }
+  return out.str();
+}
+
+bool emit(const std::string& text, const std::string& output) {
+  if (output.empty()) {
+    std::cout << text << std::flush;
+    if (std::cout) return true;
+    print_error("cannot write to standard output");
+    return false;
+  }
+  const caps::Result<void> written = tools::write_file_atomically(output, text);
+  if (!written) print_error(written.error().to_string());
+  return written.has_value();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  CLI::App app{"Reports the host's IOMMU units, their capabilities, groups and devices.",
+               "iommu-probe"};
+  app.add_option("--sysfs-root", options.sysfs_root,
+                 "Directory holding sys/ and proc/ (a live host or a copied tree)")
+      ->type_name("DIR")
+      ->capture_default_str();
+  app.add_option("--backend", options.backend,
+                 "auto: udev when the root is /, else dir; udev needs the root /")
+      ->check(CLI::IsMember({"auto", "dir", "udev"}))
+      ->capture_default_str();
+  app.add_option("--format", options.format, "Output format; toml writes a host report")
+      ->check(CLI::IsMember({"text", "json", "toml"}))
+      ->capture_default_str();
+  app.add_flag("--registers", options.registers,
+               "Text: print every decoded register field (JSON and TOML always include them)");
+  app.add_option("--unit,units", options.units, "Read only this unit (repeatable)")
+      ->type_name("NAME");
+  app.add_flag("--no-pci-config", options.no_pci_config,
+               "Do not read devices' PCI config space (PASID, ATS, PRI stay unknown)");
+  app.add_option("--output", options.output, "Write to FILE (atomically) instead of stdout")
+      ->type_name("FILE");
+  app.set_version_flag("--version", std::string(tools::version()));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    return usage_error(e.what());
+  }
+  if (options.backend == "udev" && !is_real_root(options.sysfs_root)) {
+    return usage_error("--backend udev reads only the real root /, not " + options.sysfs_root +
+                       " (use --backend dir)");
+  }
+
+  caps::Result<std::unique_ptr<caps::Source>> source = open_source(options);
+  if (!source) {
+    print_error(source.error().to_string());
+    return kExitError;
+  }
+  const caps::ReadOptions read_options{options.units, !options.no_pci_config};
+  const caps::Host host = caps::read_host(**source, read_options);
+
+  bool failed = report_diagnostics(host);
+  for (const std::string& name : options.units) {
+    if (host.find_unit(name)) continue;
+    if (!failed) print_error("no unit named " + name);
+    failed = true;
+  }
+  if (!emit(format(host, options), options.output)) return kExitError;
+  return failed ? kExitError : kExitOk;
+}
