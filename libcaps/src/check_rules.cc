@@ -997,7 +997,9 @@ std::string group_evidence(const Host& host, const Group& group) {
   std::vector<std::string> members;
   for (const std::string& name : group.devices) {
     const Device* device = host.find_device(name);
-    std::string driver = !device ? "not described" : device->driver.value_or("unbound");
+    std::string driver = !device                 ? "not described"
+                         : !device->driver_known ? "driver unknown"
+                                                 : device->driver.value_or("unbound");
     members.push_back(name + " (" + driver + ")");
   }
   return "group " + str(group.id) + ": " + join(members, ", ");
@@ -1018,6 +1020,10 @@ Findings device_group_viable(const Context& ctx) {
     const std::string evidence = group_evidence(ctx.host, *group);
     const std::string group_name = "group " + str(group->id);
     Findings blockers;
+    if (!group->devices_known) {
+      blockers.push_back(make_finding(Outcome::kUnknown, key, pos, unit, evidence,
+                                      "the members of " + group_name + " could not be read"));
+    }
     for (const std::string& name : group->devices) {
       if (assigned.count(name) != 0) continue;
       const Device* member = ctx.host.find_device(name);
@@ -1025,6 +1031,12 @@ Findings device_group_viable(const Context& ctx) {
         blockers.push_back(
             make_finding(Outcome::kUnknown, key, pos, unit, evidence,
                          group_name + " member " + name + " is not described by this host"));
+        continue;
+      }
+      if (!member->driver_known) {
+        blockers.push_back(
+            make_finding(Outcome::kUnknown, key, pos, unit, evidence,
+                         "the driver of " + group_name + " member " + name + " could not be read"));
         continue;
       }
       if (!member->driver || is_dma_owner_safe(*member->driver)) continue;

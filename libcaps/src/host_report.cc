@@ -11,8 +11,9 @@
 //                       bit order), [unit.register.efr2] {name, raw, reserved?, fields}
 //     [unit.properties] file -> text;  [unit.extra] name -> bool | integer | string
 //     [[unit.diagnostic]] path, severity, message
-//   [[group]]           id, type?, name?, devices, reserved_regions = [{start, end, type}]
-//   [[device]]          name, unit?, group?, driver?, [device.pci]
+//   [[group]]           id, type?, name?, devices, devices_known?,
+//                       reserved_regions = [{start, end, type}]
+//   [[device]]          name, unit?, group?, driver?, driver_known?, [device.pci]
 //     [device.pci]      vendor, device, class, header_type, pasid?, ats?, pri?
 //                       pasid: missing = unknown (extended config space not readable),
 //                       false = capability absent, {max_width, exec, priv} = present
@@ -248,6 +249,7 @@ class ReportWriter {
     if (group.type) line("type", quoted(*group.type));
     if (group.name) line("name", quoted(*group.name));
     line("devices", string_array(group.devices));
+    if (!group.devices_known) line("devices_known", "false");
     if (group.reserved_regions.empty()) {
       line("reserved_regions", "[]");
       return;
@@ -286,6 +288,7 @@ class ReportWriter {
     if (device.unit) line("unit", quoted(*device.unit));
     if (device.group) line("group", unsigned_value(*device.group));
     if (device.driver) line("driver", quoted(*device.driver));
+    if (!device.driver_known) line("driver_known", "false");
     if (device.pci) write_pci(*device.pci);
   }
 
@@ -719,12 +722,13 @@ class ReportLoader {
   }
 
   Group load_group(const toml::table& t, const std::string& path) {
-    check_keys(t, path, {"id", "type", "name", "devices", "reserved_regions"});
+    check_keys(t, path, {"id", "type", "name", "devices", "devices_known", "reserved_regions"});
     Group group;
     group.id = unsigned_of(node(t, path, "id", true), join(path, "id")).value_or(0);
     group.type = string(t, path, "type", false);
     group.name = string(t, path, "name", false);
     group.devices = string_array(t, path, "devices");
+    group.devices_known = boolean(t, path, "devices_known", false).value_or(true);
     for_each_table(t, path, "reserved_regions", [&](const toml::table& r, const std::string& w) {
       group.reserved_regions.push_back(load_region(r, w));
     });
@@ -778,12 +782,13 @@ class ReportLoader {
   }
 
   Device load_device(const toml::table& t, const std::string& path) {
-    check_keys(t, path, {"name", "unit", "group", "driver", "pci"});
+    check_keys(t, path, {"name", "unit", "group", "driver", "driver_known", "pci"});
     Device device;
     device.name = required_string(t, path, "name");
     device.unit = string(t, path, "unit", false);
     device.group = unsigned_of(node(t, path, "group", false), join(path, "group"));
     device.driver = string(t, path, "driver", false);
+    device.driver_known = boolean(t, path, "driver_known", false).value_or(true);
     if (const toml::table* pci = table(t, path, "pci"))
       device.pci = load_pci(*pci, join(path, "pci"));
     return device;

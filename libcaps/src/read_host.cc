@@ -79,6 +79,7 @@ std::optional<Group> read_group(Source& source, const DirEntry& entry, Diagnosti
     for (DirEntry& d : devices.entries) group.devices.push_back(std::move(d.name));
     std::sort(group.devices.begin(), group.devices.end(), natural_less);
   } else if (devices.status != ReadStatus::kMissing) {
+    group.devices_known = false;
     add_diagnostic(diagnostics, group_path(group.id, "devices"), Severity::kError,
                    "cannot list: " + describe(devices.status, devices.error));
   }
@@ -102,23 +103,30 @@ std::vector<Group> read_groups(Source& source, Diagnostics& diagnostics) {
   return groups;
 }
 
-/// The basename of the link `dir`/`name`, or nullopt when there is no such link.
-std::optional<std::string> read_link_name(Source& source, const std::string& dir,
-                                          std::string_view name, Diagnostics& diagnostics) {
+/// What a link names: its basename, nothing (no such link), or unknown (unreadable).
+struct LinkName {
+  std::optional<std::string> name;
+  bool known = true;
+};
+
+/// The basename of the link `dir`/`name`. A missing link is a fact (no driver, no group);
+/// an unreadable or odd one is not, and says so.
+LinkName read_link_name(Source& source, const std::string& dir, std::string_view name,
+                        Diagnostics& diagnostics) {
   std::string path = dir + "/" + std::string(name);
   LinkRead link = source.read_link(path);
-  if (link.status == ReadStatus::kMissing) return std::nullopt;
+  if (link.status == ReadStatus::kMissing) return {};
   if (!link.ok()) {
     add_diagnostic(diagnostics, path, Severity::kWarning,
                    "cannot read link: " + describe(link.status, link.error));
-    return std::nullopt;
+    return {std::nullopt, false};
   }
   std::string base = link_basename(link.target);
   if (base.empty() || base == "." || base == "..") {
     add_diagnostic(diagnostics, path, Severity::kWarning, "odd link target " + quote(link.target));
-    return std::nullopt;
+    return {std::nullopt, false};
   }
-  return base;
+  return {base, true};
 }
 
 /// Where a device was seen: the directory to read its links and config from, and what the
@@ -133,9 +141,9 @@ Device read_device(Source& source, const std::string& name, const Sighting& seen
                    const ReadOptions& options, Diagnostics& diagnostics) {
   Device device;
   device.name = name;
-  device.unit = read_link_name(source, seen.dir, "iommu", diagnostics);
+  device.unit = read_link_name(source, seen.dir, "iommu", diagnostics).name;
   if (!device.unit) device.unit = seen.unit;
-  if (auto group = read_link_name(source, seen.dir, "iommu_group", diagnostics)) {
+  if (auto group = read_link_name(source, seen.dir, "iommu_group", diagnostics).name) {
     Result<uint64_t> id = parse_dec(*group);
     if (id) {
       device.group = *id;
@@ -145,7 +153,9 @@ Device read_device(Source& source, const std::string& name, const Sighting& seen
     }
   }
   if (!device.group) device.group = seen.group;
-  device.driver = read_link_name(source, seen.dir, "driver", diagnostics);
+  LinkName driver = read_link_name(source, seen.dir, "driver", diagnostics);
+  device.driver = driver.name;
+  device.driver_known = driver.known;
   if (!options.read_pci_config) return device;
 
   std::string config_path = seen.dir + "/config";

@@ -863,6 +863,28 @@ TEST(CheckGroupViable, UndescribedMemberIsUnknown) {
   EXPECT_EQ(outcomes(r, "device.group_viable"), kUnknown);
 }
 
+TEST(CheckGroupViable, UnreadableSiblingDriverIsUnknownNotUnbound) {
+  Host h = host_with_sibling(std::nullopt);
+  h.devices.back().driver_known = false;
+  Report r = check(guest_with_devices({"0000:3b:00.0"}), h);
+  auto f = of_rule(r, "device.group_viable");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].outcome, O::kUnknown);
+  EXPECT_EQ(f[0].message, "the driver of group 12 member 0000:3b:00.1 could not be read");
+  EXPECT_EQ(f[0].evidence, "group 12: 0000:3b:00.0 (vfio-pci), 0000:3b:00.1 (driver unknown)");
+  EXPECT_EQ(r.verdict, Verdict::kUndecided);
+}
+
+TEST(CheckGroupViable, UnlistedGroupIsUnknown) {
+  Host h = simple_host();
+  h.groups[0].devices_known = false;  // devices/ could not be listed: members may be missing
+  Report r = check(guest_with_devices({"0000:3b:00.0"}), h);
+  auto f = of_rule(r, "device.group_viable");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].outcome, O::kUnknown);
+  EXPECT_EQ(f[0].message, "the members of group 12 could not be read");
+}
+
 TEST(CheckDevice, Pasid) {
   Host h = simple_host();
   h.devices[0].pci = endpoint_pci(16);

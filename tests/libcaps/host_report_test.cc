@@ -98,6 +98,20 @@ TEST(HostReport, RoundTripsEdgeValues) {
   expect_round_trip(h);
 }
 
+TEST(HostReport, RoundTripsUnknownDriverAndGroupMembers) {
+  Host h = valid_utf8_sample();
+  ASSERT_FALSE(h.devices.empty());
+  ASSERT_FALSE(h.groups.empty());
+  h.devices[0].driver = std::nullopt;
+  h.devices[0].driver_known = false;
+  h.groups[0].devices_known = false;
+  std::ostringstream out;
+  write_host_report(h, out);
+  EXPECT_NE(out.str().find("driver_known = false"), std::string::npos);
+  EXPECT_NE(out.str().find("devices_known = false"), std::string::npos);
+  expect_round_trip(h);
+}
+
 TEST(HostReport, FieldsKeepBitOrderNotNameOrder) {
   Host h;
   Unit u;

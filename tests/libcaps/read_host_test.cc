@@ -206,3 +206,30 @@ TEST(ReadHostTest, NoUnitAndNothingKnown) {
 
 }  // namespace
 }  // namespace caps
+
+namespace caps {
+namespace {
+
+TEST(ReadHostTest, UnreadableDriverLinkIsUnknownNotUnbound) {
+  MemorySource s = host_with_group();
+  s.fail("sys/kernel/iommu_groups/12/devices/0000:3b:00.1/driver", ReadStatus::kDenied);
+  Host h = read_host(s);
+  ASSERT_EQ(h.devices.size(), 2u);
+  EXPECT_TRUE(h.devices[0].driver_known);
+  EXPECT_EQ(h.devices[1].driver, std::nullopt);
+  EXPECT_FALSE(h.devices[1].driver_known);
+  ASSERT_EQ(h.diagnostics.size(), 1u);
+  EXPECT_EQ(h.diagnostics[0].message, "cannot read link: permission denied");
+}
+
+TEST(ReadHostTest, UnlistableGroupHasUnknownMembers) {
+  MemorySource s = host_with_group();
+  s.fail("sys/kernel/iommu_groups/12/devices", ReadStatus::kDenied);
+  Host h = read_host(s);
+  ASSERT_EQ(h.groups.size(), 1u);
+  EXPECT_FALSE(h.groups[0].devices_known);
+  EXPECT_TRUE(h.groups[0].devices.empty());
+}
+
+}  // namespace
+}  // namespace caps

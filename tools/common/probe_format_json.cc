@@ -216,6 +216,10 @@ void write_group(JsonWriter& w, const Group& group) {
   }
   w.key("devices");
   string_array(w, group.devices, JsonStyle::kBlock);
+  if (!group.devices_known) {  // only when false, like "name": rare, and absent means known
+    w.key("devices_known");
+    w.boolean(false);
+  }
   w.key("reserved_regions");
   w.begin_array();
   for (const caps::ReservedRegion& region : group.reserved_regions) {
@@ -286,6 +290,10 @@ void write_device(JsonWriter& w, const Device& device) {
   }
   w.key("driver");
   optional_string(w, device.driver);
+  if (!device.driver_known) {  // "driver": null alone means unbound
+    w.key("driver_known");
+    w.boolean(false);
+  }
   w.key("pci");
   if (device.pci) {
     write_pci(w, *device.pci);

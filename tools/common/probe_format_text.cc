@@ -187,7 +187,9 @@ std::vector<std::string> device_cells(const Host& host, const std::string& name)
   const Device* device = host.find_device(name);
   std::vector<std::string> cells = {printable(name)};
   if (!device) return cells;
-  cells.push_back(device->driver ? printable(*device->driver) : "(no driver)");
+  cells.push_back(!device->driver_known ? "(driver unknown)"
+                  : device->driver      ? printable(*device->driver)
+                                        : "(no driver)");
   if (!device->pci) return cells;
   for (std::string cell :
        {pasid_text(*device->pci), device->pci->ats ? "ats=" + yes_no(device->pci->ats) : "",
@@ -230,6 +232,7 @@ std::string group_title(const Group& group) {
   std::string title = "group " + std::to_string(group.id) + " (" +
                       (group.type ? printable(*group.type) : "type ?") + ")";
   if (group.name) title += " " + printable(*group.name);
+  if (!group.devices_known) title += " (members unknown)";
   return title;
 }
 

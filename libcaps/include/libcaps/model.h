@@ -126,6 +126,9 @@ struct Group {
   std::optional<std::string> name;
   std::vector<std::string> devices;  // natural order
   std::vector<ReservedRegion> reserved_regions;
+  /// False when devices/ could not be listed: then `devices` may miss members, and nothing
+  /// can be certified about the group.
+  bool devices_known = true;
 
   bool operator==(const Group&) const = default;
 };
@@ -157,19 +160,21 @@ struct PciInfo {
 
 /// A device behind a unit or in a group.
 struct Device {
-  std::string name;                 // dev_name: "0000:3b:00.0"
-  std::optional<std::string> unit;  // basename of its `iommu` link
-  std::optional<uint64_t> group;    // basename of its `iommu_group` link
+  std::string name;                   // dev_name: "0000:3b:00.0"
+  std::optional<std::string> unit;    // basename of its `iommu` link
+  std::optional<uint64_t> group;      // basename of its `iommu_group` link
   std::optional<std::string> driver;  // basename of its `driver` link; nullopt = unbound
-  std::optional<PciInfo> pci;       // nullopt: not PCI, or config unreadable
+  std::optional<PciInfo> pci;         // nullopt: not PCI, or config unreadable
+  /// False when the `driver` link exists but could not be read: bound or not is unknown.
+  bool driver_known = true;
 
   bool operator==(const Device&) const = default;
 };
 
 /// Facts that explain a host without units: firmware tables and kernel command line.
 struct Platform {
-  std::vector<std::string> acpi_tables;  // which of DMAR, IVRS, IORT exist
-  std::optional<std::string> cmdline;    // /proc/cmdline, if readable
+  std::vector<std::string> acpi_tables;   // which of DMAR, IVRS, IORT exist
+  std::optional<std::string> cmdline;     // /proc/cmdline, if readable
   std::vector<std::string> why_no_units;  // filled only when there is no unit
 
   bool operator==(const Platform&) const = default;
@@ -177,10 +182,10 @@ struct Platform {
 
 /// Everything read from one host (a live /sys, a fake tree or a saved report).
 struct Host {
-  std::string backend;  // "dir", "udev" or "report"
-  std::string root;     // sysfs root, or the report's path
-  std::vector<Unit> units;    // natural name order
-  std::vector<Group> groups;  // by id
+  std::string backend;          // "dir", "udev" or "report"
+  std::string root;             // sysfs root, or the report's path
+  std::vector<Unit> units;      // natural name order
+  std::vector<Group> groups;    // by id
   std::vector<Device> devices;  // natural name order
   Platform platform;
   Diagnostics diagnostics;
