@@ -1,0 +1,57 @@
+// iommu-compat's output formats over a guest x host matrix: text for people, JSON for scripts
+// (schema "iommu-compat/1"), JUnit XML and GitHub Actions workflow commands for CI. Each is
+// deterministic: pairs in the order given, findings in rule order, no timestamps.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/compat_report.h"
+
+namespace tools {
+
+/// The JSON schema name of format_compat_json's output.
+inline constexpr const char* kCompatJsonSchema = "iommu-compat/1";
+
+struct CompatTextOptions {
+  /// List passing findings too (--show-passes); by default only fail, unknown and warning.
+  bool show_passes = false;
+};
+
+/// Per pair a header "guest on host: verdict", then its input errors or findings as
+/// "file:line:col: outcome [rule] message" with indented evidence and hint lines; when there
+/// is more than one pair, a guest x host matrix and the overall verdict.
+void format_compat_text(const std::vector<CompatPair>& pairs, std::ostream& out,
+                        const CompatTextOptions& options = {});
+
+/// One JSON document: {schema, results: [{guest, host, verdict, exit_code, errors,
+/// findings}], verdict, exit_code}. Every finding is listed, passes included.
+void format_compat_json(const std::vector<CompatPair>& pairs, std::ostream& out);
+
+/// JUnit XML: one <testsuite> per pair, one <testcase> per finding (failure for fail,
+/// skipped for unknown) or input error (error). Text is escaped and characters XML 1.0
+/// forbids are dropped.
+void format_compat_junit(const std::vector<CompatPair>& pairs, std::ostream& out);
+
+/// GitHub Actions workflow commands: one ::error (fail) or ::warning (unknown, warning)
+/// annotation per finding that did not pass, at the guest file's line; one ::error per
+/// distinct input error; and a plain verdict line per pair.
+void format_compat_github(const std::vector<CompatPair>& pairs, std::ostream& out);
+
+/// Where escaped XML text goes: an attribute value keeps tab and newline only as character
+/// references (a parser normalizes literal ones to spaces); element content keeps them as is.
+enum class XmlContext { kAttribute, kContent };
+
+/// `text` valid for XML 1.0: & < > " ' escaped, carriage return as a character reference,
+/// other characters XML 1.0 forbids dropped, bytes that are not UTF-8 replaced by U+FFFD.
+std::string xml_escape(std::string_view text, XmlContext context = XmlContext::kAttribute);
+
+/// A GitHub workflow command's message: % CR LF percent-encoded.
+std::string github_escape_data(std::string_view text);
+
+/// A GitHub workflow command's property value: as data, plus ':' and ','.
+std::string github_escape_property(std::string_view text);
+
+}  // namespace tools

@@ -1,0 +1,93 @@
+// format_compat_github: GitHub Actions workflow commands (::error / ::warning annotations).
+#include <set>
+#include <string>
+
+#include "common/compat_format.h"
+
+namespace tools {
+namespace {
+
+/// "file=F,line=L,col=C,title=T", leaving out what is unknown.
+std::string properties(const Place& place, const std::string& title) {
+  std::string out;
+  auto add = [&](std::string_view name, const std::string& value) {
+    if (!out.empty()) out += ",";
+    out += std::string(name) + "=" + github_escape_property(value);
+  };
+  if (!place.file.empty()) add("file", place.file);
+  if (!place.file.empty() && place.line > 0) add("line", std::to_string(place.line));
+  if (!place.file.empty() && place.line > 0 && place.column > 0) {
+    add("col", std::to_string(place.column));
+  }
+  add("title", title);
+  return out;
+}
+
+std::string command(std::string_view level, const Place& place, const std::string& title,
+                    const std::string& message) {
+  return "::" + std::string(level) + " " + properties(place, title) +
+         "::" + github_escape_data(message);
+}
+
+}  // namespace
+
+std::string github_escape_data(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '%':
+        out += "%25";
+        break;
+      case '\r':
+        out += "%0D";
+        break;
+      case '\n':
+        out += "%0A";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string github_escape_property(std::string_view text) {
+  std::string out;
+  for (char c : github_escape_data(text)) {
+    switch (c) {
+      case ':':
+        out += "%3A";
+        break;
+      case ',':
+        out += "%2C";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+void format_compat_github(const std::vector<CompatPair>& pairs, std::ostream& out) {
+  std::set<std::string> errors_seen;  // a guest's parse errors once, not once per host
+  for (const CompatPair& pair : pairs) {
+    const caps::Report& r = pair.report;
+    for (const caps::Error& e : pair.errors) {
+      const std::string line = command("error", split_where(e.where), "bad-input", e.message);
+      if (errors_seen.insert(line).second) out << line << '\n';
+    }
+    for (const caps::Finding& f : r.findings) {
+      if (f.outcome == caps::Outcome::kPass) continue;
+      const std::string_view level = f.outcome == caps::Outcome::kFail ? "error" : "warning";
+      const Place place{r.guest, f.pos.line, f.pos.column};
+      // The host leads the message: one guest line gets an annotation per host it fails on.
+      std::string message = "on " + r.host + ": " + f.message;
+      if (!f.hint.empty()) message += " (hint: " + f.hint + ")";
+      out << command(level, place, f.rule, message) << '\n';
+    }
+    out << "iommu-compat: " << github_escape_data(r.guest) << " on " << github_escape_data(r.host)
+        << ": " << caps::to_string(r.verdict) << '\n';
+  }
+}
+
+}  // namespace tools

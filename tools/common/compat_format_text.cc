@@ -1,0 +1,107 @@
+// format_compat_text: findings as compiler-style lines, then a guest x host matrix.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "common/compat_format.h"
+#include "common/probe_format_text.h"
+
+namespace tools {
+namespace {
+
+/// "file:line:col", "file:line" or "file" for a finding's guest key.
+std::string location(const std::string& file, const caps::SourcePos& pos) {
+  std::string out = printable(file);
+  if (pos.line > 0) out += ":" + std::to_string(pos.line);
+  if (pos.line > 0 && pos.column > 0) out += ":" + std::to_string(pos.column);
+  return out;
+}
+
+void print_finding(const std::string& file, const caps::Finding& f, std::ostream& out) {
+  out << location(file, f.pos) << ": " << caps::to_string(f.outcome) << " [" << printable(f.rule)
+      << "] " << printable(f.message) << '\n';
+  if (!f.evidence.empty()) out << "    evidence: " << printable(f.evidence) << '\n';
+  if (!f.hint.empty()) out << "    hint: " << printable(f.hint) << '\n';
+}
+
+void print_pair(const CompatPair& pair, std::ostream& out, const CompatTextOptions& options) {
+  const caps::Report& r = pair.report;
+  out << printable(r.guest) << " on " << printable(r.host) << ": " << caps::to_string(r.verdict)
+      << '\n';
+  for (const caps::Error& e : pair.errors) {
+    out << printable(e.where.empty() ? e.message : e.where + ": error: " + e.message) << '\n';
+  }
+  for (const caps::Finding& f : r.findings) {
+    if (f.outcome == caps::Outcome::kPass && !options.show_passes) continue;
+    print_finding(r.guest, f, out);
+  }
+}
+
+/// Distinct values in order of first appearance.
+std::vector<std::string> distinct(const std::vector<CompatPair>& pairs,
+                                  std::string caps::Report::*field) {
+  std::vector<std::string> out;
+  for (const CompatPair& pair : pairs) {
+    const std::string& value = pair.report.*field;
+    if (std::find(out.begin(), out.end(), value) == out.end()) out.push_back(value);
+  }
+  return out;
+}
+
+std::string pad(std::string text, size_t width) {
+  if (text.size() < width) text.append(width - text.size(), ' ');
+  return text;
+}
+
+/// Hosts are numbered columns with a legend: host names are paths, too long for headers.
+void print_matrix(const std::vector<CompatPair>& pairs, std::ostream& out) {
+  const std::vector<std::string> guests = distinct(pairs, &caps::Report::guest);
+  const std::vector<std::string> hosts = distinct(pairs, &caps::Report::host);
+  out << "matrix: " << guests.size() << (guests.size() == 1 ? " guest" : " guests") << " x "
+      << hosts.size() << (hosts.size() == 1 ? " host" : " hosts") << '\n';
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    out << "  [" << i + 1 << "] " << printable(hosts[i]) << '\n';
+  }
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"guest"});
+  for (size_t i = 0; i < hosts.size(); ++i) rows[0].push_back("[" + std::to_string(i + 1) + "]");
+  for (const std::string& guest : guests) {
+    std::vector<std::string> row{printable(guest)};
+    for (const std::string& host : hosts) {
+      auto it = std::find_if(pairs.begin(), pairs.end(), [&](const CompatPair& p) {
+        return p.report.guest == guest && p.report.host == host;
+      });
+      row.push_back(it == pairs.end() ? "-" : std::string(caps::to_string(it->report.verdict)));
+    }
+    rows.push_back(std::move(row));
+  }
+  std::vector<size_t> widths(rows[0].size(), 0);
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += i + 1 == row.size() ? row[i] : pad(row[i], widths[i] + 2);
+    }
+    out << line << '\n';
+  }
+  const caps::Verdict overall = overall_verdict(pairs);
+  out << "overall: " << caps::to_string(overall) << " (exit " << caps::exit_code(overall) << ")\n";
+}
+
+}  // namespace
+
+void format_compat_text(const std::vector<CompatPair>& pairs, std::ostream& out,
+                        const CompatTextOptions& options) {
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    if (i > 0) out << '\n';
+    print_pair(pairs[i], out, options);
+  }
+  if (pairs.size() > 1) {
+    out << '\n';
+    print_matrix(pairs, out);
+  }
+}
+
+}  // namespace tools

@@ -1,0 +1,48 @@
+// iommu-compat's results: one Report per guest x host pair, plus the input errors that made a
+// pair bad-input, and the helpers every output format shares.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libcaps/check.h"
+#include "libcaps/result.h"
+
+namespace tools {
+
+/// One cell of the guest x host matrix. When the guest did not parse or the host could not
+/// be loaded, report.verdict is bad-input, report.findings is empty and `errors` says why.
+struct CompatPair {
+  caps::Report report;
+  std::vector<caps::Error> errors;
+};
+
+/// The overall verdict of a matrix: the worst pair by bad-input > incompatible > undecided >
+/// compatible, so a CI gate fails on the most serious problem. No pair: compatible.
+caps::Verdict overall_verdict(const std::vector<CompatPair>& pairs);
+
+/// A place split from Error::where or a finding: "guest.toml:5:1" -> {"guest.toml", 5, 1}.
+/// line and column are 0 when not given.
+struct Place {
+  std::string file;
+  int line = 0;
+  int column = 0;
+};
+
+/// Splits "file", "file:line" or "file:line:col" (a trailing number is a line only when it
+/// is all digits).
+Place split_where(std::string_view where);
+
+/// Counts of findings by outcome, and of input errors.
+struct Tally {
+  int pass = 0;
+  int warn = 0;
+  int fail = 0;
+  int unknown = 0;
+  int errors = 0;
+};
+
+Tally tally(const CompatPair& pair);
+
+}  // namespace tools
