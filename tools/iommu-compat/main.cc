@@ -16,6 +16,7 @@
 #include "common/atomic_file.h"
 #include "common/compat_format.h"
 #include "common/compat_report.h"
+#include "common/host_source.h"
 #include "common/probe_format_text.h"
 #include "common/version.h"
 #include "libcaps/check.h"
@@ -65,10 +66,6 @@ int usage_error(const std::string& message) {
   return kExitBadInput;
 }
 
-bool is_real_root(const std::string& root) {
-  return std::filesystem::path(root).lexically_normal() == "/";
-}
-
 /// The whole of a regular file, or an error naming it.
 caps::Result<std::string> read_text_file(const std::string& path) {
   std::error_code ec;
@@ -94,9 +91,7 @@ struct HostInput {
 };
 
 caps::Result<caps::Host> read_tree(const std::string& root, const std::string& backend) {
-  const bool udev = backend == "udev" || (backend == "auto" && is_real_root(root));
-  caps::Result<std::unique_ptr<caps::Source>> source =
-      udev ? caps::open_udev_source() : caps::open_dir_source(root);
+  caps::Result<std::unique_ptr<caps::Source>> source = tools::open_host_source(root, backend);
   if (!source) return tl::unexpected(source.error());
   return caps::read_host(**source);
 }
@@ -120,10 +115,9 @@ std::vector<HostInput> load_hosts(const HostOptions& options) {
 
 /// A usage error for --backend udev on a tree that is not the real root, else empty.
 std::string check_backend(const HostOptions& options) {
-  if (options.backend != "udev") return {};
   for (const std::string& root : options.sysfs_roots) {
-    if (!is_real_root(root)) {
-      return "--backend udev reads only the real root /, not " + root + " (use --backend dir)";
+    if (std::string problem = tools::backend_problem(options.backend, root); !problem.empty()) {
+      return problem;
     }
   }
   return {};

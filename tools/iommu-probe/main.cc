@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/atomic_file.h"
+#include "common/host_source.h"
 #include "common/probe_format_json.h"
 #include "common/probe_format_text.h"
 #include "common/version.h"
@@ -40,17 +41,6 @@ int usage_error(const std::string& message) {
   print_error(message);
   std::cerr << "Run 'iommu-probe --help' for more information.\n";
   return kExitUsage;
-}
-
-bool is_real_root(const std::string& root) {
-  return std::filesystem::path(root).lexically_normal() == "/";
-}
-
-caps::Result<std::unique_ptr<caps::Source>> open_source(const Options& options) {
-  const bool udev =
-      options.backend == "udev" || (options.backend == "auto" && is_real_root(options.sysfs_root));
-  if (udev) return caps::open_udev_source();
-  return caps::open_dir_source(options.sysfs_root);
 }
 
 /// Prints every diagnostic as "iommu-probe: <severity>: <path>: <message>"; true when one of
@@ -126,12 +116,13 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     return usage_error(e.what());
   }
-  if (options.backend == "udev" && !is_real_root(options.sysfs_root)) {
-    return usage_error("--backend udev reads only the real root /, not " + options.sysfs_root +
-                       " (use --backend dir)");
+  if (std::string problem = tools::backend_problem(options.backend, options.sysfs_root);
+      !problem.empty()) {
+    return usage_error(problem);
   }
 
-  caps::Result<std::unique_ptr<caps::Source>> source = open_source(options);
+  caps::Result<std::unique_ptr<caps::Source>> source =
+      tools::open_host_source(options.sysfs_root, options.backend);
   if (!source) {
     print_error(source.error().to_string());
     return kExitError;
