@@ -8,36 +8,115 @@ compat=$(realpath "$1")
 . "$(dirname "$0")/lib.sh"
 
 declare -A want
+# Host kinds by the facts iommu-probe reads from each tree:
+#   intel-icx-2s     VT-d, scalable mode, PSS=19, NEST, FLTS, SLADS+SMPWC, DT, PRS on every unit
+#   intel-client     VT-d without scalable mode (ssid 0, nested false), 39 input bits, ND 8 bits
+#   mixed-groups     one VT-d unit, Skylake-SP values (48 bits, no PASID, no nesting, DT)
+#   hetero-units     VT-d units that differ (only dmar0 scalable) plus a generic virtio-iommu unit
+#   amd-genoa-snp    AMD-Vi, EFR:EFR2 shown, GTSup clear (ssid 0, nested false)
+#   amd-zen2-desktop AMD-Vi, EFR only (nested unknown), HDSup clear
+#   amd-zen4-nested  AMD-Vi, GTSup+GIOSup+EFR2.GCR3TRPMode (nested), PASmax 15 (ssid 16), HDSup
+#   arm-smmuv3-generic  generic SMMUv3 units: one forces stall, nested/ats/pri not published
+#   arm-smmuv3-nested   generic SMMUv3 units with everything (nested/ats/pri published, 48 bits)
+#   arm-smmuv3-mainline SMMUv3 units with only devices/: layout none, model unknown
+#   no-iommu         no unit at all
+# The 0000:01:00.0, 0001:02:00.0, 0000:81:00.0, 0000:00:02.0, 0000:03:00.0 and 0000:09:00.0
+# devices the device examples assign exist only where the comments say.
+x86="amd-genoa-snp amd-zen2-desktop amd-zen4-nested hetero-units intel-client intel-icx-2s mixed-groups"
+arm="arm-smmuv3-generic arm-smmuv3-nested"
+
 # intel-vtd-pasid-nested: compatible only on VT-d in scalable mode with PSS=19, NEST, FLTS,
 # SLADS+SMPWC, DT, PRS on every unit (intel-icx-2s); VT-d without scalable mode (intel-client,
-# mixed-groups, and hetero-units' dmar1/dmar2) incompatible; AMD-Vi and SMMUv3 incompatible.
-for h in amd-genoa-snp amd-zen2-desktop arm-smmuv3-generic hetero-units intel-client \
-         mixed-groups no-iommu; do
-  want[intel-vtd-pasid-nested:$h]=incompatible
-done
+# mixed-groups, and hetero-units' dmar1/dmar2) incompatible; AMD-Vi and SMMUv3 incompatible
+# (nested needs intel-vtd); mainline SMMUv3: nothing fails (the table and allocation are
+# right on the guest side) and every host fact is unknown: undecided.
+for h in $(fixtures); do want[intel-vtd-pasid-nested:$h]=incompatible; done
 want[intel-vtd-pasid-nested:intel-icx-2s]=compatible
+want[intel-vtd-pasid-nested:arm-smmuv3-mainline]=undecided
 # intel-vtd-legacy-39bit: any host whose units publish input_bits >= 39 (VT-d, AMD-Vi, and the
-# generic-layout SMMUv3 and virtio-iommu units) is compatible; a host without a unit is not.
-for h in amd-genoa-snp amd-zen2-desktop arm-smmuv3-generic hetero-units intel-client \
-         intel-icx-2s mixed-groups; do
-  want[intel-vtd-legacy-39bit:$h]=compatible
-done
+# generic-layout SMMUv3 and virtio-iommu units) is compatible; a host without a unit is not;
+# mainline SMMUv3 units publish no input_bits: undecided.
+for h in $x86 $arm; do want[intel-vtd-legacy-39bit:$h]=compatible; done
 want[intel-vtd-legacy-39bit:no-iommu]=incompatible
-# amd-vi-nested: amd-genoa-snp lacks EFR.GTSup (ssid_bits 0, nested false): incompatible;
-# amd-zen2-desktop has no EFR2 (nested unknown) but also lacks HDSup (httu access,
-# dirty_tracking false): incompatible; VT-d and SMMUv3 hosts: incompatible.
+want[intel-vtd-legacy-39bit:arm-smmuv3-mainline]=undecided
+# amd-vi-nested: amd-zen4-nested has GTSup, GIOSup, EFR2.GCR3TRPMode, PASmax 15, HASup+HDSup,
+# IotlbSup: compatible. amd-genoa-snp lacks EFR.GTSup (ssid_bits 0, nested false):
+# incompatible; amd-zen2-desktop has no EFR2 (nested unknown) but also lacks HDSup (httu
+# access, dirty_tracking false): incompatible; VT-d and SMMUv3 hosts: incompatible; mainline
+# SMMUv3: model unknown, no guest-side mistake: undecided.
 for h in $(fixtures); do want[amd-vi-nested:$h]=incompatible; done
-# arm-smmuv3-nested: arm-smmuv3-generic has a unit with stall force (and units without btm,
-# PASIDs or httu): incompatible; VT-d and AMD-Vi hosts: incompatible.
+want[amd-vi-nested:amd-zen4-nested]=compatible
+want[amd-vi-nested:arm-smmuv3-mainline]=undecided
+# arm-smmuv3-nested: arm-smmuv3-nested has every fact (ssid 20 >= 16, OAS 48 >= 44, stall
+# enabled not force, btm, lpae-64, nested, ats): compatible. arm-smmuv3-generic has a unit with
+# stall force (and units without btm, PASIDs or httu): incompatible; VT-d and AMD-Vi hosts:
+# incompatible; mainline SMMUv3: undecided.
 for h in $(fixtures); do want[arm-smmuv3-nested:$h]=incompatible; done
-# virtio-iommu-basic: any host with a unit; no-iommu has none.
+want[arm-smmuv3-nested:arm-smmuv3-nested]=compatible
+want[arm-smmuv3-nested:arm-smmuv3-mainline]=undecided
+# virtio-iommu-basic: any host with a unit of known model; no-iommu has none; on mainline
+# SMMUv3 the units' model is unknown, which can never be certified (guest-config.md
+# section 2): undecided.
 for h in $(fixtures); do want[virtio-iommu-basic:$h]=compatible; done
 want[virtio-iommu-basic:no-iommu]=incompatible
+want[virtio-iommu-basic:arm-smmuv3-mainline]=undecided
 # too-many-pasid-bits: every host. bad-*: any host, bad-input.
 for h in $(fixtures); do
   want[too-many-pasid-bits:$h]=incompatible
   for b in bad-syntax bad-unknown-key bad-values bad-wrong-type; do want[$b:$h]=bad-input; done
 done
+
+# amd-vi-sva-gpu: 0000:81:00.0 is the MI210 (PASID 16, ATS, PRI, alone on vfio-pci) behind a
+# nesting IOMMU on amd-zen4-nested: compatible. On amd-genoa-snp it is an H100 without PRI
+# behind an IOMMU without GTSup: incompatible. No other fixture has it (device.exists fails).
+for h in $(fixtures); do want[amd-vi-sva-gpu:$h]=incompatible; done
+want[amd-vi-sva-gpu:amd-zen4-nested]=compatible
+# arm-smmuv3-sva-device: 0000:01:00.0 is an A100 (PASID 20, ATS, PRI, alone on vfio-pci) behind
+# a fully capable SMMU on arm-smmuv3-nested: compatible; the same A100 behind a mainline SMMU
+# (nothing published, no guest-side mistake): undecided. arm-smmuv3-generic: a ConnectX-6 Dx
+# without PRI (device.pri fails): incompatible. x86: nested needs arm-smmu-v3 (and the NVMe
+# drives at 0000:01:00.0 have no PASID capability); no-iommu: no unit.
+for h in $(fixtures); do want[arm-smmuv3-sva-device:$h]=incompatible; done
+want[arm-smmuv3-sva-device:arm-smmuv3-nested]=compatible
+want[arm-smmuv3-sva-device:arm-smmuv3-mainline]=undecided
+# arm-smmuv3-sva-with-daq: the DAQ card 0001:02:00.0 exists only on the two Arm fixtures that
+# have it; its 256-byte config space leaves PASID/ATS/PRI unknown and its group has a bridge on
+# shpchp (viable before 5.19 only): undecided on arm-smmuv3-nested although every SMMU fact
+# fits, undecided on mainline; elsewhere device.exists fails: incompatible.
+for h in $(fixtures); do want[arm-smmuv3-sva-with-daq:$h]=incompatible; done
+want[arm-smmuv3-sva-with-daq:arm-smmuv3-nested]=undecided
+want[arm-smmuv3-sva-with-daq:arm-smmuv3-mainline]=undecided
+# intel-vtd-igpu-passthrough: 0000:00:02.0 alone in its group behind a unit with >= 39 input
+# bits on intel-client (i915, dmar0), hetero-units (i915, dmar2) and mixed-groups (a root port:
+# no rule looks at the device class): compatible; no-iommu: no unit (and the device is not seen);
+# elsewhere no 0000:00:02.0 (on mainline the units are unknown too): incompatible.
+for h in $(fixtures); do want[intel-vtd-igpu-passthrough:$h]=incompatible; done
+for h in intel-client hetero-units mixed-groups; do want[intel-vtd-igpu-passthrough:$h]=compatible; done
+# vfio-nic-shared-group: only mixed-groups has the two NICs; group 20 is not viable (port 1 on
+# ixgbe) and the 82599 has no ATS: incompatible. Elsewhere device.exists fails.
+for h in $(fixtures); do want[vfio-nic-shared-group:$h]=incompatible; done
+# Guest-side mistakes, whatever the host: min = 0 and count 4096 > quota 1000
+# (intel-vtd-sva-over-quota); count 65536 > the 65535 PASIDs of 1..0xffff
+# (amd-vi-pasid-off-by-one); a VT-d table only 64-byte aligned and s1dss on an intel table
+# (intel-vtd-table-from-smmu); version 2, 40 bytes, base_ptr 0, pasid_bits 0
+# (pasid-table-placeholders).
+for g in intel-vtd-sva-over-quota amd-vi-pasid-off-by-one intel-vtd-table-from-smmu \
+         pasid-table-placeholders; do
+  for h in $(fixtures); do want[$g:$h]=incompatible; done
+done
+# pasid-table-host-format: arm-smmuv3-nested fits (host table on arm-smmu-v3: 64-byte aligned,
+# s1dss applies; OAS 48 >= 44, ssid 20 >= 16, stall enabled): compatible. arm-smmuv3-generic:
+# a unit forces stall: incompatible. mainline: alignment and s1dss cannot be told, nothing
+# fails: undecided. x86: nested needs arm-smmu-v3 and s1dss an arm-smmu-v3 unit: incompatible.
+for h in $(fixtures); do want[pasid-table-host-format:$h]=incompatible; done
+want[pasid-table-host-format:arm-smmuv3-nested]=compatible
+want[pasid-table-host-format:arm-smmuv3-mainline]=undecided
+# arm-smmuv3-52bit-stall: no fixture has a unit with 52 input and output bits, stall support
+# and known nesting together (arm-smmuv3-generic's 52-bit unit forces stall but has nested
+# unknown, its 48-bit units fail the widths; arm-smmuv3-nested is 48-bit): incompatible;
+# mainline: every fact unknown, the guest side right: undecided; x86 and no-iommu: incompatible.
+for h in $(fixtures); do want[arm-smmuv3-52bit-stall:$h]=incompatible; done
+want[arm-smmuv3-52bit-stall:arm-smmuv3-mainline]=undecided
 
 code() {
   case "$1" in compatible) echo 0 ;; incompatible) echo 1 ;; bad-input) echo 2 ;; undecided) echo 3 ;; esac
@@ -62,8 +141,7 @@ for guest in "$examples"/*.toml; do
   done
 done
 
-# README rows that no fixture meets (so not tested here): amd-vi-nested compatible (Genoa
-# with GTSup) and undecided (no EFR2, everything else fitting); arm-smmuv3-nested compatible
-# (every unit fitting; no generic fixture publishes `nested` or `ats`); the undecided rows for
-# units with no published capabilities (layout none).
+# README rows that no fixture meets (so not tested here): amd-vi-nested undecided (no EFR2,
+# everything else fitting: amd-zen2-desktop also lacks HDSup); arm-smmuv3-nested with stall
+# `force` alone (arm-smmuv3-generic's force unit is not the only misfit).
 finish

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Rule coverage of the example guests over the fixture hosts (the issue's done-criterion:
+# "examples and fixtures exercise every rule both ways, and unknown facts give `undecided`,
+# never `compatible`").
+#
+# Runs `iommu-compat check --format json` once over every example x every fixture, collects
+# (guest, host, verdict, rule, outcome) from the JSON with awk, and asserts:
+#   1. every rule id of the checker's rule table (all_rules() in libcaps/src/check_rules.cc)
+#      has at least one `pass` and one `fail` finding, and the rules that read host facts at
+#      least one `unknown` (minus the exemptions below, each with its reason);
+#   2. the output names no rule id the table does not have;
+#   3. no pair whose findings include an `unknown` has the verdict `compatible`, and each
+#      verdict follows from its findings (any fail: incompatible; else any unknown: undecided;
+#      else compatible).
+# Needs only bash, grep, sed, awk and sort (no python, no jq).
+# Usage: tests/compat/rule_coverage_test.sh IOMMU-COMPAT
+compat=$(realpath "$1")
+. "$(dirname "$0")/lib.sh"
+
+# --- the rule ids, from the rule table itself, so a new rule cannot go unexercised ----------
+rules_src=libcaps/src/check_rules.cc
+mapfile -t rules < <(sed -n '/all_rules() {/,/^  };/p' "$rules_src" |
+                     grep -o '^ *{"[a-z0-9_.]*",' | sed 's/^ *{"//; s/",$//')
+if [ "${#rules[@]}" -lt 10 ]; then
+  fail "found only ${#rules[@]} rule ids in the all_rules() table of $rules_src"
+  finish
+fi
+
+# --- exemptions: rules that cannot show an outcome over consistent sysfs fixtures -----------
+declare -A no_fail no_unknown
+# device.iommu fails only for a device the host lists without an `iommu` link, and
+# device.group only for one without an `iommu_group` link. The host reader lists only the
+# devices under a unit's devices/ or a group's devices/, so the first needs a group whose
+# member has no unit: a VFIO no-IOMMU group (vfio.enable_unsafe_noiommu_mode), which
+# fake-sysfs-build cannot describe (`group=` needs `unit=`); the second needs an `iommu` link
+# without a group, which a consistent kernel never shows (iommu_init_device() drops the link
+# when the device gets no group). A device that exists but sits behind no unit and in no
+# group (no-iommu's 0000:00:02.0) is not listed, so device.exists fails for it instead.
+no_fail[device.iommu]="needs a device in a group but behind no unit (VFIO no-IOMMU mode); the builder cannot describe one"
+no_fail[device.group]="needs a device behind a unit but in no group; a consistent kernel never shows one"
+# Rules that compare the guest with itself or with fixed limits read no host fact, so they are
+# never unknown: units.exist (the host lists its units or has none), width.pcie_pasid_limit
+# (the PCIe 20-bit limit), pasid_table.version and .bytes (the uAPI's version 1, 32 bytes),
+# pasid_alloc.count (min..max), .quota (the guest's quota) and .reserved_pasid0 (PASID 0),
+# device.exists (the host lists the device or not).
+for r in units.exist width.pcie_pasid_limit pasid_table.version pasid_table.bytes \
+         pasid_alloc.count pasid_alloc.quota pasid_alloc.reserved_pasid0 device.exists; do
+  no_unknown[$r]="reads no host fact"
+done
+# device.iommu and device.group are unknown only when the link names a unit or group the host
+# does not describe, which cannot happen in a tree (the links point into the tree itself); a
+# hand-edited host report could.
+no_unknown[device.iommu]="unknown only for a link to a unit the host does not describe (not in a tree)"
+no_unknown[device.group]="unknown only for a link to a group the host does not describe (not in a tree)"
+
+declare -A known
+for r in "${rules[@]}"; do known[$r]=1; done
+for r in "${!no_fail[@]}" "${!no_unknown[@]}"; do
+  [ -n "${known[$r]:-}" ] || fail "exemption for $r, which is not in the rule table (stale?)"
+done
+
+# --- one run over every example x every fixture ---------------------------------------------
+host_args=()
+nhosts=0
+for h in $(fixtures); do host_args+=(--sysfs-root "fake-sysfs/hosts/$h"); nhosts=$((nhosts + 1)); done
+guests=("$examples"/*.toml)
+"$compat" check --format json "${host_args[@]}" "${guests[@]}" >"$work/all.json" 2>"$work/err"
+status=$?
+# bad-*.toml give bad-input (exit 2), the worst verdict over all pairs.
+[ "$status" -le 3 ] || { fail "iommu-compat exited $status"; cat "$work/err"; finish; }
+
+# The JSON is printed one key per line; take guest/host/verdict per result and rule/outcome
+# per finding (outcome follows rule within a finding). The run's own top-level "verdict" (the
+# worst over all pairs) is indented by two spaces only and is skipped.
+awk '
+  function val(line) { sub(/^ *"[a-z_]*": "/, "", line); sub(/",?$/, "", line); return line }
+  /^ *"guest": "/   { guest = val($0); next }
+  /^ *"host": "/    { host = val($0); next }
+  /^    +"verdict": "/ { verdict = val($0); print "R\t" guest "\t" host "\t" verdict; next }
+  /^ *"rule": "/    { rule = val($0); next }
+  /^ *"outcome": "/ { print "F\t" guest "\t" host "\t" verdict "\t" rule "\t" val($0); rule = "" }
+' "$work/all.json" >"$work/rows"
+grep '^R' "$work/rows" | cut -f2- >"$work/results"
+grep '^F' "$work/rows" | cut -f2- >"$work/findings"
+
+npairs=$(wc -l <"$work/results")
+want_pairs=$(( ${#guests[@]} * nhosts ))
+if [ "$npairs" -ne "$want_pairs" ]; then
+  fail "JSON has $npairs results, expected ${#guests[@]} guests x $nhosts hosts = $want_pairs"
+else
+  pass "$npairs results (${#guests[@]} guests x $nhosts hosts)"
+fi
+nfindings=$(wc -l <"$work/findings")
+[ "$nfindings" -gt 0 ] || { fail "no findings parsed from the JSON"; finish; }
+if awk -F'\t' '$4 == "" || $5 == ""' "$work/findings" | grep -q .; then
+  fail "findings without a rule or outcome (JSON layout changed?)"
+fi
+
+# --- 1. every rule both ways, and unknown where it reads host facts -------------------------
+count() { awk -F'\t' -v r="$1" -v o="$2" '$4 == r && $5 == o { n++ } END { print n + 0 }' \
+            "$work/findings"; }
+printf '%-28s %6s %6s %8s %8s\n' rule pass fail unknown warning
+for r in "${rules[@]}"; do
+  p=$(count "$r" pass); f=$(count "$r" fail); u=$(count "$r" unknown); w=$(count "$r" warning)
+  printf '%-28s %6d %6d %8d %8d\n' "$r" "$p" "$f" "$u" "$w"
+  if [ "$p" -gt 0 ]; then pass "$r passes ($p)"; else fail "$r never passes"; fi
+  if [ -n "${no_fail[$r]:-}" ]; then
+    if [ "$f" -gt 0 ]; then
+      echo "note: $r fails now ($f): its exemption can go"
+    else
+      pass "$r: fail exempt: ${no_fail[$r]}"
+    fi
+  elif [ "$f" -gt 0 ]; then
+    pass "$r fails ($f)"
+  else
+    fail "$r never fails"
+  fi
+  if [ -n "${no_unknown[$r]:-}" ]; then
+    if [ "$u" -gt 0 ]; then
+      fail "$r is unknown ($u) although it ${no_unknown[$r]}"
+    else
+      pass "$r: unknown exempt: ${no_unknown[$r]}"
+    fi
+  elif [ "$u" -gt 0 ]; then
+    pass "$r unknown ($u)"
+  else
+    fail "$r is never unknown (no fixture leaves its host fact unknown)"
+  fi
+done
+
+# --- 2. no rule id outside the table --------------------------------------------------------
+while read -r r; do
+  [ -n "${known[$r]:-}" ] || fail "output names rule $r, which is not in the table"
+done < <(cut -f4 "$work/findings" | sort -u)
+
+# --- 3. unknown never gives compatible; verdicts follow from findings -----------------------
+# Per pair: the worst outcome among its findings.
+awk -F'\t' '
+  { key = $1 "\t" $2
+    if ($5 == "fail") bad[key] = 1
+    else if ($5 == "unknown") unk[key] = 1 }
+  END { for (k in bad) print k "\tfail"; for (k in unk) if (!(k in bad)) print k "\tunknown" }
+' "$work/findings" | sort >"$work/worst"
+while IFS=$'\t' read -r guest host verdict; do
+  worst=$(awk -F'\t' -v g="$guest" -v h="$host" '$1 == g && $2 == h { print $3 }' "$work/worst")
+  unknowns=$(awk -F'\t' -v g="$guest" -v h="$host" '$1 == g && $2 == h && $5 == "unknown"' \
+               "$work/findings" | wc -l)
+  pair="$(basename "$guest" .toml) on $(basename "$host")"
+  if [ "$unknowns" -gt 0 ] && [ "$verdict" = compatible ]; then
+    fail "$pair: $unknowns unknown findings but verdict compatible"
+  fi
+  case "$verdict" in
+    bad-input) expected=bad-input ;;
+    *) case "$worst" in fail) expected=incompatible ;; unknown) expected=undecided ;;
+                        *) expected=compatible ;; esac ;;
+  esac
+  [ "$verdict" = "$expected" ] || fail "$pair: verdict $verdict, its findings give $expected"
+done <"$work/results"
+undecided=$(awk -F'\t' '$3 == "undecided"' "$work/results" | wc -l)
+pass "no pair with an unknown finding is compatible ($undecided pairs undecided)"
+
+finish
