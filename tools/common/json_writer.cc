@@ -48,11 +48,21 @@ std::size_t matched_bytes(std::string_view text, std::size_t pos, bool& complete
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
+bool is_plain(unsigned char c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; }
+
 void append_quoted(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   std::size_t i = 0;
   while (i < text.size()) {
+    // Runs of printable ASCII, nearly all of any real document, are copied in one piece.
+    std::size_t plain = i;
+    while (plain < text.size() && is_plain(static_cast<unsigned char>(text[plain]))) ++plain;
+    if (plain > i) {
+      out.append(text.substr(i, plain - i));
+      i = plain;
+      continue;
+    }
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
       const std::size_t len = utf8_sequence_length(text, i);
@@ -101,9 +111,17 @@ std::string json_quote(std::string_view text) {
   return out;
 }
 
+constexpr std::size_t kFlushSize = 64 * 1024;
+
+void JsonWriter::flush(bool all) {
+  if (buffer_.empty() || (!all && buffer_.size() < kFlushSize)) return;
+  out_.write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+  buffer_.clear();
+}
+
 void JsonWriter::newline_indent(std::size_t depth) {
-  out_ << '\n';
-  for (std::size_t i = 0; i < depth; ++i) out_ << "  ";
+  buffer_ += '\n';
+  buffer_.append(2 * depth, ' ');
 }
 
 void JsonWriter::before_value() {
@@ -114,7 +132,7 @@ void JsonWriter::before_value() {
   if (stack_.empty()) return;
   Level& level = stack_.back();
   assert(!level.is_object && "a member of an object needs a key first");
-  if (level.count > 0) out_ << (level.is_inline ? ", " : ",");
+  if (level.count > 0) buffer_ += level.is_inline ? ", " : ",";
   if (!level.is_inline) newline_indent(stack_.size());
   ++level.count;
 }
@@ -122,10 +140,11 @@ void JsonWriter::before_value() {
 void JsonWriter::key(std::string_view name) {
   assert(!stack_.empty() && stack_.back().is_object && !after_key_);
   Level& level = stack_.back();
-  if (level.count > 0) out_ << (level.is_inline ? ", " : ",");
+  if (level.count > 0) buffer_ += level.is_inline ? ", " : ",";
   if (!level.is_inline) newline_indent(stack_.size());
   ++level.count;
-  out_ << json_quote(name) << ": ";
+  append_quoted(buffer_, name);
+  buffer_ += ": ";
   after_key_ = true;
 }
 
@@ -133,7 +152,7 @@ void JsonWriter::begin(bool is_object, JsonStyle style) {
   before_value();
   const bool parent_inline = !stack_.empty() && stack_.back().is_inline;
   stack_.push_back({is_object, parent_inline || style == JsonStyle::kInline, 0});
-  out_ << (is_object ? '{' : '[');
+  buffer_ += is_object ? '{' : '[';
 }
 
 void JsonWriter::end(bool is_object) {
@@ -141,7 +160,8 @@ void JsonWriter::end(bool is_object) {
   const Level level = stack_.back();
   stack_.pop_back();
   if (level.count > 0 && !level.is_inline) newline_indent(stack_.size());
-  out_ << (is_object ? '}' : ']');
+  buffer_ += is_object ? '}' : ']';
+  flush(false);
 }
 
 void JsonWriter::begin_object(JsonStyle style) { begin(true, style); }
@@ -151,36 +171,38 @@ void JsonWriter::end_array() { end(false); }
 
 void JsonWriter::string(std::string_view text) {
   before_value();
-  out_ << json_quote(text);
+  append_quoted(buffer_, text);
+  flush(false);
 }
 
 void JsonWriter::integer(int64_t value) {
   before_value();
   char buf[24];
   const auto result = std::to_chars(buf, buf + sizeof buf, value);
-  out_.write(buf, result.ptr - buf);
+  buffer_.append(buf, result.ptr);
 }
 
 void JsonWriter::unsigned_integer(uint64_t value) {
   before_value();
   char buf[24];
   const auto result = std::to_chars(buf, buf + sizeof buf, value);
-  out_.write(buf, result.ptr - buf);
+  buffer_.append(buf, result.ptr);
 }
 
 void JsonWriter::boolean(bool value) {
   before_value();
-  out_ << (value ? "true" : "false");
+  buffer_ += value ? "true" : "false";
 }
 
 void JsonWriter::null() {
   before_value();
-  out_ << "null";
+  buffer_ += "null";
 }
 
 void JsonWriter::finish() {
   assert(stack_.empty() && !after_key_);
-  out_ << '\n';
+  buffer_ += '\n';
+  flush();
 }
 
 }  // namespace tools

@@ -17,10 +17,15 @@ enum class JsonStyle { kBlock, kInline };
 /// Writes one JSON value to a stream as it is built. Calls must form a valid document (a key
 /// before every member of an object, balanced begin/end); misuse is a programming error and
 /// is caught by assertions. Strings are escaped, and bytes that are not valid UTF-8 become
-/// U+FFFD, so the output is valid JSON whatever the input bytes.
+/// U+FFFD, so the output is valid JSON whatever the input bytes. Output is gathered in a
+/// buffer and handed to the stream in large pieces (a probe of thousands of units writes
+/// millions of tokens; one stream call per token cost more than building the document).
 class JsonWriter {
  public:
   explicit JsonWriter(std::ostream& out) : out_(out) {}
+  ~JsonWriter() { flush(); }
+  JsonWriter(const JsonWriter&) = delete;
+  JsonWriter& operator=(const JsonWriter&) = delete;
 
   void begin_object(JsonStyle style = JsonStyle::kBlock);
   void end_object();
@@ -51,8 +56,11 @@ class JsonWriter {
   void newline_indent(std::size_t depth);
   void begin(bool is_object, JsonStyle style);
   void end(bool is_object);
+  /// Hands the buffer to the stream once it is large, or always when `all`.
+  void flush(bool all = true);
 
   std::ostream& out_;
+  std::string buffer_;
   std::vector<Level> stack_;
   bool after_key_ = false;
 };
