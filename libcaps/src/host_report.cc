@@ -44,28 +44,6 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-/// Length of the well-formed UTF-8 sequence at text[pos], or 0 (Unicode table 3-7).
-std::size_t utf8_length(std::string_view text, std::size_t pos) {
-  const auto lead = static_cast<unsigned char>(text[pos]);
-  std::size_t length = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;
-  if (lead < 0x80) return 1;
-  if (lead >= 0xC2 && lead <= 0xDF) length = 2;
-  if (lead >= 0xE0 && lead <= 0xEF) length = 3;
-  if (lead >= 0xF0 && lead <= 0xF4) length = 4;
-  if (lead == 0xE0) lo = 0xA0;
-  if (lead == 0xED) hi = 0x9F;
-  if (lead == 0xF0) lo = 0x90;
-  if (lead == 0xF4) hi = 0x8F;
-  if (length == 0 || pos + length > text.size()) return 0;
-  for (std::size_t n = 1; n < length; ++n) {
-    const auto b = static_cast<unsigned char>(text[pos + n]);
-    if (b < (n == 1 ? lo : 0x80) || b > (n == 1 ? hi : 0xBF)) return 0;
-  }
-  return length;
-}
-
 /// A TOML basic string literal.
 std::string quoted(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -74,7 +52,7 @@ std::string quoted(std::string_view text) {
   while (i < text.size()) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
-      const std::size_t len = utf8_length(text, i);
+      const std::size_t len = utf8_sequence_length(text, i);
       out.append(len == 0 ? std::string_view("\xEF\xBF\xBD") : text.substr(i, len));
       i += len == 0 ? 1 : len;
       continue;

@@ -104,4 +104,34 @@ std::string quote(std::string_view text) {
   return out;
 }
 
+std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) {
+  const auto lead = static_cast<unsigned char>(text[pos]);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  unsigned char lo = 0x80;  // range of the first continuation byte (Unicode table 3-7)
+  unsigned char hi = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) length = 2;
+  if (lead >= 0xE0 && lead <= 0xEF) length = 3;
+  if (lead >= 0xF0 && lead <= 0xF4) length = 4;
+  if (lead == 0xE0) lo = 0xA0;  // no overlong forms
+  if (lead == 0xED) hi = 0x9F;  // no UTF-16 surrogates
+  if (lead == 0xF0) lo = 0x90;
+  if (lead == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+  if (length == 0 || pos + length > text.size()) return 0;
+  for (std::size_t n = 1; n < length; ++n) {
+    const auto b = static_cast<unsigned char>(text[pos + n]);
+    if (b < (n == 1 ? lo : 0x80) || b > (n == 1 ? hi : 0xBF)) return 0;
+  }
+  return length;
+}
+
+bool is_valid_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t n = utf8_sequence_length(text, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
 }  // namespace caps

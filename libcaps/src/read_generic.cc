@@ -221,6 +221,12 @@ class GenericReader {
   void keep_unknown_properties(const DirRead& listing) {
     for (const DirEntry& e : listing.entries) {
       if (std::find(known_.begin(), known_.end(), e.name) != known_.end()) continue;
+      if (!is_valid_utf8(e.name)) {
+        // JSON and TOML can only name it with U+FFFD in place of the bad bytes, and two such
+        // names could then collide; a kernel attribute is never named like this.
+        warn(e.name, "property name is not valid UTF-8; ignored");
+        continue;
+      }
       if (e.type == EntryType::kDir) {
         DirRead sub = source_.list_unit_dir(unit_.name, dir_ + "/" + e.name);
         std::string joined;

@@ -1,6 +1,7 @@
 // Strict parsers for the values sysfs files hold (bare hex, decimal, keywords).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -24,6 +25,13 @@ Result<uint64_t> parse_dec(std::string_view text);
 
 /// "0x" + lowercase hex, no padding: format_hex(0xd2) == "0xd2".
 std::string format_hex(uint64_t value);
+
+/// The length of the well-formed UTF-8 sequence at `text[pos]` (1 for ASCII), or 0 when the
+/// bytes there are not one (stray continuation, overlong form, surrogate, > U+10FFFF, cut off).
+std::size_t utf8_sequence_length(std::string_view text, std::size_t pos);
+
+/// Whether all of `text` is well-formed UTF-8.
+bool is_valid_utf8(std::string_view text);
 
 /// `text` quoted for a message: printable ASCII as is, anything else as \xNN; at most 64
 /// bytes shown, then "...".
