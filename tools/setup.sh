@@ -1,20 +1,36 @@
 #!/usr/bin/env bash
 # Set-up on a fresh Debian machine in one command: install the Debian packages the project
-# needs, configure and build, then either run iommu-probe (`run`) or pass the tests (`test`).
-# Usage: tools/setup.sh run|test   (as root, or with sudo available)
+# needs, configure and build, then either run iommu-probe (`run`) or pass the tests.
+# Usage: tools/setup.sh run|test|test-quick|build   (as root, or with sudo available)
+#   run         normal build, then iommu-probe on this host (or a bundled fake host)
+#   test        what CI runs: normal build + every test, then an ASan+UBSan build + every
+#               test again, then the fuzz smoke run (when tests/fuzz/run.sh exists)
+#   test-quick  normal build + every test only (the developer's loop)
+#   build       normal build only
+# BUILD_DIR (default build/) and ASAN_BUILD_DIR (default build-asan/) choose the build trees.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$here/build}
+asan_build=${ASAN_BUILD_DIR:-$here/build-asan}
 mode=${1:-}
 case "$mode" in
-  run|test|build) ;;
-  *) echo "usage: tools/setup.sh run|test|build" >&2; exit 2 ;;
+  run|test|test-quick|build) ;;
+  *) echo "usage: tools/setup.sh run|test|test-quick|build" >&2; exit 2 ;;
 esac
 
-packages=(g++ cmake ninja-build pkg-config
-          libcli11-dev libtomlplusplus-dev libudev-dev libexpected-dev
-          libgtest-dev libgmock-dev umockdev)
+# What building and running needs, and what only the tests need (reasons beside each).
+build_packages=(g++ cmake ninja-build pkg-config
+                libcli11-dev libtomlplusplus-dev libudev-dev libexpected-dev)
+test_packages=(libgtest-dev libgmock-dev
+               umockdev        # runs the libudev backend on fixture trees
+               libxml2-utils   # xmllint validates the JUnit output against schemas/junit.xsd
+               python3         # tests/compat validate JSON output against its schema
+               clang-14 libclang-rt-14-dev llvm-14)  # the libFuzzer smoke run (tests/fuzz)
+packages=("${build_packages[@]}")
+case "$mode" in
+  test|test-quick) packages+=("${test_packages[@]}") ;;
+esac
 
 install_packages() {
   local missing=() p
@@ -29,9 +45,33 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+stage_start=$SECONDS
+# One header line per stage, and how long the previous one took.
+stage() {
+  echo "==== setup: $* ($(( SECONDS - stage_start )) s so far)" >&2
+}
+
+# configure_and_build DIR [CMAKE ARGS...]
+configure_and_build() {
+  local dir=$1
+  shift
+  cmake -S "$here" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j "$(nproc)"
+}
+
+run_tests() {
+  ctest --test-dir "$1" --output-on-failure -j "$(nproc)"
+}
+
 install_packages
-cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j "$(nproc)"
+case "$mode" in
+  test|test-quick) stage "[1/3] build and test ($build)" ;;
+esac
+tests=ON
+case "$mode" in
+  run|build) tests=OFF ;;  # no GoogleTest needed to build and run the tools
+esac
+configure_and_build "$build" -DIOMMU_TESTS=$tests
 
 case "$mode" in
   run)
@@ -41,7 +81,26 @@ case "$mode" in
     echo "setup: this machine has no IOMMU unit; probing the bundled fake host fake-sysfs/hosts/intel-icx-2s" >&2
     exec "$build/tools/iommu-probe" --sysfs-root "$here/fake-sysfs/hosts/intel-icx-2s"
     ;;
+  test-quick)
+    run_tests "$build"
+    ;;
   test)
-    exec ctest --test-dir "$build" --output-on-failure -j "$(nproc)"
+    run_tests "$build"
+
+    stage "[2/3] ASan+UBSan build and test ($asan_build)"
+    configure_and_build "$asan_build" -DIOMMU_SANITIZE=ON
+    # Any finding fails the test that hit it: leaks too (LeakSanitizer works as root here),
+    # and UBSan reports stop the program (-fno-sanitize-recover=all makes them fatal anyway).
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      run_tests "$asan_build"
+
+    stage "[3/3] fuzz smoke run"
+    if [ -x "$here/tests/fuzz/run.sh" ]; then
+      "$here/tests/fuzz/run.sh" 15
+    else
+      echo "setup: no tests/fuzz/run.sh; skipped" >&2
+    fi
+    stage "all stages passed"
     ;;
 esac
