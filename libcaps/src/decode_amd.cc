@@ -6,15 +6,12 @@
 
 #include "libcaps/decode.h"
 #include "libcaps/parse.h"
+#include "normalize_util.h"
 
 namespace caps {
 namespace {
 
-// Bits [hi:lo] set.
-constexpr uint64_t bits(unsigned hi, unsigned lo) {
-  const uint64_t upto_hi = hi >= 63 ? ~uint64_t{0} : (uint64_t{1} << (hi + 1)) - 1;
-  return upto_hi & ~((uint64_t{1} << lo) - 1);
-}
+using namespace normalize;  // NOLINT(google-build-using-namespace): private helpers
 
 // The PCI capability header dword (kernel-abi.md 3.1). Bit names agree with QEMU
 // hw/i386/amd_iommu.h (AMDVI_CAPAB_FLAG_IOTLBSUP 24, _HTTUNNEL 25, _NPCACHE 26, AMDVI_CAPAB_EFR_SUP
@@ -103,47 +100,6 @@ constexpr uint64_t kHatsReserved = 3;
 constexpr uint64_t kMaxKernelPasmax = 15;
 // GATS = 1 (GUEST_PGTABLE_5_LEVEL) is the only value that gives the kernel 5-level v2 tables.
 constexpr uint64_t kGats5Level = 1;
-
-using Facts = std::vector<std::string>;
-
-// One decoded register plus the prefix its fields carry in evidence ("cap", "efr", "efr2").
-struct Reg {
-  std::string_view prefix;
-  Register reg;
-
-  uint64_t operator[](std::string_view name) const { return reg.field(name).value(); }
-  bool on(std::string_view name) const { return (*this)[name] != 0; }
-  // "efr.PASmax=15"
-  std::string show(std::string_view name) const {
-    return std::string(prefix) + "." + std::string(name) + "=" + std::to_string((*this)[name]);
-  }
-};
-
-// Re-decoded from raw, so a Register built elsewhere (say, from a saved report) cannot lack a
-// field the rules below read.
-std::optional<Reg> view(std::string_view prefix, const RegisterSpec& spec, const Register* r) {
-  if (r == nullptr) return std::nullopt;
-  return Reg{prefix, decode(spec, r->raw)};
-}
-
-std::string join(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const std::string& p : parts) out += (out.empty() ? "" : ", ") + p;
-  return out;
-}
-
-std::string because(const Facts& facts, std::string_view result) {
-  return join(facts) + " -> " + std::string(result);
-}
-
-std::string_view true_false(bool b) { return b ? "true" : "false"; }
-
-void warn(Normalized& n, std::string message) {
-  n.diagnostics.push_back(Diagnostic{"", Severity::kWarning, std::move(message)});
-}
-
-Scalar flag(bool b) { return Scalar{b}; }
-Scalar number(uint64_t v) { return Scalar{static_cast<int64_t>(v)}; }
 
 void set_flag(Normalized& n, std::optional<bool>& property, std::string_view name, bool value,
               const Facts& facts) {

@@ -6,15 +6,12 @@
 
 #include "libcaps/decode.h"
 #include "libcaps/parse.h"
+#include "normalize_util.h"
 
 namespace caps {
 namespace {
 
-// Bits [hi:lo] set.
-constexpr uint64_t bits(unsigned hi, unsigned lo) {
-  const uint64_t upto_hi = hi >= 63 ? ~uint64_t{0} : (uint64_t{1} << (hi + 1)) - 1;
-  return upto_hi & ~((uint64_t{1} << lo) - 1);
-}
+using namespace normalize;  // NOLINT(google-build-using-namespace): private helpers
 
 // kernel-abi.md 2.1 (drivers/iommu/intel/iommu.h cap_* macros), in bit order.
 constexpr FieldSpec kCapFields[] = {
@@ -52,47 +49,6 @@ constexpr int kMaxAgaw = 3;
 
 // ND = 7 is reserved: the domain-id width would be 18 bits, which the spec does not define.
 constexpr uint64_t kNdReserved = 7;
-
-using Facts = std::vector<std::string>;
-
-// One decoded register plus the prefix its fields carry in evidence ("cap", "ecap").
-struct Reg {
-  std::string_view prefix;
-  Register reg;
-
-  uint64_t operator[](std::string_view name) const { return reg.field(name).value(); }
-  bool on(std::string_view name) const { return (*this)[name] != 0; }
-  // "ecap.PSS=19"
-  std::string show(std::string_view name) const {
-    return std::string(prefix) + "." + std::string(name) + "=" + std::to_string((*this)[name]);
-  }
-};
-
-// Re-decoded from raw, so a Register built elsewhere (say, from a saved report) cannot lack a
-// field the rules below read.
-std::optional<Reg> view(std::string_view prefix, const RegisterSpec& spec, const Register* r) {
-  if (r == nullptr) return std::nullopt;
-  return Reg{prefix, decode(spec, r->raw)};
-}
-
-std::string join(const Facts& facts) {
-  std::string out;
-  for (const std::string& f : facts) out += (out.empty() ? "" : ", ") + f;
-  return out;
-}
-
-std::string because(const Facts& facts, std::string_view result) {
-  return join(facts) + " -> " + std::string(result);
-}
-
-std::string_view true_false(bool b) { return b ? "true" : "false"; }
-
-void warn(Normalized& n, std::string message) {
-  n.diagnostics.push_back(Diagnostic{"", Severity::kWarning, std::move(message)});
-}
-
-Scalar flag(bool b) { return Scalar{b}; }
-Scalar number(uint64_t v) { return Scalar{static_cast<int64_t>(v)}; }
 
 // The kernel's domain width: __iommu_calculate_sagaw picks the AGAW set by translation mode
 // (first stage exists only with scalable mode and FLTS), then the highest agaw <= 3 present,
