@@ -14,6 +14,7 @@ namespace caps {
 namespace {
 
 constexpr std::string_view kGroupsDir = "sys/kernel/iommu_groups";
+constexpr std::string_view kPciDevicesDir = "sys/bus/pci/devices";
 
 std::string group_path(uint64_t id, std::string_view rest = {}) {
   std::string path = std::string(kGroupsDir) + "/" + std::to_string(id);
@@ -77,7 +78,7 @@ std::optional<Group> read_group(Source& source, const DirEntry& entry, Diagnosti
   DirRead devices = source.list_dir(group_path(group.id, "devices"));
   if (devices.ok()) {
     for (DirEntry& d : devices.entries) group.devices.push_back(std::move(d.name));
-    std::sort(group.devices.begin(), group.devices.end(), natural_less);
+    std::sort(group.devices.begin(), group.devices.end(), device_less);
   } else if (devices.status != ReadStatus::kMissing) {
     group.devices_known = false;
     add_diagnostic(diagnostics, group_path(group.id, "devices"), Severity::kError,
@@ -110,12 +111,18 @@ struct LinkName {
 };
 
 /// The basename of the link `dir`/`name`. A missing link is a fact (no driver, no group);
-/// an unreadable or odd one is not, and says so.
+/// an unreadable or odd one is not, and says so. `directory_means_absent`: a directory there
+/// is not a link either (an AMD IOMMU's own PCI function has an iommu/ directory holding its
+/// ivhdN unit, and no iommu link).
 LinkName read_link_name(Source& source, const std::string& dir, std::string_view name,
-                        Diagnostics& diagnostics) {
+                        Diagnostics& diagnostics, bool directory_means_absent = false) {
   std::string path = dir + "/" + std::string(name);
   LinkRead link = source.read_link(path);
   if (link.status == ReadStatus::kMissing) return {};
+  if (link.status == ReadStatus::kNotRegular && directory_means_absent &&
+      source.list_dir(path).ok()) {
+    return {};
+  }
   if (!link.ok()) {
     add_diagnostic(diagnostics, path, Severity::kWarning,
                    "cannot read link: " + describe(link.status, link.error));
@@ -141,7 +148,7 @@ Device read_device(Source& source, const std::string& name, const Sighting& seen
                    const ReadOptions& options, Diagnostics& diagnostics) {
   Device device;
   device.name = name;
-  device.unit = read_link_name(source, seen.dir, "iommu", diagnostics).name;
+  device.unit = read_link_name(source, seen.dir, "iommu", diagnostics, true).name;
   if (!device.unit) device.unit = seen.unit;
   if (auto group = read_link_name(source, seen.dir, "iommu_group", diagnostics).name) {
     Result<uint64_t> id = parse_dec(*group);
@@ -193,13 +200,26 @@ std::vector<Device> read_devices(Source& source, const Host& host, const ReadOpt
       if (!inserted && !it->second.unit) it->second.unit = u.name;
     }
   }
+  // Every PCI function, also those behind no unit (the IOMMU's own function, or every device
+  // when the IOMMU is off): a guest may name one, and "not behind an IOMMU" is the answer
+  // then, not "no such device".
+  DirRead pci = source.list_dir(kPciDevicesDir);
+  if (pci.ok()) {
+    for (const DirEntry& e : pci.entries) {
+      seen.emplace(
+          e.name, Sighting{std::string(kPciDevicesDir) + "/" + e.name, std::nullopt, std::nullopt});
+    }
+  } else if (pci.status != ReadStatus::kMissing) {
+    add_diagnostic(diagnostics, kPciDevicesDir, Severity::kWarning,
+                   "cannot list: " + describe(pci.status, pci.error));
+  }
   std::vector<Device> devices;
   devices.reserve(seen.size());
   for (const auto& [name, sighting] : seen) {
     devices.push_back(read_device(source, name, sighting, options, diagnostics));
   }
   std::sort(devices.begin(), devices.end(),
-            [](const Device& a, const Device& b) { return natural_less(a.name, b.name); });
+            [](const Device& a, const Device& b) { return device_less(a.name, b.name); });
   return devices;
 }
 

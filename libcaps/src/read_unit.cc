@@ -170,7 +170,7 @@ void read_devices(Source& source, Unit& unit) {
     return;
   }
   for (DirEntry& e : listing.entries) unit.devices.push_back(std::move(e.name));
-  std::sort(unit.devices.begin(), unit.devices.end(), natural_less);
+  std::sort(unit.devices.begin(), unit.devices.end(), device_less);
 }
 
 }  // namespace

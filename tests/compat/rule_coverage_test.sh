@@ -28,16 +28,8 @@ fi
 
 # --- exemptions: rules that cannot show an outcome over consistent sysfs fixtures -----------
 declare -A no_fail no_unknown
-# device.iommu fails only for a device the host lists without an `iommu` link, and
-# device.group only for one without an `iommu_group` link. The host reader lists only the
-# devices under a unit's devices/ or a group's devices/, so the first needs a group whose
-# member has no unit: a VFIO no-IOMMU group (vfio.enable_unsafe_noiommu_mode), which
-# fake-sysfs-build cannot describe (`group=` needs `unit=`); the second needs an `iommu` link
-# without a group, which a consistent kernel never shows (iommu_init_device() drops the link
-# when the device gets no group). A device that exists but sits behind no unit and in no
-# group (no-iommu's 0000:00:02.0) is not listed, so device.exists fails for it instead.
-no_fail[device.iommu]="needs a device in a group but behind no unit (VFIO no-IOMMU mode); the builder cannot describe one"
-no_fail[device.group]="needs a device behind a unit but in no group; a consistent kernel never shows one"
+# (No rule is exempt from failing: device.iommu and device.group fail for no-iommu's
+# 0000:00:02.0, which the reader lists from sys/bus/pci/devices although no unit serves it.)
 # Rules that compare the guest with itself or with fixed limits read no host fact, so they are
 # never unknown: units.exist (the host lists its units or has none), width.pcie_pasid_limit
 # (the PCIe 20-bit limit), pasid_table.version and .bytes (the uAPI's version 1, 32 bytes),
@@ -106,7 +98,7 @@ for r in "${rules[@]}"; do
   if [ "$p" -gt 0 ]; then pass "$r passes ($p)"; else fail "$r never passes"; fi
   if [ -n "${no_fail[$r]:-}" ]; then
     if [ "$f" -gt 0 ]; then
-      echo "note: $r fails now ($f): its exemption can go"
+      fail "$r fails now ($f): its fail exemption is stale, remove it"
     else
       pass "$r: fail exempt: ${no_fail[$r]}"
     fi

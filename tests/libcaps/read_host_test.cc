@@ -233,3 +233,27 @@ TEST(ReadHostTest, UnlistableGroupHasUnknownMembers) {
 
 }  // namespace
 }  // namespace caps
+
+namespace caps {
+namespace {
+
+TEST(ReadHostTest, PciDevicesBehindNoUnitAreListed) {
+  MemorySource s = host_with_group();
+  // The AMD IOMMU's own function: its iommu/ is a directory holding the unit, not a link.
+  s.link("sys/bus/pci/devices/0000:00:00.2", "../../../devices/pci0000:00/0000:00:00.2");
+  s.dir("sys/bus/pci/devices/0000:00:00.2/iommu/ivhd0");
+  s.link("sys/bus/pci/devices/0000:00:1f.0", "../../../devices/pci0000:00/0000:00:1f.0");
+  s.link("sys/bus/pci/devices/0000:00:1f.0/driver", "../../../../bus/pci/drivers/lpc_ich");
+  Host h = read_host(s);
+  ASSERT_EQ(h.devices.size(), 4u);
+  EXPECT_EQ(h.devices[0].name, "0000:00:00.2");
+  EXPECT_EQ(h.devices[0].unit, std::nullopt);
+  EXPECT_EQ(h.devices[0].group, std::nullopt);
+  EXPECT_EQ(h.devices[1].name, "0000:00:1f.0");
+  EXPECT_EQ(h.devices[1].driver, "lpc_ich");
+  EXPECT_EQ(h.devices[2].name, "0000:3b:00.0");
+  EXPECT_TRUE(h.diagnostics.empty()) << h.diagnostics[0].message;
+}
+
+}  // namespace
+}  // namespace caps

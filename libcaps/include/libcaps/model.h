@@ -186,7 +186,7 @@ struct Host {
   std::string root;             // sysfs root, or the report's path
   std::vector<Unit> units;      // natural name order
   std::vector<Group> groups;    // by id
-  std::vector<Device> devices;  // natural name order
+  std::vector<Device> devices;  // behind a unit, in a group, or on PCI; natural order
   Platform platform;
   Diagnostics diagnostics;
 
@@ -197,5 +197,9 @@ struct Host {
 
 /// Natural order: "dmar2" < "dmar10", digits compared as numbers.
 bool natural_less(std::string_view a, std::string_view b);
+
+/// Device order: PCI addresses ("0000:00:1d.0", fixed-width hex) by their bytes, so 00:02.0
+/// comes before 00:1d.0; any other names in natural order, after the PCI ones.
+bool device_less(std::string_view a, std::string_view b);
 
 }  // namespace caps
