@@ -1,12 +1,16 @@
 // Tests for tools/common/atomic_file: replacement, and failures that leave everything as it was.
 #include "common/atomic_file.h"
 
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -160,6 +164,54 @@ TEST_F(AtomicFileTest, WriteFailureLeavesTheOldFileAndNoTemporaryFile) {
   EXPECT_TRUE(result.error().message.ends_with(": File too large")) << result.error().message;
   EXPECT_EQ(read(target), "old");
   EXPECT_EQ(entries(dir_), std::vector<std::string>{"out.json"});
+}
+
+TEST_F(AtomicFileTest, CrashMidWriteLeavesTheOldFileInPlace) {
+  // A child is killed while writing: with a file-size limit and SIGXFSZ at its default action,
+  // the kernel ends the process in the middle of write(2), as a crash would. Nothing can clean
+  // up after that, but the target must still hold its old content, never a partial one.
+  const fs::path target = dir_ / "report.toml";
+  write(target, "old report\n");
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    struct rlimit small = {4096, 4096};
+    ::signal(SIGXFSZ, SIG_DFL);
+    ::setrlimit(RLIMIT_FSIZE, &small);
+    (void)write_file_atomically(target, std::string(1 << 20, 'x'));
+    ::_exit(0);  // not reached: the write above is past the limit
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the child was expected to die mid-write";
+  EXPECT_EQ(WTERMSIG(status), SIGXFSZ);
+  EXPECT_EQ(read(target), "old report\n");
+  // The dead writer's partial temporary file is beside the target under another name.
+  for (const std::string& name : entries(dir_)) {
+    if (name != "report.toml") {
+      EXPECT_TRUE(name.starts_with(".report.toml.")) << name;
+    }
+  }
+}
+
+TEST_F(AtomicFileTest, FullDiskLeavesTheOldFileAndNoTemporaryFile) {
+  // A real full disk: a 64 KiB tmpfs (needs root, or CAP_SYS_ADMIN).
+  const fs::path mount = dir_ / "tiny";
+  fs::create_directory(mount);
+  if (::mount("tmpfs", mount.c_str(), "tmpfs", 0, "size=64k") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+  }
+  const fs::path target = mount / "out.json";
+  write(target, "old");
+  const auto result = write_file_atomically(target, std::string(1 << 20, 'x'));
+  const std::string old = read(target);
+  const std::vector<std::string> left = entries(mount);
+  ::umount(mount.c_str());
+  ASSERT_FALSE(result);
+  EXPECT_TRUE(result.error().message.ends_with(": No space left on device"))
+      << result.error().message;
+  EXPECT_EQ(old, "old");
+  EXPECT_EQ(left, std::vector<std::string>{"out.json"});
 }
 
 }  // namespace
