@@ -314,11 +314,10 @@ TEST_F(HostileTest, NonUtf8AndNulInRegister) {
   tree().write(tree().unit_dir("dmar0") / "intel-iommu/ecap", std::string("f0\0"
                                                                           "50da\n",
                                                                           7));
-  // Note the doubled backslashes: libcaps quotes the value as "d2\xff\xfe", and the tool
-  // escapes that message's backslashes again when printing it.
-  probe(1, error_line(kCap, R"(not bare hex: "d2\\xff\\xfe" has "\\xff" at offset 2)") +
+  // libcaps quotes the value as "d2\xff\xfe"; the tool prints that message as it is.
+  probe(1, error_line(kCap, R"(not bare hex: "d2\xff\xfe" has "\xff" at offset 2)") +
                error_line("class/iommu/dmar0/intel-iommu/ecap",
-                          R"(not bare hex: "f0\\x0050da" has "\\x00" at offset 2)"));
+                          R"(not bare hex: "f0\x0050da" has "\x00" at offset 2)"));
 }
 
 TEST_F(HostileTest, NonUtf8AndNulInGenericProperty) {
@@ -326,7 +325,7 @@ TEST_F(HostileTest, NonUtf8AndNulInGenericProperty) {
   tree().write(dir / "arm-smmu-v3/vendor_note", std::string("ab\xff\0cd\n", 7));
   tree().write(dir / "arm-smmu-v3/httu", std::string("access\0+dirty\n", 14));
   Json doc = probe(
-      1, error_line("class/iommu/smmu0/arm-smmu-v3/httu", R"(unknown value "access\\x00+dirty")"));
+      1, error_line("class/iommu/smmu0/arm-smmu-v3/httu", R"(unknown value "access\x00+dirty")"));
   const Json* unit = find_unit(doc, "smmu0");
   ASSERT_NE(unit, nullptr);
   const Json* properties = unit->get("properties");

@@ -19,7 +19,7 @@ std::string location(const std::string& file, const caps::SourcePos& pos) {
 
 void print_finding(const std::string& file, const caps::Finding& f, std::ostream& out) {
   out << location(file, f.pos) << ": " << caps::to_string(f.outcome) << " [" << printable(f.rule)
-      << "] " << printable(f.message) << '\n';
+      << "] " << printable_message(f.message) << '\n';
   if (!f.evidence.empty()) out << "    evidence: " << printable(f.evidence) << '\n';
   if (!f.hint.empty()) out << "    hint: " << printable(f.hint) << '\n';
 }
@@ -29,7 +29,8 @@ void print_pair(const CompatPair& pair, std::ostream& out, const CompatTextOptio
   out << printable(r.guest) << " on " << printable(r.host) << ": " << caps::to_string(r.verdict)
       << '\n';
   for (const caps::Error& e : pair.errors) {
-    out << printable(e.where.empty() ? e.message : e.where + ": error: " + e.message) << '\n';
+    out << printable_message(e.where.empty() ? e.message : e.where + ": error: " + e.message)
+        << '\n';
   }
   for (const caps::Finding& f : r.findings) {
     if (f.outcome == caps::Outcome::kPass && !options.show_passes) continue;

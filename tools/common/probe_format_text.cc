@@ -313,7 +313,9 @@ std::string diagnostics_summary(const Host& host) {
 
 }  // namespace
 
-std::string printable(std::string_view text) {
+namespace {
+
+std::string escape_for_terminal(std::string_view text, bool double_backslashes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   std::size_t i = 0;
@@ -330,7 +332,7 @@ std::string printable(std::string_view text) {
     const std::size_t n = len == 0 ? 1 : len;
     for (std::size_t k = 0; k < n; ++k) {
       const auto b = static_cast<unsigned char>(text[i + k]);
-      if (b == '\\') {
+      if (b == '\\' && double_backslashes) {
         out += "\\\\";
       } else if (b >= 0x20 && b < 0x7F) {
         out += static_cast<char>(b);
@@ -344,6 +346,12 @@ std::string printable(std::string_view text) {
   }
   return out;
 }
+
+}  // namespace
+
+std::string printable(std::string_view text) { return escape_for_terminal(text, true); }
+
+std::string printable_message(std::string_view text) { return escape_for_terminal(text, false); }
 
 void format_text(const Host& host, std::ostream& out, const TextOptions& options) {
   out << "host " << printable(host.root) << " (backend " << printable(host.backend)

@@ -23,4 +23,8 @@ void format_text(const caps::Host& host, std::ostream& out, const TextOptions& o
 /// as "\\"; control characters and bytes that are not valid UTF-8 as "\xNN".
 std::string printable(std::string_view text);
 
+/// A libcaps message made safe for a terminal like `printable`, but with backslashes kept:
+/// messages quote values with caps::quote(), which already wrote bad bytes as "\xNN".
+std::string printable_message(std::string_view text);
+
 }  // namespace tools

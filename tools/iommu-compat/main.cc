@@ -57,7 +57,7 @@ struct SuggestOptions {
 };
 
 void print_error(const std::string& message) {
-  std::cerr << "iommu-compat: error: " << tools::printable(message) << '\n';
+  std::cerr << "iommu-compat: error: " << tools::printable_message(message) << '\n';
 }
 
 int usage_error(const std::string& message) {

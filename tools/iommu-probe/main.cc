@@ -34,7 +34,7 @@ struct Options {
 };
 
 void print_error(const std::string& message) {
-  std::cerr << "iommu-probe: error: " << tools::printable(message) << '\n';
+  std::cerr << "iommu-probe: error: " << tools::printable_message(message) << '\n';
 }
 
 int usage_error(const std::string& message) {
@@ -50,7 +50,7 @@ bool report_diagnostics(const caps::Host& host) {
   auto print = [&](const caps::Diagnostics& diagnostics) {
     for (const caps::Diagnostic& d : diagnostics) {
       std::cerr << "iommu-probe: " << caps::to_string(d.severity) << ": "
-                << tools::printable(d.path) << ": " << tools::printable(d.message) << '\n';
+                << tools::printable(d.path) << ": " << tools::printable_message(d.message) << '\n';
       error = error || d.severity == caps::Severity::kError;
     }
   };
