@@ -35,8 +35,7 @@ std::string unit_path(std::string_view unit, std::string_view path) {
   return out;
 }
 
-FileRead Source::read_unit_file(std::string_view unit, std::string_view path,
-                                std::size_t limit) {
+FileRead Source::read_unit_file(std::string_view unit, std::string_view path, std::size_t limit) {
   return read_file(unit_path(unit, path), limit);
 }
 

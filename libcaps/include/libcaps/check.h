@@ -20,7 +20,7 @@ enum class Outcome { kPass, kWarn, kFail, kUnknown };
 std::string_view to_string(Outcome outcome);  // pass, warning, fail, unknown
 
 struct Finding {
-  std::string rule;       // stable id: "width.ssid_bits", "pasid_table.base_ptr", ...
+  std::string rule;  // stable id: "width.ssid_bits", "pasid_table.base_ptr", ...
   Outcome outcome = Outcome::kPass;
   std::string guest_key;  // "viommu.ssid_bits", "device[1].bdf"
   SourcePos pos;          // where guest_key is written (0:0 if not written)

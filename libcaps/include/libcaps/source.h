@@ -77,8 +77,7 @@ class Source {
   /// The names in sys/class/iommu (the IOMMU class devices).
   virtual DirRead list_units() = 0;
   /// A file under a unit's directory: `path` is "intel-iommu/cap", "arm-smmu-v3/model".
-  virtual FileRead read_unit_file(std::string_view unit, std::string_view path,
-                                  std::size_t limit);
+  virtual FileRead read_unit_file(std::string_view unit, std::string_view path, std::size_t limit);
   /// A directory under a unit: "" for the unit itself, "devices", "arm-smmu-v3/pgtable_format".
   virtual DirRead list_unit_dir(std::string_view unit, std::string_view path);
 
