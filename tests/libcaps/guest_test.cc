@@ -1,6 +1,7 @@
 // Tests for parse_guest / write_guest (libcaps/src/guest.cc), the examples in
 // tools/iommu-compat/examples and schemas/guest.schema.json.
 #include "libcaps/guest.h"
+#include "guest_compare.h"
 
 #include <gtest/gtest.h>
 
@@ -47,41 +48,7 @@ Guest parse_ok(std::string_view text) {
   return *guest;
 }
 
-template <class T>
-void clear(std::optional<Located<T>>& located) {
-  if (located) located->pos = {};
-}
-
-/// The guest with every position zeroed, to compare values only.
-Guest without_positions(Guest g) {
-  g.viommu_pos = {};
-  GuestViommu& v = g.viommu;
-  v.model.pos = {};
-  clear(v.input_bits);
-  clear(v.output_bits);
-  clear(v.asid_bits);
-  clear(v.ssid_bits);
-  clear(v.httu);
-  clear(v.stall);
-  clear(v.btm);
-  clear(v.pgtable_format);
-  clear(v.nested);
-  clear(v.ats);
-  clear(v.page_requests);
-  clear(v.dirty_tracking);
-  clear(v.units);
-  for (GuestDevice& d : g.devices) d.bdf.pos = {};
-  if (g.pasid_table) {
-    GuestPasidTable& t = *g.pasid_table;
-    t.pos = t.version.pos = t.bytes.pos = t.model.pos = t.base_ptr.pos = t.pasid_bits.pos = {};
-    clear(t.s1dss);
-  }
-  if (g.pasid_alloc) {
-    GuestPasidAlloc& a = *g.pasid_alloc;
-    a.pos = a.min.pos = a.max.pos = a.count.pos = a.quota.pos = {};
-  }
-  return g;
-}
+using testing::without_positions;
 
 // ---------------------------------------------------------------------------------------------
 // Examples

@@ -1,0 +1,46 @@
+// Comparing guests by value: the positions parse_guest records set to zero.
+#pragma once
+
+#include <optional>
+
+#include "libcaps/guest.h"
+
+namespace caps::testing {
+
+template <class T>
+void clear_position(std::optional<Located<T>>& located) {
+  if (located) located->pos = {};
+}
+
+/// The guest with every position zeroed, to compare values only.
+inline Guest without_positions(Guest g) {
+  g.viommu_pos = {};
+  GuestViommu& v = g.viommu;
+  v.model.pos = {};
+  clear_position(v.input_bits);
+  clear_position(v.output_bits);
+  clear_position(v.asid_bits);
+  clear_position(v.ssid_bits);
+  clear_position(v.httu);
+  clear_position(v.stall);
+  clear_position(v.btm);
+  clear_position(v.pgtable_format);
+  clear_position(v.nested);
+  clear_position(v.ats);
+  clear_position(v.page_requests);
+  clear_position(v.dirty_tracking);
+  clear_position(v.units);
+  for (GuestDevice& d : g.devices) d.bdf.pos = {};
+  if (g.pasid_table) {
+    GuestPasidTable& t = *g.pasid_table;
+    t.pos = t.version.pos = t.bytes.pos = t.model.pos = t.base_ptr.pos = t.pasid_bits.pos = {};
+    clear_position(t.s1dss);
+  }
+  if (g.pasid_alloc) {
+    GuestPasidAlloc& a = *g.pasid_alloc;
+    a.pos = a.min.pos = a.max.pos = a.count.pos = a.quota.pos = {};
+  }
+  return g;
+}
+
+}  // namespace caps::testing
