@@ -59,19 +59,60 @@ Verdict verdict_of(const std::vector<Finding>& findings) {
   return Verdict::kCompatible;
 }
 
-Report check(const Guest& guest, const Host& host) {
-  const rules::Context ctx{guest, host, rules::select_units(guest, host)};
+namespace {
+
+/// Runs every rule, keeping the findings whose outcomes are in `keep` in `findings` (null when
+/// `keep` is empty), and returns what they decide.
+Decision run_rules(const Guest& guest, const Host& host, rules::OutcomeMask keep,
+                   std::vector<Finding>* findings) {
+  const rules::Context ctx = rules::make_context(guest, host, keep != 0);
+  const std::vector<rules::Rule>& all = rules::all_rules();
+  uint64_t failed = 0;
+  uint64_t unknown = 0;
+  uint64_t warned = 0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const size_t first = findings != nullptr ? findings->size() : 0;
+    rules::Sink sink(keep, findings);
+    all[i].run(ctx, sink);
+    if (findings != nullptr) {
+      for (size_t f = first; f < findings->size(); ++f) (*findings)[f].rule = all[i].id;
+    }
+    const uint64_t bit = uint64_t{1} << i;
+    if (sink.seen() & rules::mask_of(Outcome::kFail)) failed |= bit;
+    if (sink.seen() & rules::mask_of(Outcome::kUnknown)) unknown |= bit;
+    if (sink.seen() & rules::mask_of(Outcome::kWarn)) warned |= bit;
+  }
+  Decision decision;
+  decision.failed = failed;
+  decision.unknown = unknown;
+  decision.warned = warned;
+  decision.verdict = decision.failed.any()    ? Verdict::kIncompatible
+                     : decision.unknown.any() ? Verdict::kUndecided
+                                              : Verdict::kCompatible;
+  return decision;
+}
+
+}  // namespace
+
+Report check(const Guest& guest, const Host& host, const CheckOptions& options) {
   Report report;
   report.guest = guest.file;
   report.host = host.root;
-  for (const rules::Rule& rule : rules::all_rules()) {
-    for (Finding& finding : rule.run(ctx)) {
-      finding.rule = std::string(rule.id);
-      report.findings.push_back(std::move(finding));
-    }
-  }
-  report.verdict = verdict_of(report.findings);
+  const rules::OutcomeMask keep =
+      options.passes ? rules::kAllOutcomes : rules::kAllOutcomes & ~rules::mask_of(Outcome::kPass);
+  report.verdict = run_rules(guest, host, keep, &report.findings).verdict;
   return report;
+}
+
+Decision decide(const Guest& guest, const Host& host) { return run_rules(guest, host, 0, nullptr); }
+
+std::span<const std::string_view> rule_ids() {
+  static const std::vector<std::string_view> ids = [] {
+    std::vector<std::string_view> out;
+    for (const rules::Rule& rule : rules::all_rules()) out.push_back(rule.id);
+    return out;
+  }();
+  return ids;
 }
 
 }  // namespace caps

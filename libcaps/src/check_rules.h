@@ -1,7 +1,8 @@
-// The rules check() runs, one small function per rule id (guest-config.md section 2), and the
-// choice of host units a guest is checked against.
+// The rules check() runs, one small function per rule id (guest-config.md section 2), the
+// choice of host units a guest is checked against, and the sink rules report into.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,22 +25,68 @@ struct UnitSelection {
   std::vector<std::string> missing;
 };
 
-UnitSelection select_units(const Guest& guest, const Host& host);
-
 /// What every rule sees.
 struct Context {
   const Guest& guest;
   const Host& host;
   UnitSelection selection;
+  /// The host's device for each guest [[device]], in guest order; null where the host has none.
+  std::vector<const Device*> devices;
 };
 
-using Findings = std::vector<Finding>;
+/// The context of a check. `ordered` puts the selected units in natural order, as the text of
+/// findings lists them; a verdict does not depend on their order.
+Context make_context(const Guest& guest, const Host& host, bool ordered);
+
+/// A set of outcomes, one bit each.
+using OutcomeMask = uint8_t;
+constexpr OutcomeMask mask_of(Outcome outcome) {
+  return static_cast<OutcomeMask>(1u << static_cast<unsigned>(outcome));
+}
+inline constexpr OutcomeMask kAllOutcomes = mask_of(Outcome::kPass) | mask_of(Outcome::kWarn) |
+                                            mask_of(Outcome::kFail) | mask_of(Outcome::kUnknown);
+
+/// Where a rule reports. Every finding's outcome counts toward seen(); only findings whose
+/// outcome the sink keeps are stored, and only for them does the rule's callback build the
+/// text (key, unit, evidence, message, hint). So decide() builds no string at all and a report
+/// without passes builds none for them, while every rule is written once.
+class Sink {
+ public:
+  /// Stores kept findings in `findings`, which may be null when `keep` is empty.
+  Sink(OutcomeMask keep, std::vector<Finding>* findings) : keep_(keep), findings_(findings) {}
+
+  bool keeps(Outcome outcome) const { return (keep_ & mask_of(outcome)) != 0; }
+
+  /// Records a finding; `describe()` returns its text as a Finding (see said()) and runs only
+  /// when the outcome is kept.
+  template <class Describe>
+  void add(Outcome outcome, Describe&& describe) {
+    if (outcome == Outcome::kPass && skip_passes_) return;
+    seen_ |= mask_of(outcome);
+    if (!keeps(outcome)) return;
+    Finding& finding = findings_->emplace_back(describe());
+    finding.outcome = outcome;
+  }
+
+  /// From now on passes are dropped, for a rule that has already failed as a whole and whose
+  /// per-unit passes would only contradict that.
+  void skip_passes() { skip_passes_ = true; }
+
+  /// The outcomes of every finding added so far, kept or not.
+  OutcomeMask seen() const { return seen_; }
+
+ private:
+  OutcomeMask keep_;
+  std::vector<Finding>* findings_;
+  OutcomeMask seen_ = 0;
+  bool skip_passes_ = false;
+};
 
 /// A rule: its stable id and the function that checks it. The function leaves Finding::rule
 /// empty; check() stamps the id, so each id is written once.
 struct Rule {
   std::string_view id;
-  Findings (*run)(const Context& ctx);
+  void (*run)(const Context& ctx, Sink& out);
 };
 
 /// Every rule, in report order.

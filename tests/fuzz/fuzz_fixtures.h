@@ -3,9 +3,11 @@
 #pragma once
 
 #include <algorithm>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "check_agreement.h"
 #include "fuzz_check.h"
 #include "libcaps/check.h"
 #include "libcaps/guest.h"
@@ -185,6 +187,9 @@ inline Report checked(const Guest& guest, const Host& host) {
   if (guest.viommu.ssid_bits && guest.viommu.ssid_bits->value > 20) {
     require(report.verdict != Verdict::kCompatible, "never compatible beyond 20 PASID bits");
   }
+  const std::string disagreement = testing::check_disagreement(guest, host);
+  require(disagreement.empty(), "decide() and check(passes = false) agree with check()",
+          disagreement);
   return report;
 }
 

@@ -4,11 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <bitset>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "check_agreement.h"
 
 namespace caps {
 namespace {
@@ -1053,6 +1057,77 @@ TEST(CheckProperty, ForgettingAHostFactNeverMakesAPairCompatible) {
       Host forgotten = host;
       forgets[i](forgotten);
       EXPECT_NE(check(guest, forgotten).verdict, Verdict::kCompatible)
+          << name << ", forgetting fact #" << i;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// decide() and check() without passes
+
+std::vector<std::string_view> rules_in(const std::bitset<64>& bits) {
+  std::vector<std::string_view> out;
+  const std::span<const std::string_view> ids = rule_ids();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (bits[i]) out.push_back(ids[i]);
+  }
+  return out;
+}
+
+TEST(CheckDecide, EveryRuleHasABitInADecision) {
+  EXPECT_LE(rule_ids().size(), Decision{}.failed.size());
+  EXPECT_EQ(rule_ids().front(), "units.exist");
+  EXPECT_EQ(rule_ids().back(), "device.pri");
+}
+
+TEST(CheckDecide, NamesTheRulesThatFailWarnAndMeetUnknowns) {
+  Host host = simple_host();
+  host.units[0].caps.ssid_bits = 8;
+  host.units[0].caps.ats.reset();
+  Guest guest = simple_guest(std::string(kModelArmSmmuV3));  // emulated on VT-d: a warning
+  guest.viommu.ssid_bits = at(16, 5);
+  guest.viommu.ats = at(true, 9);
+  const Decision decision = decide(guest, host);
+  EXPECT_EQ(decision.verdict, Verdict::kIncompatible);
+  EXPECT_EQ(rules_in(decision.failed), (std::vector<std::string_view>{"width.ssid_bits"}));
+  EXPECT_EQ(rules_in(decision.unknown), (std::vector<std::string_view>{"feature.ats"}));
+  EXPECT_EQ(rules_in(decision.warned), (std::vector<std::string_view>{"model"}));
+  EXPECT_EQ(testing::check_disagreement(guest, host), "");
+
+  host.units[0].caps.ssid_bits = 20;
+  EXPECT_EQ(decide(guest, host).verdict, Verdict::kUndecided);
+  host.units[0].caps.ats = true;
+  EXPECT_EQ(decide(guest, host).verdict, Verdict::kCompatible);
+}
+
+TEST(CheckOptions, WithoutPassesTheReportKeepsProblemsAndTheVerdict) {
+  Host host = simple_host();
+  host.units[0].caps.asid_bits = 8;
+  Guest guest = simple_guest(std::string(kModelArmSmmuV3));
+  guest.viommu.asid_bits = at(16, 6);
+  guest.viommu.input_bits = at(39, 4);
+  const Report full = check(guest, host);
+  const Report problems = check(guest, host, {.passes = false});
+  EXPECT_EQ(problems.verdict, Verdict::kIncompatible);
+  EXPECT_EQ(problems.verdict, full.verdict);
+  ASSERT_EQ(problems.findings.size(), 2u);
+  EXPECT_EQ(problems.findings[0].rule, "model");
+  EXPECT_EQ(problems.findings[0].outcome, Outcome::kWarn);
+  EXPECT_EQ(problems.findings[1].rule, "width.asid_bits");
+  EXPECT_EQ(problems.findings[1].message, "guest needs 16 ASID bits but dmar0 supports 8");
+  EXPECT_EQ(problems.findings[1].hint, "set asid_bits = 8 or lower");
+  EXPECT_GT(full.findings.size(), problems.findings.size());
+}
+
+TEST(CheckDecide, AgreesWithCheckOnEveryPairAndEveryForgottenFact) {
+  for (const auto& [name, pair] : incompatible_pairs()) {
+    const auto& [guest, host] = pair;
+    EXPECT_EQ(testing::check_disagreement(guest, host), "") << name;
+    const auto forgets = forget_one_fact(host);
+    for (size_t i = 0; i < forgets.size(); ++i) {
+      Host forgotten = host;
+      forgets[i](forgotten);
+      EXPECT_EQ(testing::check_disagreement(guest, forgotten), "")
           << name << ", forgetting fact #" << i;
     }
   }

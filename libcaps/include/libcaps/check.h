@@ -2,6 +2,8 @@
 // and hints, and the verdict (contract: ../shared/reference/guest-config.md sections 2-3).
 #pragma once
 
+#include <bitset>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,9 +41,30 @@ struct Report {
   std::vector<Finding> findings;  // passes included, in rule order
 };
 
+struct CheckOptions {
+  /// Keep passing findings in the report. Without them no text is built for passes (what a
+  /// format that shows only problems needs); the verdict is the same.
+  bool passes = true;
+};
+
 /// Runs every rule. The verdict is incompatible if any finding fails, else undecided if any
 /// is unknown, else compatible.
-Report check(const Guest& guest, const Host& host);
+Report check(const Guest& guest, const Host& host, const CheckOptions& options = {});
+
+/// What check() decides, without building the text of any finding: the verdict, and which
+/// rules made findings of each outcome. For matrices and gates that need verdicts; check()
+/// runs the same rules and explains them.
+struct Decision {
+  Verdict verdict = Verdict::kCompatible;
+  std::bitset<64> failed;   // bit i: rule_ids()[i] made a finding that fails
+  std::bitset<64> unknown;  // ... whose fact is unknown
+  std::bitset<64> warned;   // ... that warns
+};
+
+Decision decide(const Guest& guest, const Host& host);
+
+/// The ids of the rules check() runs, in report order.
+std::span<const std::string_view> rule_ids();
 
 /// The verdict the findings imply.
 Verdict verdict_of(const std::vector<Finding>& findings);
