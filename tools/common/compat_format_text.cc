@@ -1,6 +1,10 @@
 // format_compat_text: findings as compiler-style lines, then a guest x host matrix.
 #include <algorithm>
+#include <map>
+#include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/compat_format.h"
@@ -42,9 +46,10 @@ void print_pair(const CompatPair& pair, std::ostream& out, const CompatTextOptio
 std::vector<std::string> distinct(const std::vector<CompatPair>& pairs,
                                   std::string caps::Report::*field) {
   std::vector<std::string> out;
+  std::set<std::string_view> seen;
   for (const CompatPair& pair : pairs) {
     const std::string& value = pair.report.*field;
-    if (std::find(out.begin(), out.end(), value) == out.end()) out.push_back(value);
+    if (seen.insert(value).second) out.push_back(value);
   }
   return out;
 }
@@ -66,13 +71,16 @@ void print_matrix(const std::vector<CompatPair>& pairs, std::ostream& out) {
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"guest"});
   for (size_t i = 0; i < hosts.size(); ++i) rows[0].push_back("[" + std::to_string(i + 1) + "]");
+  using Cell = std::pair<std::string_view, std::string_view>;  // guest, host
+  std::map<Cell, caps::Verdict> verdicts;
+  for (const CompatPair& p : pairs) {
+    verdicts.emplace(Cell(p.report.guest, p.report.host), p.report.verdict);
+  }
   for (const std::string& guest : guests) {
     std::vector<std::string> row{printable(guest)};
     for (const std::string& host : hosts) {
-      auto it = std::find_if(pairs.begin(), pairs.end(), [&](const CompatPair& p) {
-        return p.report.guest == guest && p.report.host == host;
-      });
-      row.push_back(it == pairs.end() ? "-" : std::string(caps::to_string(it->report.verdict)));
+      auto it = verdicts.find({guest, host});
+      row.push_back(it == verdicts.end() ? "-" : std::string(caps::to_string(it->second)));
     }
     rows.push_back(std::move(row));
   }
