@@ -1027,6 +1027,57 @@ void device_exists(const Context& ctx, Sink& out) {
   }
 }
 
+// vfio-pci binds only normal functions: vfio_pci_core_register_device() in
+// drivers/vfio/pci/vfio_pci_core.c (vfio_pci_probe() in drivers/vfio/pci/vfio_pci.c before
+// v5.15) returns -EINVAL when pdev->hdr_type != PCI_HEADER_TYPE_NORMAL. A bridge cannot be
+// assigned; the devices behind it can.
+
+/// A PCI header type as a message names it.
+std::string header_kind(uint8_t header_type) {
+  switch (header_type) {
+    case 0:
+      return "a normal PCI function";
+    case 1:
+      return "a PCI-to-PCI bridge";
+    case 2:
+      return "a CardBus bridge";
+    default:
+      return "a function of header type " + str(static_cast<int>(header_type));
+  }
+}
+
+void device_assignable(const Context& ctx, Sink& out) {
+  over_devices(ctx, [&](size_t i, const GuestDevice& guest, const Device& device) {
+    const std::string& bdf = guest.bdf.value;
+    auto finding = [&](std::string evidence, std::string message, std::string hint = {}) {
+      return said(device_key(i), guest.bdf.pos, device.unit.value_or(""), std::move(evidence),
+                  std::move(message), std::move(hint));
+    };
+    if (!device.pci) {
+      return out.add(Outcome::kUnknown, [&] {
+        return finding(bdf + ": config space not read",
+                       "whether vfio-pci can bind " + bdf +
+                           " is unknown: its PCI header type could not be read");
+      });
+    }
+    const uint8_t header_type = device.pci->header_type;
+    auto evidence = [&] {
+      return bdf + ": config header type = " + str(static_cast<int>(header_type));
+    };
+    if (header_type != 0) {
+      return out.add(Outcome::kFail, [&] {
+        return finding(evidence(),
+                       bdf + " is " + header_kind(header_type) +
+                           ": vfio-pci binds only normal functions (header type 0)",
+                       "assign the devices behind " + bdf + " instead");
+      });
+    }
+    out.add(Outcome::kPass, [&] {
+      return finding(evidence(), bdf + " is a normal PCI function: vfio-pci can bind it");
+    });
+  });
+}
+
 constexpr std::string_view kEnableIommuHint =
     "enable the IOMMU for it (intel_iommu=on or amd_iommu=on) or assign another device";
 
@@ -1361,6 +1412,7 @@ const std::vector<Rule>& all_rules() {
       {"pasid_alloc.quota", pasid_alloc_quota},
       {"pasid_alloc.reserved_pasid0", pasid_alloc_reserved_pasid0},
       {"device.exists", device_exists},
+      {"device.assignable", device_assignable},
       {"device.iommu", device_iommu},
       {"device.group", device_group},
       {"device.group_viable", device_group_viable},

@@ -87,11 +87,12 @@ for h in $(fixtures); do want[arm-smmuv3-sva-with-daq:$h]=incompatible; done
 want[arm-smmuv3-sva-with-daq:arm-smmuv3-nested]=undecided
 want[arm-smmuv3-sva-with-daq:arm-smmuv3-mainline]=undecided
 # intel-vtd-igpu-passthrough: 0000:00:02.0 alone in its group behind a unit with >= 39 input
-# bits on intel-client (i915, dmar0), hetero-units (i915, dmar2) and mixed-groups (a root port:
-# no rule looks at the device class): compatible; no-iommu: no unit (and the device is not seen);
-# elsewhere no 0000:00:02.0 (on mainline the units are unknown too): incompatible.
+# bits on intel-client (i915, dmar0) and hetero-units (i915, dmar2): compatible; on
+# mixed-groups 0000:00:02.0 is a root port (header type 1), which vfio-pci refuses to bind
+# (device.assignable): incompatible; no-iommu: no unit (and the device is not seen); elsewhere
+# no 0000:00:02.0 (on mainline the units are unknown too): incompatible.
 for h in $(fixtures); do want[intel-vtd-igpu-passthrough:$h]=incompatible; done
-for h in intel-client hetero-units mixed-groups; do want[intel-vtd-igpu-passthrough:$h]=compatible; done
+for h in intel-client hetero-units; do want[intel-vtd-igpu-passthrough:$h]=compatible; done
 # vfio-nic-shared-group: only mixed-groups has the two NICs; group 20 is not viable (port 1 on
 # ixgbe) and the 82599 has no ATS: incompatible. Elsewhere device.exists fails.
 for h in $(fixtures); do want[vfio-nic-shared-group:$h]=incompatible; done

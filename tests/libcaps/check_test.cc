@@ -777,6 +777,31 @@ TEST(CheckDevice, Exists) {
   EXPECT_EQ(f[1].message, "device 0000:99:00.0 does not exist on this host");
 }
 
+TEST(CheckDevice, AssignableOnlyWhenANormalFunction) {
+  Host h = simple_host();
+  Guest g = guest_with_devices({"0000:3b:00.0"});
+  EXPECT_EQ(outcomes(check(g, h), "device.assignable"), kPass);
+  h.devices[0].pci->header_type = 1;
+  auto f = of_rule(check(g, h), "device.assignable");
+  ASSERT_EQ(f.size(), 1u);
+  Finding want;
+  want.rule = "device.assignable";
+  want.outcome = O::kFail;
+  want.guest_key = "device[0].bdf";
+  want.pos = {40, 1};
+  want.unit = "dmar0";
+  want.evidence = "0000:3b:00.0: config header type = 1";
+  want.message =
+      "0000:3b:00.0 is a PCI-to-PCI bridge: vfio-pci binds only normal functions (header type 0)";
+  want.hint = "assign the devices behind 0000:3b:00.0 instead";
+  EXPECT_EQ(f[0], want);
+  h.devices[0].pci->header_type = 2;
+  EXPECT_EQ(outcomes(check(g, h), "device.assignable"), kFail);
+  h.devices[0].pci.reset();  // config not read
+  EXPECT_EQ(outcomes(check(g, h), "device.assignable"), kUnknown);
+  EXPECT_EQ(check(g, h).verdict, Verdict::kUndecided);
+}
+
 TEST(CheckDevice, Iommu) {
   Host h = simple_host();
   Guest g = guest_with_devices({"0000:3b:00.0"});
