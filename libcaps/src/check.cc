@@ -2,6 +2,9 @@
 #include "libcaps/check.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <span>
+#include <vector>
 
 #include "check_rules.h"
 
@@ -66,7 +69,7 @@ namespace {
 Decision run_rules(const Guest& guest, const Host& host, rules::OutcomeMask keep,
                    std::vector<Finding>* findings) {
   const rules::Context ctx = rules::make_context(guest, host, keep != 0);
-  const std::vector<rules::Rule>& all = rules::all_rules();
+  const std::span<const rules::Rule> all = rules::all_rules();
   uint64_t failed = 0;
   uint64_t unknown = 0;
   uint64_t warned = 0;

@@ -7,8 +7,9 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <iterator>
 #include <optional>
-#include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -1384,8 +1385,8 @@ Context make_context(const Guest& guest, const Host& host, bool ordered) {
   return Context{guest, host, std::move(selection), std::move(devices)};
 }
 
-const std::vector<Rule>& all_rules() {
-  static const std::vector<Rule> rules = {
+std::span<const Rule> all_rules() {
+  static constexpr Rule kRules[] = {
       {"units.exist", units_exist},
       {"model", model},
       {"width.input_bits", width_input_bits},
@@ -1420,7 +1421,8 @@ const std::vector<Rule>& all_rules() {
       {"device.ats", device_ats},
       {"device.pri", device_pri},
   };
-  return rules;
+  static_assert(std::size(kRules) <= Decision{}.failed.size(), "a Decision has a bit per rule");
+  return kRules;
 }
 
 }  // namespace caps::rules

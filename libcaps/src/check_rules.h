@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,7 +91,7 @@ struct Rule {
 };
 
 /// Every rule, in report order.
-const std::vector<Rule>& all_rules();
+std::span<const Rule> all_rules();
 
 /// The largest PASID width PCIe can carry (PASID capability Max PASID Width, pci_regs.h).
 inline constexpr int kPciePasidBits = 20;
