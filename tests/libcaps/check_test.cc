@@ -327,16 +327,15 @@ TEST(CheckWidth, HeterogeneousUnitsNameTheLimitingUnit) {
   Report r = check(g, h);
   auto f = of_rule(r, "width.ssid_bits");
   ASSERT_EQ(f.size(), 1u);
-  Finding want;
-  want.rule = "width.ssid_bits";
-  want.outcome = O::kFail;
-  want.guest_key = "viommu.ssid_bits";
-  want.pos = {5, 1};
-  want.unit = "dmar1";
-  want.evidence = "dmar1: ecap.PSS=15, ecap.PASID=1, ecap.SMTS=1 -> 16 PASID bits";
-  want.message = "guest needs 20 PASID bits but dmar1 supports 16";
-  want.hint = "set ssid_bits = 16 or lower";
-  EXPECT_EQ(f[0], want);
+  EXPECT_EQ(f[0],
+            (Finding{.rule = "width.ssid_bits",
+                     .outcome = O::kFail,
+                     .guest_key = "viommu.ssid_bits",
+                     .pos = SourcePos{5, 1},
+                     .unit = "dmar1",
+                     .evidence = "dmar1: ecap.PSS=15, ecap.PASID=1, ecap.SMTS=1 -> 16 PASID bits",
+                     .message = "guest needs 20 PASID bits but dmar1 supports 16",
+                     .hint = "set ssid_bits = 16 or lower"}));
 }
 
 TEST(CheckWidth, AllUnitsPassingGiveOnePassNamingTheTightestUnit) {
@@ -745,15 +744,15 @@ TEST(CheckPasidAlloc, PasidZeroIsReserved) {
   g.pasid_alloc = alloc(0, 1023, 64);
   auto f = of_rule(check(g, simple_host()), "pasid_alloc.reserved_pasid0");
   ASSERT_EQ(f.size(), 1u);
-  Finding want;
-  want.rule = "pasid_alloc.reserved_pasid0";
-  want.outcome = O::kFail;
-  want.guest_key = "pasid_alloc.min";
-  want.pos = {31, 1};
-  want.evidence = "PASID 0 is reserved (RID_PASID on VT-d)";
-  want.message = "pasid_alloc min = 0 but PASID 0 is reserved (RID_PASID on VT-d)";
-  want.hint = "set min = 1";
-  EXPECT_EQ(f[0], want);
+  EXPECT_EQ(f[0],
+            (Finding{.rule = "pasid_alloc.reserved_pasid0",
+                     .outcome = O::kFail,
+                     .guest_key = "pasid_alloc.min",
+                     .pos = SourcePos{31, 1},
+                     .unit = "",  // a guest-side rule: no unit
+                     .evidence = "PASID 0 is reserved (RID_PASID on VT-d)",
+                     .message = "pasid_alloc min = 0 but PASID 0 is reserved (RID_PASID on VT-d)",
+                     .hint = "set min = 1"}));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -785,17 +784,15 @@ TEST(CheckDevice, AssignableOnlyWhenANormalFunction) {
   h.devices[0].pci->header_type = 1;
   auto f = of_rule(check(g, h), "device.assignable");
   ASSERT_EQ(f.size(), 1u);
-  Finding want;
-  want.rule = "device.assignable";
-  want.outcome = O::kFail;
-  want.guest_key = "device[0].bdf";
-  want.pos = {40, 1};
-  want.unit = "dmar0";
-  want.evidence = "0000:3b:00.0: config header type = 1";
-  want.message =
-      "0000:3b:00.0 is a PCI-to-PCI bridge: vfio-pci binds only normal functions (header type 0)";
-  want.hint = "assign the devices behind 0000:3b:00.0 instead";
-  EXPECT_EQ(f[0], want);
+  EXPECT_EQ(f[0], (Finding{.rule = "device.assignable",
+                           .outcome = O::kFail,
+                           .guest_key = "device[0].bdf",
+                           .pos = SourcePos{40, 1},
+                           .unit = "dmar0",
+                           .evidence = "0000:3b:00.0: config header type = 1",
+                           .message = "0000:3b:00.0 is a PCI-to-PCI bridge: vfio-pci binds only "
+                                      "normal functions (header type 0)",
+                           .hint = "assign the devices behind 0000:3b:00.0 instead"}));
   h.devices[0].pci->header_type = 2;
   EXPECT_EQ(outcomes(check(g, h), "device.assignable"), kFail);
   h.devices[0].pci.reset();  // config not read
@@ -841,16 +838,14 @@ TEST(CheckGroupViable, BoundSiblingFails) {
   Report r = check(guest_with_devices({"0000:3b:00.0"}), host_with_sibling("ixgbe"));
   auto f = of_rule(r, "device.group_viable");
   ASSERT_EQ(f.size(), 1u);
-  Finding want;
-  want.rule = "device.group_viable";
-  want.outcome = O::kFail;
-  want.guest_key = "device[0].bdf";
-  want.pos = {40, 1};
-  want.unit = "dmar0";
-  want.evidence = "group 12: 0000:3b:00.0 (vfio-pci), 0000:3b:00.1 (ixgbe)";
-  want.message = "group 12 is not viable: 0000:3b:00.1 is bound to ixgbe";
-  want.hint = "bind 0000:3b:00.1 to vfio-pci or unbind it from ixgbe";
-  EXPECT_EQ(f[0], want);
+  EXPECT_EQ(f[0], (Finding{.rule = "device.group_viable",
+                           .outcome = O::kFail,
+                           .guest_key = "device[0].bdf",
+                           .pos = SourcePos{40, 1},
+                           .unit = "dmar0",
+                           .evidence = "group 12: 0000:3b:00.0 (vfio-pci), 0000:3b:00.1 (ixgbe)",
+                           .message = "group 12 is not viable: 0000:3b:00.1 is bound to ixgbe",
+                           .hint = "bind 0000:3b:00.1 to vfio-pci or unbind it from ixgbe"}));
   EXPECT_EQ(r.verdict, Verdict::kIncompatible);
 }
 
