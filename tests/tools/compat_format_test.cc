@@ -187,6 +187,42 @@ guest.toml:6:1: unknown [feature.nested] guest needs nested translation but whet
 )x");
 }
 
+TEST(CompatFormatText, FindingsThatDifferOnlyInTheUnitPrintOnce) {
+  auto width = [](std::string unit, int have, std::string hint = "set ssid_bits = 16 or lower") {
+    return finding("width.ssid_bits", Outcome::kFail, "viommu.ssid_bits", 5, 1, unit,
+                   unit + ": ssid_bits = " + std::to_string(have),
+                   "guest needs 20 PASID bits but " + unit + " supports " + std::to_string(have),
+                   hint);
+  };
+  CompatPair p;
+  p.report.guest = "guest.toml";
+  p.report.host = "hosts/big";
+  p.report.verdict = Verdict::kIncompatible;
+  // dmar1 and dmar10: one name is a prefix of the other. dmar3 differs in its value, dmar4
+  // only in its hint, and dmar5 repeats dmar0 after them: each of those prints on its own.
+  p.report.findings = {width("dmar0", 16),
+                       width("dmar1", 16),
+                       width("dmar10", 16),
+                       width("dmar3", 8),
+                       width("dmar4", 16, "other hint"),
+                       width("dmar5", 16)};
+  EXPECT_EQ(text({p}), R"x(guest.toml on hosts/big: incompatible
+guest.toml:5:1: fail [width.ssid_bits] guest needs 20 PASID bits but dmar0 supports 16
+    evidence: dmar0: ssid_bits = 16
+    hint: set ssid_bits = 16 or lower
+    also on dmar1, dmar10 (the same finding)
+guest.toml:5:1: fail [width.ssid_bits] guest needs 20 PASID bits but dmar3 supports 8
+    evidence: dmar3: ssid_bits = 8
+    hint: set ssid_bits = 16 or lower
+guest.toml:5:1: fail [width.ssid_bits] guest needs 20 PASID bits but dmar4 supports 16
+    evidence: dmar4: ssid_bits = 16
+    hint: other hint
+guest.toml:5:1: fail [width.ssid_bits] guest needs 20 PASID bits but dmar5 supports 16
+    evidence: dmar5: ssid_bits = 16
+    hint: set ssid_bits = 16 or lower
+)x");
+}
+
 TEST(CompatFormatText, HostileTextIsPrintable) {
   EXPECT_EQ(text({hostile_pair()}),
             "a,b:c%.toml on h<&>\"': incompatible\n"

@@ -21,8 +21,9 @@ struct CompatTextOptions {
 };
 
 /// Per pair a header "guest on host: verdict", then its input errors or findings as
-/// "file:line:col: outcome [rule] message" with indented evidence and hint lines; when there
-/// is more than one pair, a guest x host matrix and the overall verdict.
+/// "file:line:col: outcome [rule] message" with indented evidence and hint lines (consecutive
+/// findings that differ only in the unit they name print once, with an "also on" line); when
+/// there is more than one pair, a guest x host matrix and the overall verdict.
 void format_compat_text(const std::vector<CompatPair>& pairs, std::ostream& out,
                         const CompatTextOptions& options = {});
 

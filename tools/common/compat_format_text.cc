@@ -28,6 +28,28 @@ void print_finding(const std::string& file, const caps::Finding& f, std::ostream
   if (!f.hint.empty()) out << "    hint: " << printable(f.hint) << '\n';
 }
 
+/// `text` split at every occurrence of `unit`: texts that differ only in the unit they name
+/// split into the same pieces.
+std::vector<std::string_view> split_at(std::string_view text, std::string_view unit) {
+  std::vector<std::string_view> pieces;
+  size_t from = 0;
+  for (size_t at = text.find(unit); at != std::string_view::npos; at = text.find(unit, from)) {
+    pieces.push_back(text.substr(from, at - from));
+    from = at + unit.size();
+  }
+  pieces.push_back(text.substr(from));
+  return pieces;
+}
+
+/// True if `a` and `b` say the same thing of different units: same rule, outcome, place and
+/// hint, and the same message and evidence once each names its own unit.
+bool same_but_unit(const caps::Finding& a, const caps::Finding& b) {
+  return !a.unit.empty() && !b.unit.empty() && a.unit != b.unit && a.rule == b.rule &&
+         a.outcome == b.outcome && a.guest_key == b.guest_key && a.pos == b.pos &&
+         a.hint == b.hint && split_at(a.message, a.unit) == split_at(b.message, b.unit) &&
+         split_at(a.evidence, a.unit) == split_at(b.evidence, b.unit);
+}
+
 void print_pair(const CompatPair& pair, std::ostream& out, const CompatTextOptions& options) {
   const caps::Report& r = pair.report;
   out << printable(r.guest) << " on " << printable(r.host) << ": " << caps::to_string(r.verdict)
@@ -36,9 +58,21 @@ void print_pair(const CompatPair& pair, std::ostream& out, const CompatTextOptio
     out << printable_message(e.where.empty() ? e.message : e.where + ": error: " + e.message)
         << '\n';
   }
-  for (const caps::Finding& f : r.findings) {
+  // A finding repeated for identical units (a two-socket server has a dozen) prints once,
+  // with the other units on an "also on" line.
+  const std::vector<caps::Finding>& findings = r.findings;
+  for (size_t i = 0; i < findings.size();) {
+    const caps::Finding& f = findings[i++];
     if (f.outcome == caps::Outcome::kPass && !options.show_passes) continue;
     print_finding(r.guest, f, out);
+    std::vector<std::string> also;
+    for (; i < findings.size() && same_but_unit(f, findings[i]); ++i) {
+      also.push_back(printable(findings[i].unit));
+    }
+    if (also.empty()) continue;
+    out << "    also on";
+    for (size_t a = 0; a < also.size(); ++a) out << (a == 0 ? " " : ", ") << also[a];
+    out << " (the same finding)\n";
   }
 }
 
