@@ -38,7 +38,7 @@ struct Report {
   std::string guest;  // guest file name
   std::string host;   // host name (root or report path)
   Verdict verdict = Verdict::kCompatible;
-  std::vector<Finding> findings;  // passes included, in rule order
+  std::vector<Finding> findings;  // in rule order; passes too unless CheckOptions::passes is false
 };
 
 struct CheckOptions {
