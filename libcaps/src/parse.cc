@@ -104,11 +104,20 @@ std::string quote(std::string_view text) {
   return out;
 }
 
-std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) {
-  const auto lead = static_cast<unsigned char>(text[pos]);
-  if (lead < 0x80) return 1;
+namespace {
+
+/// How the bytes at `text[pos]` fit the UTF-8 rules (Unicode table 3-7): the length the lead
+/// byte asks for (0 if it starts no sequence) and how many bytes from `pos` follow the rules.
+struct Utf8Match {
   std::size_t length = 0;
-  unsigned char lo = 0x80;  // range of the first continuation byte (Unicode table 3-7)
+  std::size_t matched = 0;
+};
+
+Utf8Match match_utf8(std::string_view text, std::size_t pos) {
+  const auto lead = static_cast<unsigned char>(text[pos]);
+  if (lead < 0x80) return {1, 1};
+  std::size_t length = 0;
+  unsigned char lo = 0x80;  // range of the first continuation byte
   unsigned char hi = 0xBF;
   if (lead >= 0xC2 && lead <= 0xDF) length = 2;
   if (lead >= 0xE0 && lead <= 0xEF) length = 3;
@@ -117,12 +126,25 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) {
   if (lead == 0xED) hi = 0x9F;  // no UTF-16 surrogates
   if (lead == 0xF0) lo = 0x90;
   if (lead == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-  if (length == 0 || pos + length > text.size()) return 0;
-  for (std::size_t n = 1; n < length; ++n) {
+  if (length == 0) return {0, 0};
+  std::size_t n = 1;
+  for (; n < length && pos + n < text.size(); ++n) {
     const auto b = static_cast<unsigned char>(text[pos + n]);
-    if (b < (n == 1 ? lo : 0x80) || b > (n == 1 ? hi : 0xBF)) return 0;
+    if (b < (n == 1 ? lo : 0x80) || b > (n == 1 ? hi : 0xBF)) break;
   }
-  return length;
+  return {length, n};
+}
+
+}  // namespace
+
+std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) {
+  const Utf8Match m = match_utf8(text, pos);
+  return m.length != 0 && m.matched == m.length ? m.length : 0;
+}
+
+std::size_t utf8_invalid_length(std::string_view text, std::size_t pos) {
+  const Utf8Match m = match_utf8(text, pos);
+  return m.matched == 0 ? 1 : m.matched;
 }
 
 bool is_valid_utf8(std::string_view text) {

@@ -148,6 +148,18 @@ TEST(FormatHex, RoundTripsThroughParseHexPrefixed) {
   }
 }
 
+TEST(Utf8, SequenceLengths) {
+  EXPECT_EQ(utf8_sequence_length("a", 0), 1u);
+  EXPECT_EQ(utf8_sequence_length("\xC3\xA9", 0), 2u);
+  EXPECT_EQ(utf8_sequence_length("\xC3", 0), 0u);
+  EXPECT_EQ(utf8_invalid_length("\xC3", 0), 1u);
+  EXPECT_EQ(utf8_invalid_length("\xF0\x9F\x98"
+                                "a",
+                                0),
+            3u);
+  EXPECT_EQ(utf8_invalid_length("\xFF", 0), 1u);
+}
+
 TEST(Quote, EscapesNonPrintableBytes) {
   EXPECT_EQ(quote(""), "\"\"");
   EXPECT_EQ(quote("abc"), "\"abc\"");

@@ -50,18 +50,6 @@ TEST(JsonQuote, ReplacesInvalidUtf8WithOneFffdPerMaximalSubpart) {
   EXPECT_EQ(quote("\xE2\x82\"\xE2\x82\xAC"), "\"" + repeat_fffd(1) + "\\\"\xE2\x82\xAC\"");
 }
 
-TEST(Utf8, SequenceLengths) {
-  EXPECT_EQ(utf8_sequence_length("a", 0), 1u);
-  EXPECT_EQ(utf8_sequence_length("\xC3\xA9", 0), 2u);
-  EXPECT_EQ(utf8_sequence_length("\xC3", 0), 0u);
-  EXPECT_EQ(utf8_invalid_length("\xC3", 0), 1u);
-  EXPECT_EQ(utf8_invalid_length("\xF0\x9F\x98"
-                                "a",
-                                0),
-            3u);
-  EXPECT_EQ(utf8_invalid_length("\xFF", 0), 1u);
-}
-
 TEST(JsonWriter, EmptyContainers) {
   std::ostringstream out;
   JsonWriter w(out);

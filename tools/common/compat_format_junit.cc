@@ -3,7 +3,7 @@
 #include <string>
 
 #include "common/compat_format.h"
-#include "common/json_writer.h"
+#include "libcaps/parse.h"
 
 namespace tools {
 namespace {
@@ -93,10 +93,10 @@ std::string xml_escape(std::string_view text, XmlContext context) {
   out.reserve(text.size());
   size_t pos = 0;
   while (pos < text.size()) {
-    const size_t length = utf8_sequence_length(text, pos);
+    const size_t length = caps::utf8_sequence_length(text, pos);
     if (length == 0) {
       out += "\xEF\xBF\xBD";  // U+FFFD
-      pos += utf8_invalid_length(text, pos);
+      pos += caps::utf8_invalid_length(text, pos);
       continue;
     }
     const char32_t c = decode(text, pos, length);

@@ -4,47 +4,11 @@
 #include <cassert>
 #include <charconv>
 
+#include "libcaps/parse.h"
+
 namespace tools {
 
 namespace {
-
-/// What a lead byte allows: total length and the range of the first continuation byte (the
-/// later ones are always 0x80..0xBF). Table 3-7 of the Unicode standard.
-struct LeadRule {
-  std::size_t length;
-  unsigned char lo;
-  unsigned char hi;
-};
-
-LeadRule lead_rule(unsigned char b) {
-  if (b < 0x80) return {1, 0, 0};
-  if (b >= 0xC2 && b <= 0xDF) return {2, 0x80, 0xBF};
-  if (b == 0xE0) return {3, 0xA0, 0xBF};
-  if (b == 0xED) return {3, 0x80, 0x9F};  // no UTF-16 surrogates
-  if (b >= 0xE1 && b <= 0xEF) return {3, 0x80, 0xBF};
-  if (b == 0xF0) return {4, 0x90, 0xBF};
-  if (b >= 0xF1 && b <= 0xF3) return {4, 0x80, 0xBF};
-  if (b == 0xF4) return {4, 0x80, 0x8F};  // nothing above U+10FFFF
-  return {0, 0, 0};
-}
-
-/// How many bytes from `pos` match the sequence rules, and whether they form a whole one.
-std::size_t matched_bytes(std::string_view text, std::size_t pos, bool& complete) {
-  const auto lead = static_cast<unsigned char>(text[pos]);
-  const LeadRule rule = lead_rule(lead);
-  complete = false;
-  if (rule.length == 0) return 0;
-  std::size_t n = 1;
-  while (n < rule.length && pos + n < text.size()) {
-    const auto b = static_cast<unsigned char>(text[pos + n]);
-    const unsigned char lo = n == 1 ? rule.lo : 0x80;
-    const unsigned char hi = n == 1 ? rule.hi : 0xBF;
-    if (b < lo || b > hi) return n;
-    ++n;
-  }
-  complete = n == rule.length;
-  return n;
-}
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
@@ -65,10 +29,10 @@ void append_quoted(std::string& out, std::string_view text) {
     }
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
-      const std::size_t len = utf8_sequence_length(text, i);
+      const std::size_t len = caps::utf8_sequence_length(text, i);
       if (len == 0) {
         out += kReplacement;
-        i += utf8_invalid_length(text, i);
+        i += caps::utf8_invalid_length(text, i);
         continue;
       }
       out.append(text.substr(i, len));
@@ -91,18 +55,6 @@ void append_quoted(std::string& out, std::string_view text) {
 }
 
 }  // namespace
-
-std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) {
-  bool complete = false;
-  const std::size_t n = matched_bytes(text, pos, complete);
-  return complete ? n : 0;
-}
-
-std::size_t utf8_invalid_length(std::string_view text, std::size_t pos) {
-  bool complete = false;
-  const std::size_t n = matched_bytes(text, pos, complete);
-  return n == 0 ? 1 : n;
-}
 
 std::string json_quote(std::string_view text) {
   std::string out;

@@ -68,13 +68,4 @@ class JsonWriter {
 /// `text` as a JSON string literal, quotes included.
 std::string json_quote(std::string_view text);
 
-/// The length of the well-formed UTF-8 sequence that starts at `text[pos]`, or 0 when the
-/// bytes there are not one (stray continuation byte, overlong form, surrogate, > U+10FFFF,
-/// truncated sequence).
-std::size_t utf8_sequence_length(std::string_view text, std::size_t pos);
-
-/// The length of the longest prefix of an invalid sequence at `text[pos]` that is replaced by a
-/// single U+FFFD (Unicode's "maximal subpart" rule); at least 1.
-std::size_t utf8_invalid_length(std::string_view text, std::size_t pos);
-
 }  // namespace tools

@@ -8,7 +8,7 @@
 #include <set>
 #include <vector>
 
-#include "common/json_writer.h"
+#include "libcaps/parse.h"
 
 namespace tools {
 
@@ -321,7 +321,7 @@ std::string escape_for_terminal(std::string_view text, bool double_backslashes) 
   std::size_t i = 0;
   while (i < text.size()) {
     const auto c = static_cast<unsigned char>(text[i]);
-    const std::size_t len = c < 0x80 ? 1 : utf8_sequence_length(text, i);
+    const std::size_t len = c < 0x80 ? 1 : caps::utf8_sequence_length(text, i);
     // C1 controls (U+0080..U+009F) are as dangerous on a terminal as C0 ones.
     const bool c1 = len == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0;
     if (len > 1 && !c1) {

@@ -30,6 +30,10 @@ std::string format_hex(uint64_t value);
 /// bytes there are not one (stray continuation, overlong form, surrogate, > U+10FFFF, cut off).
 std::size_t utf8_sequence_length(std::string_view text, std::size_t pos);
 
+/// The length of the longest prefix of an invalid sequence at `text[pos]` that is replaced by a
+/// single U+FFFD (Unicode's "maximal subpart" rule); at least 1.
+std::size_t utf8_invalid_length(std::string_view text, std::size_t pos);
+
 /// Whether all of `text` is well-formed UTF-8.
 bool is_valid_utf8(std::string_view text);
 
