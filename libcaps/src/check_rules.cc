@@ -263,11 +263,6 @@ void units_exist(const Context& ctx, Sink& out) {
 // ---------------------------------------------------------------------------------------------
 // model
 
-bool is_known_model(std::string_view model) {
-  return model == kModelIntelVtd || model == kModelAmdVi || model == kModelArmSmmuV3 ||
-         model == kModelVirtioIommu;
-}
-
 void model(const Context& ctx, Sink& out) {
   const Located<std::string>& guest = ctx.guest.viommu.model;
   constexpr std::string_view key = "viommu.model";

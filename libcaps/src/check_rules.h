@@ -93,8 +93,6 @@ struct Rule {
 /// Every rule, in report order.
 std::span<const Rule> all_rules();
 
-/// The largest PASID width PCIe can carry (PASID capability Max PASID Width, pci_regs.h).
-inline constexpr int kPciePasidBits = 20;
 /// PASID_TABLE_CFG_VERSION_1 and the size of its config (guest-config.md section 2).
 inline constexpr uint64_t kPasidTableVersion1 = 1;
 inline constexpr uint64_t kPasidTableV1Bytes = 32;

@@ -58,6 +58,11 @@ std::optional<Stall> parse_stall(std::string_view text) {
   return std::nullopt;
 }
 
+bool is_known_model(std::string_view model) {
+  return model == kModelIntelVtd || model == kModelAmdVi || model == kModelArmSmmuV3 ||
+         model == kModelVirtioIommu;
+}
+
 std::optional<uint64_t> Register::field(std::string_view field_name) const {
   for (const Field& f : fields) {
     if (f.name == field_name) return f.value;

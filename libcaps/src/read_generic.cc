@@ -27,11 +27,6 @@ constexpr std::array<GenericModel, 4> kGenericModels = {{
     {kModelVirtioIommu, 4},
 }};
 
-bool is_known_model(std::string_view name) {
-  return std::any_of(kGenericModels.begin(), kGenericModels.end(),
-                     [&](const GenericModel& m) { return m.name == name; });
-}
-
 /// Reads and parses the generic layout of one unit directory.
 class GenericReader {
  public:

@@ -14,19 +14,11 @@
 namespace caps {
 namespace {
 
-/// The largest PASID width PCIe can carry (PASID capability Max PASID Width).
-constexpr int kPciePasidBits = 20;
-
 /// One unit and the host it belongs to.
 struct HostUnit {
   const Host* host;
   const Unit* unit;
 };
-
-bool is_known_model(std::string_view model) {
-  return model == kModelIntelVtd || model == kModelAmdVi || model == kModelArmSmmuV3 ||
-         model == kModelVirtioIommu;
-}
 
 /// "dmar1, dmar2 on hosts/a; ivhd0 on hosts/b": units grouped by host, in the order given.
 std::string describe(const std::vector<HostUnit>& units) {

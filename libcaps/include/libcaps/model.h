@@ -35,6 +35,9 @@ inline constexpr std::string_view kModelArmSmmuV3 = "arm-smmu-v3";
 inline constexpr std::string_view kModelVirtioIommu = "virtio-iommu";
 inline constexpr std::string_view kModelUnknown = "unknown";
 
+/// Whether `model` is one of the four a vIOMMU can be (every kModel* but kModelUnknown).
+bool is_known_model(std::string_view model);
+
 /// The normalized properties every vendor maps onto (capability-model.md section 2).
 struct Caps {
   std::optional<int> input_bits;
@@ -132,6 +135,9 @@ struct Group {
 
   bool operator==(const Group&) const = default;
 };
+
+/// The largest PASID width PCIe can carry (PASID capability Max PASID Width, pci_regs.h).
+inline constexpr int kPciePasidBits = 20;
 
 /// The PCIe PASID extended capability (pci_regs.h PCI_EXT_CAP_ID_PASID).
 struct PasidCapability {
