@@ -3,9 +3,9 @@
 // of text is built inside a callback, so that it costs nothing when the sink does not keep it.
 #include "check_rules.h"
 
+#include "libcaps/parse.h"
+
 #include <algorithm>
-#include <array>
-#include <charconv>
 #include <cstdint>
 #include <iterator>
 #include <optional>
@@ -28,13 +28,6 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
     out += parts[i];
   }
   return out;
-}
-
-std::string hex(uint64_t value) {
-  std::array<char, 17> buffer{};
-  auto [end, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value, 16);
-  (void)ec;  // 17 characters always hold a 64-bit value
-  return "0x" + std::string(buffer.data(), end);
 }
 
 std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
@@ -709,12 +702,12 @@ void pasid_table_base_ptr(const Context& ctx, Sink& out) {
     });
   }
   auto misaligned = [&](uint64_t alignment, std::string_view whose) {
-    return "base_ptr " + hex(base) + " is not aligned to " + str(alignment) + " bytes (" +
+    return "base_ptr " + format_hex(base) + " is not aligned to " + str(alignment) + " bytes (" +
            std::string(whose) + " tables)";
   };
   auto aligned_hint = [&](uint64_t alignment) {
-    return "set base_ptr = " + hex(base & ~(alignment - 1)) + " or another " + str(alignment) +
-           "-byte aligned address";
+    return "set base_ptr = " + format_hex(base & ~(alignment - 1)) + " or another " +
+           str(alignment) + "-byte aligned address";
   };
   const std::optional<std::string_view> table_unit_model = unit_model_for(model);
   if (table_unit_model) {
@@ -756,22 +749,22 @@ void pasid_table_base_ptr(const Context& ctx, Sink& out) {
     };
     if (!limit_bits) {
       return judge.unknown(evidence, [&] {
-        return "cannot check base_ptr " + hex(base) + " against the address width of " + unit.name +
-               " (unknown)";
+        return "cannot check base_ptr " + format_hex(base) + " against the address width of " +
+               unit.name + " (unknown)";
       });
     }
     if (!fits(base, *limit_bits)) {
       return judge.fail(
           evidence,
           [&] {
-            return "base_ptr " + hex(base) + " needs " + str(bits_needed(base)) +
+            return "base_ptr " + format_hex(base) + " needs " + str(bits_needed(base)) +
                    " address bits but " + unit.name + " has " + str(*limit_bits) + " " +
                    std::string(limit_name) + " bits";
           },
-          [&] { return "place the table below " + hex(largest_in(*limit_bits) + 1); });
+          [&] { return "place the table below " + format_hex(largest_in(*limit_bits) + 1); });
     }
     return judge.pass(*limit_bits, evidence, [&] {
-      return "base_ptr " + hex(base) + " is aligned and within " + unit.name + "'s " +
+      return "base_ptr " + format_hex(base) + " is aligned and within " + unit.name + "'s " +
              str(*limit_bits) + " " + std::string(limit_name) + " bits";
     });
   });

@@ -18,6 +18,7 @@
 #include <toml++/toml.h>
 
 #include "guest_keys.h"
+#include "libcaps/parse.h"
 
 namespace caps {
 
@@ -634,7 +635,7 @@ GuestPasidAlloc GuestParser::read_pasid_alloc(Scope& scope) {
 
 /// A TOML basic string. Strings are UTF-8 (parse_guest only produces UTF-8); control characters
 /// are escaped.
-std::string quote(std::string_view text) {
+std::string toml_string(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
     switch (c) {
@@ -667,12 +668,6 @@ std::string quote(std::string_view text) {
   return out + "\"";
 }
 
-std::string hex(uint64_t value) {
-  char buffer[16];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, value, 16);
-  return "0x" + std::string(buffer, result.ptr);
-}
-
 template <class T>
 void put(std::string& out, std::string_view key, const std::optional<Located<T>>& located) {
   if (!located) return;
@@ -682,9 +677,9 @@ void put(std::string& out, std::string_view key, const std::optional<Located<T>>
   } else if constexpr (std::is_same_v<T, int>) {
     out += std::to_string(located->value);
   } else if constexpr (std::is_same_v<T, std::string>) {
-    out += quote(located->value);
+    out += toml_string(located->value);
   } else {
-    out += quote(to_string(located->value));
+    out += toml_string(to_string(located->value));
   }
   out += "\n";
 }
@@ -701,7 +696,7 @@ std::string write_guest(const Guest& guest) {
 
   const GuestViommu& v = guest.viommu;
   out += "\n[viommu]\n";
-  out += "model = " + quote(v.model.value) + "\n";
+  out += "model = " + toml_string(v.model.value) + "\n";
   put(out, "input_bits", v.input_bits);
   put(out, "output_bits", v.output_bits);
   put(out, "asid_bits", v.asid_bits);
@@ -717,21 +712,21 @@ std::string write_guest(const Guest& guest) {
   if (v.units) {
     out += "units = [";
     for (size_t i = 0; i < v.units->value.size(); ++i) {
-      out += (i == 0 ? "" : ", ") + quote(v.units->value[i]);
+      out += (i == 0 ? "" : ", ") + toml_string(v.units->value[i]);
     }
     out += "]\n";
   }
 
   for (const GuestDevice& device : guest.devices) {
-    out += "\n[[device]]\nbdf = " + quote(device.bdf.value) + "\n";
+    out += "\n[[device]]\nbdf = " + toml_string(device.bdf.value) + "\n";
   }
 
   if (const std::optional<GuestPasidTable>& t = guest.pasid_table) {
     out += "\n[pasid_table]\n";
     out += "version = " + std::to_string(t->version.value) + "\n";
     out += "bytes = " + std::to_string(t->bytes.value) + "\n";
-    out += "model = " + quote(to_string(t->model.value)) + "\n";
-    out += "base_ptr = " + hex(t->base_ptr.value) + "\n";
+    out += "model = " + toml_string(to_string(t->model.value)) + "\n";
+    out += "base_ptr = " + format_hex(t->base_ptr.value) + "\n";
     out += "pasid_bits = " + std::to_string(t->pasid_bits.value) + "\n";
     put(out, "s1dss", t->s1dss);
   }

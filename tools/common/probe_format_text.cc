@@ -2,8 +2,6 @@
 #include "common/probe_format_text.h"
 
 #include <algorithm>
-#include <cinttypes>
-#include <cstdio>
 #include <optional>
 #include <set>
 #include <vector>
@@ -21,12 +19,6 @@ using caps::Register;
 using caps::Unit;
 
 constexpr std::size_t kWrapColumn = 100;
-
-std::string hex(uint64_t value) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, value);
-  return buf;
-}
 
 /// Terminal columns taken by printable UTF-8 text (one per code point; good enough for the
 /// names sysfs holds).
@@ -113,14 +105,14 @@ void print_wrapped(std::ostream& out, std::string_view indent,
 
 void print_register(std::ostream& out, std::string_view file, const Register& reg,
                     std::string_view suffix) {
-  out << "  " << printable(file) << " (" << printable(reg.name) << ") " << hex(reg.raw) << suffix
-      << '\n';
+  out << "  " << printable(file) << " (" << printable(reg.name) << ") " << caps::format_hex(reg.raw)
+      << suffix << '\n';
   std::vector<std::string> items;
   for (const caps::Field& field : reg.fields) {
     items.push_back(printable(field.name) + "=" + std::to_string(field.value));
   }
   print_wrapped(out, "    ", items);
-  if (reg.reserved != 0) out << "    reserved bits set: " << hex(reg.reserved) << '\n';
+  if (reg.reserved != 0) out << "    reserved bits set: " << caps::format_hex(reg.reserved) << '\n';
 }
 
 void print_registers(std::ostream& out, const Unit& unit) {
