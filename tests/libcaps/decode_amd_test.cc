@@ -85,6 +85,51 @@ const RegCase kCapCases[] = {
 };
 
 const RegCase kEfrCases[] = {
+    // QEMU's amd-iommu (hw/i386/amd_iommu.h AMDVI_DEFAULT_EXT_FEATURES), EFR 0x29d3 as Linux
+    // 6.1 printed it ("0:29d3"): n0=3: PreF PPR. n1=d: GT(4) IA(6) GA(7). n2=9: HE(8), bit 11
+    // -> HATS=0b10=2. n3=2: bit 13 -> GATS=0b10=2, a reserved encoding (decoded, warned on by
+    // the normalizer). dmesg: "PreF PPR GT IA GA HE".
+    {"qemu efr",
+     0x29d3,
+     {{"PreFSup", 1},
+      {"PPRSup", 1},
+      {"XTSup", 0},
+      {"NXSup", 0},
+      {"GTSup", 1},
+      {"GAPPISup", 0},
+      {"IASup", 1},
+      {"GASup", 1},
+      {"HESup", 1},
+      {"PCSup", 0},
+      {"HATS", 2},
+      {"GATS", 2},
+      {"GLXSup", 0},
+      {"SmiFSup", 0},
+      {"SmiFRC", 0},
+      {"GAMSup", 0},
+      {"DualPprLogSup", 0},
+      {"DualEventLogSup", 0},
+      {"SATSSup", 0},
+      {"PASmax", 0},
+      {"USSup", 0},
+      {"DevTblSegSup", 0},
+      {"PprOvrflwEarlySup", 0},
+      {"PPRAutoRspSup", 0},
+      {"MarcSup", 0},
+      {"BlkStopMrkSup", 0},
+      {"PerfOptSup", 0},
+      {"MsiCapMmioSup", 0},
+      {"GIOSup", 0},
+      {"HASup", 0},
+      {"EPHSup", 0},
+      {"AttrFWSup", 0},
+      {"HDSup", 0},
+      {"InvIotlbTypeSup", 0},
+      {"vIommuSup", 0},
+      {"GAUpdateDisSup", 0},
+      {"ForcePhyDestSup", 0},
+      {"SNPSup", 0}},
+     0},
     // Zen 2/3, EFR 0x58f77ef22294a5a = n15..n0 0 5 8 f 7 7 e f 2 2 2 9 4 a 5 a.
     // n0=a: PPR(1) NX(3). n1=5: GT(4) IA(6). n2=a: PC(9), bit 11 -> HATS=0b10=2.
     // n3=4: bit 14 -> GATS=0, GLX=1. n4=9: bits 16,19 -> SmiFSup=1, SmiFRC=0b010=2.
@@ -430,6 +475,7 @@ TEST(DecodeAmd, MatchesTheKernelsOwnDmesgNames) {
   EXPECT_EQ(dmesg_names(decode(amd_efr_spec(), 0xa5bf7320a2294aee)),
             "PPR X2APIC NX [5] IA GA PC GA_vAPIC SNP");
   EXPECT_EQ(dmesg_names(decode(amd_efr_spec(), 0x800000853)), "PreF PPR GT IA");
+  EXPECT_EQ(dmesg_names(decode(amd_efr_spec(), 0x29d3)), "PreF PPR GT IA GA HE");
 }
 
 // ---- parse_amd_features ----
