@@ -253,8 +253,8 @@ bool has_high_dword(uint64_t v) { return (v >> 32) != 0; }
 // Sets no bit that the newest kernel leaves undefined in EFR2.
 bool fits_efr2(uint64_t v) { return (v & kEfr2Reserved) == 0; }
 
-// One of the two agreed facts of the readings, or none when they differ: the property stays
-// unknown rather than take one reading's word.
+// Keeps `property` only where both readings give the same value (joining their evidence when
+// it differs); otherwise it becomes unknown rather than take one reading's word.
 template <typename T>
 void keep_agreed(std::optional<T> Caps::*property, std::string_view name, const Normalized& other,
                  Normalized& n) {
