@@ -76,19 +76,16 @@ constexpr FieldSpec kEfrFields[] = {
 constexpr uint64_t kEfrReserved =
     bits(27, 26) | bits(30, 30) | bits(47, 47) | bits(53, 53) | bits(60, 56);
 
-// kernel-abi.md 3.3 and amd_iommu_types.h "Extended Feature 2 Bits" (FEATURE_SEVSNPIO_SUP,
-// FEATURE_GCR3TRPMODE, FEATURE_GAPPIDISSUP, FEATURE_SNPAVICSUP). Bits 0 and 2 are named by no
-// source read, so they are reserved even though real Zen 4 parts set them (EFR2 0x1d).
+// amd_iommu_types.h "Extended Feature 2 Bits" (docs/registers.md names the tree and commit):
+// FEATURE_SEVSNPIO_SUP, FEATURE_GCR3TRPMODE, FEATURE_SNPAVICSUP, FEATURE_NUM_INT_REMAP_SUP
+// and FEATURE_HT_RANGE_IGNORE; GAPPIDisSup (bit 4) is FEATURE_GAPPIDISSUP from the posted
+// GAPPI patches. Bits 0 and 2 are named by no source read, so they are reserved even though
+// real Zen 4 parts set them (EFR2 0x1d).
 constexpr FieldSpec kEfr2Fields[] = {
-    {"SEVSNPIOSup", 1, 1},
-    {"GCR3TRPMode", 3, 3},
-    {"GAPPIDisSup", 4, 4},
-    {"SNPAVICSup", 5, 7},
+    {"SEVSNPIOSup", 1, 1}, {"GCR3TRPMode", 3, 3},    {"GAPPIDisSup", 4, 4},
+    {"SNPAVICSup", 5, 7},  {"NumIntRemapSup", 8, 9}, {"HTRangeIgnore", 11, 11},
 };
-constexpr uint64_t kEfr2Reserved = bits(0, 0) | bits(2, 2) | bits(63, 8);
-
-// EFR2 defines nothing above bit 7 (kEfr2Fields); what parse_amd_features relies on.
-constexpr uint64_t kEfr2Defined = bits(7, 0);
+constexpr uint64_t kEfr2Reserved = bits(0, 0) | bits(2, 2) | bits(10, 10) | bits(63, 12);
 
 constexpr RegisterSpec kCapSpec{"CAP_HDR", kCapFields, kCapReserved};
 constexpr RegisterSpec kEfrSpec{"EFR", kEfrFields, kEfrReserved};
@@ -98,8 +95,15 @@ constexpr RegisterSpec kEfr2Spec{"EFR2", kEfr2Fields, kEfr2Reserved};
 constexpr uint64_t kHatsReserved = 3;
 // The driver only handles 16-bit PASIDs (PASID_MASK 0xffff) and BUG_ONs above.
 constexpr uint64_t kMaxKernelPasmax = 15;
-// GATS = 1 (GUEST_PGTABLE_5_LEVEL) is the only value that gives the kernel 5-level v2 tables.
+// GATS = 1 (GUEST_PGTABLE_5_LEVEL) is the only value that gives the kernel 5-level v2 tables;
+// 0 is GUEST_PGTABLE_4_LEVEL and 2, 3 are reserved (QEMU's emulated amd-iommu sets 2). The
+// kernel tests GATS == 1 alone, so a reserved value means 4-level tables to it.
 constexpr uint64_t kGats5Level = 1;
+constexpr uint64_t kGatsFirstReserved = 2;
+// EFR2.NumIntRemapSup: 0 = 512 IRTEs per device, 1 = 2048 (FEATURE_NUM_INT_REMAP_SUP_2K);
+// 2 and 3 are reserved, and the kernel then stays at 512.
+constexpr uint64_t kNumIntRemap2k = 1;
+constexpr uint64_t kNumIntRemapFirstReserved = 2;
 
 void set_flag(Normalized& n, std::optional<bool>& property, std::string_view name, bool value,
               const Facts& facts) {
@@ -173,7 +177,18 @@ void nested(const Reg& efr, const std::optional<Reg>& efr2, Normalized& n) {
            {facts[0], facts[1], efr2->show("GCR3TRPMode")});
 }
 
+// HATS = 3 is reported by input_bits, which it leaves unknown.
+void reserved_encodings(const Reg& efr, Normalized& n) {
+  const uint64_t gats = efr["GATS"];
+  if (gats >= kGatsFirstReserved) {
+    warn(n, "efr.GATS=" + std::to_string(gats) +
+                " is a reserved encoding (0 = 4-level, 1 = 5-level guest tables); the kernel "
+                "then uses 4-level guest tables");
+  }
+}
+
 void efr_properties(const Reg& efr, const std::optional<Reg>& efr2, Normalized& n) {
+  reserved_encodings(efr, n);
   input_bits(efr, n);
   ssid_bits(efr, n);
   httu(efr, n);
@@ -216,12 +231,46 @@ void efr2_extras(const Reg& efr2, Normalized& n) {
   n.extra["gcr3_trp_mode"] = flag(efr2.on("GCR3TRPMode"));
   n.extra["gappi_disable"] = flag(efr2.on("GAPPIDisSup"));
   n.extra["snp_avic"] = number(efr2["SNPAVICSup"]);
+  // iommu.c: without it the kernel reserves the HyperTransport range below 1 TiB in every
+  // domain's IOVA space.
+  n.extra["ht_range_ignore"] = flag(efr2.on("HTRangeIgnore"));
+  const uint64_t num_int = efr2["NumIntRemapSup"];
+  if (num_int >= kNumIntRemapFirstReserved) {
+    warn(n, "efr2.NumIntRemapSup=" + std::to_string(num_int) +
+                " is a reserved encoding (0 = 512, 1 = 2048 interrupt remapping entries); the "
+                "kernel then uses 512");
+  }
+  n.extra["interrupt_remap_entries"] = number(num_int == kNumIntRemap2k ? 2048 : 512);
 }
 
 // Which side of a two-value features file is EFR; see parse_amd_features.
-enum class Order { kEfrFirst, kEfr2First };
+enum class Order { kEfrFirst, kEfr2First, kUnknown };
 
-bool can_be_efr2(uint64_t v) { return (v & ~kEfr2Defined) == 0; }
+// Every EFR seen, real or emulated, has a bit in the high dword (PASmax, GIOSup, HASup, HDSup,
+// SNPSup...) except QEMU's 0x29d3; the newest EFR2 bit any kernel names is bit 11.
+bool has_high_dword(uint64_t v) { return (v >> 32) != 0; }
+
+// Sets no bit that the newest kernel leaves undefined in EFR2.
+bool fits_efr2(uint64_t v) { return (v & kEfr2Reserved) == 0; }
+
+// Keeps `property` only where both readings give the same value (joining their evidence when
+// it differs); otherwise it becomes unknown rather than take one reading's word.
+template <typename T>
+void keep_agreed(std::optional<T> Caps::*property, std::string_view name, const Normalized& other,
+                 Normalized& n) {
+  const std::string key(name);
+  if (n.caps.*property == other.caps.*property) {
+    auto mine = n.evidence.find(key);
+    auto theirs = other.evidence.find(key);
+    if (mine != n.evidence.end() && theirs != other.evidence.end() &&
+        mine->second != theirs->second) {
+      mine->second = "as EFR:EFR2 " + mine->second + "; as EFR2:EFR " + theirs->second;
+    }
+    return;
+  }
+  (n.caps.*property).reset();
+  n.evidence.erase(key);
+}
 
 }  // namespace
 
@@ -260,17 +309,62 @@ Normalized normalize_amd(const Register* cap_reg, const Register* efr_reg,
   return n;
 }
 
+Normalized normalize_amd_either_order(const Register* cap, const Register& first,
+                                      const Register& second) {
+  const Register first_as_efr2 = decode(kEfr2Spec, first.raw);
+  const Register second_as_efr = decode(kEfrSpec, second.raw);
+  Normalized n = normalize_amd(cap, &first, &second);
+  const Normalized other = normalize_amd(cap, &second_as_efr, &first_as_efr2);
+  keep_agreed(&Caps::input_bits, "input_bits", other, n);
+  keep_agreed(&Caps::output_bits, "output_bits", other, n);
+  keep_agreed(&Caps::asid_bits, "asid_bits", other, n);
+  keep_agreed(&Caps::ssid_bits, "ssid_bits", other, n);
+  keep_agreed(&Caps::httu, "httu", other, n);
+  keep_agreed(&Caps::stall, "stall", other, n);
+  keep_agreed(&Caps::btm, "btm", other, n);
+  keep_agreed(&Caps::pgtable_formats, "pgtable_formats", other, n);
+  keep_agreed(&Caps::nested, "nested", other, n);
+  keep_agreed(&Caps::ats, "ats", other, n);
+  keep_agreed(&Caps::page_requests, "page_requests", other, n);
+  keep_agreed(&Caps::dirty_tracking, "dirty_tracking", other, n);
+  keep_agreed(&Caps::scalable_mode, "scalable_mode", other, n);
+  std::erase_if(n.extra, [&other](const auto& kv) {
+    auto it = other.extra.find(kv.first);
+    return it == other.extra.end() || it->second != kv.second;
+  });
+  // A warning one reading alone raises (say GATS=2) is kept, naming that reading.
+  Diagnostics diagnostics;
+  auto in = [](const Diagnostics& list, const Diagnostic& d) {
+    return std::find(list.begin(), list.end(), d) != list.end();
+  };
+  for (const Diagnostic& d : n.diagnostics) {
+    diagnostics.push_back(
+        in(other.diagnostics, d) ? d : Diagnostic{d.path, d.severity, "as EFR:EFR2: " + d.message});
+  }
+  for (const Diagnostic& d : other.diagnostics) {
+    if (!in(n.diagnostics, d)) {
+      diagnostics.push_back(Diagnostic{d.path, d.severity, "as EFR2:EFR: " + d.message});
+    }
+  }
+  n.diagnostics = std::move(diagnostics);
+  return n;
+}
+
 // The file is "EFR" (oldest kernels), "EFR2:EFR" (SNP era, per IOMMU) or "EFR:EFR2" (current
-// mainline, system-wide AND), and nothing in the text says which two-value order it is. EFR2
-// defines only bits [7:0], while a real EFR always has feature bits above bit 7 (HATS, GATS,
-// GLX, PASmax, ...), so:
-//   1. a value with any bit above 7 cannot be EFR2: if exactly one side has such bits, it is
-//      EFR (both having them is an error: neither can be EFR2);
-//   2. else (both fit in 8 bits) if one side is 0 and the other not, the non-zero side is EFR,
-//      since an IOMMU with EFRSup has some EFR feature: a weak rule, so it warns;
-//   3. else if both are equal the order does not change the values (an IOMMU without EFRSup
-//      prints "0:0"): accepted with a warning, format "EFR:EFR2";
-//   4. else the order cannot be told: an error naming both values.
+// mainline, system-wide AND), and nothing in the text says which two-value order it is. The
+// rules, strongest first, each deciding only when exactly one side passes its test:
+//   1. the side with a bit in the high dword is EFR: every real EFR has one (PASmax, GIOSup,
+//      HASup, SNPSup...), and no kernel defines an EFR2 bit above 11;
+//   2. the side with a bit the newest kernel leaves undefined in EFR2 is EFR, the other being
+//      a well-formed EFR2 (QEMU's 0x29d3 has bits 0 and 13; its EFR2 is 0 or 0x100);
+//   3. equal values read the same either way (an IOMMU without EFRSup prints "0:0"): a
+//      warning, format "EFR:EFR2";
+//   4. of a zero and a non-zero value that both fit EFR2, the non-zero one is EFR: a weak
+//      rule, so it warns;
+//   5. otherwise the order is unknown: a warning and format "ambiguous"; the values are kept
+//      in file order (first as EFR) and normalize_amd_either_order keeps only the facts both
+//      readings give. A value is never refused for bits this code does not know: those are
+//      reported as reserved.
 Result<AmdFeatures> parse_amd_features(std::string_view text) {
   const std::string_view line = trim_newlines(text);
   const size_t colon = line.find(':');
@@ -291,28 +385,28 @@ Result<AmdFeatures> parse_amd_features(std::string_view text) {
   const uint64_t b = *second;
   const std::string pair = format_hex(a) + " and " + format_hex(b);
   Diagnostics diagnostics;
-  Order order = Order::kEfrFirst;
-  if (!can_be_efr2(a) && !can_be_efr2(b)) {
-    return make_error("", "features " + quote(line) + ": neither of " + pair +
-                              " can be EFR2 (both have bits above bit 7)");
-  }
-  if (!can_be_efr2(a) || !can_be_efr2(b)) {
-    order = can_be_efr2(a) ? Order::kEfr2First : Order::kEfrFirst;
-  } else if ((a == 0) != (b == 0)) {
+  auto warn_order = [&diagnostics](std::string message) {
+    diagnostics.push_back(Diagnostic{"", Severity::kWarning, std::move(message)});
+  };
+  Order order = Order::kUnknown;
+  if (a == b) {
+    order = Order::kEfrFirst;
+    warn_order("features order unknown: both values are " + format_hex(a) + ", read as EFR:EFR2");
+  } else if (has_high_dword(a) != has_high_dword(b)) {
+    order = has_high_dword(a) ? Order::kEfrFirst : Order::kEfr2First;
+  } else if (fits_efr2(a) != fits_efr2(b)) {
+    order = fits_efr2(a) ? Order::kEfr2First : Order::kEfrFirst;
+  } else if (fits_efr2(a) && (a == 0) != (b == 0)) {
     order = a == 0 ? Order::kEfr2First : Order::kEfrFirst;
-    diagnostics.push_back(
-        Diagnostic{"", Severity::kWarning,
-                   "features order guessed: of " + pair + " the non-zero value is taken as EFR"});
-  } else if (a == b) {
-    diagnostics.push_back(Diagnostic{
-        "", Severity::kWarning,
-        "features order unknown: both values are " + format_hex(a) + ", read as EFR:EFR2"});
+    warn_order("features order guessed: of " + pair + " the non-zero value is taken as EFR");
   } else {
-    return make_error("", "features " + quote(line) + ": cannot tell EFR from EFR2 in " + pair +
-                              " (both fit EFR2's bits [7:0])");
+    warn_order("features order unknown: either of " + pair +
+               " could be EFR; only what both readings agree on is used");
   }
   if (order == Order::kEfr2First) return AmdFeatures{b, a, "EFR2:EFR", std::move(diagnostics)};
-  return AmdFeatures{a, b, "EFR:EFR2", std::move(diagnostics)};
+  const std::string_view format =
+      order == Order::kUnknown ? kAmdFeaturesAmbiguous : std::string_view("EFR:EFR2");
+  return AmdFeatures{a, b, std::string(format), std::move(diagnostics)};
 }
 
 }  // namespace caps

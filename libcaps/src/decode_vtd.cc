@@ -23,23 +23,51 @@ constexpr FieldSpec kCapFields[] = {
 };
 constexpr uint64_t kCapReserved = bits(15, 13) | bits(38, 38) | bits(58, 57);
 
-// kernel-abi.md 2.2 (iommu.h ecap_* macros; ADMS/RPRIVS from the VirtualBox VT-d header).
+// iommu.h ecap_* macros (docs/registers.md names the tree and commit checked); ADMS/RPRIVS
+// from the VirtualBox VT-d header.
 //
-// Bits 24, 27, 28 and 32 are reserved in VT-d 3.x and stay in the reserved mask, so a set bit
-// is reported rather than given a meaning the current spec does not have: 24 was ECS (VT-d 2.x
-// extended context), 27 is the kernel's ecap_dis (deferred invalidate) and 28 is the kernel's
-// ecap_broken_pasid, its mark of legacy (VT-d 2.x) PASID hardware. Real 2.x-era units set them
-// (ecap 19e2ff0505e has 24 and 27), and a reported bit 28 is exactly that legacy-PASID hint.
+// Bits 27 and 28 are reserved in VT-d 3.x but the kernel still names them: ecap_dis (DIS,
+// VT-d 2.x deferred invalidate) and ecap_broken_pasid (BROKEN_PASID, the VT-d 2.x PASID bit the
+// kernel takes as a mark of unusable legacy PASID hardware). Real 2.x-era units set them (ecap
+// 19e2ff0505e has 27), so they are decoded under the kernel's names. Bits 24 (was ECS) and 32
+// are named by no current header and stay reserved; VCS (44) left the kernel header but is
+// kept, as VT-d 3.x defines it.
 constexpr FieldSpec kEcapFields[] = {
-    {"C", 0, 0},       {"QI", 1, 1},    {"DT", 2, 2},      {"IR", 3, 3},     {"EIM", 4, 4},
-    {"PT", 6, 6},      {"SC", 7, 7},    {"IRO", 8, 17},    {"MHMV", 20, 23}, {"MTS", 25, 25},
-    {"NEST", 26, 26},  {"PRS", 29, 29}, {"ERS", 30, 30},   {"SRS", 31, 31},  {"NWFS", 33, 33},
-    {"EAFS", 34, 34},  {"PSS", 35, 39}, {"PASID", 40, 40}, {"DIT", 41, 41},  {"PDS", 42, 42},
-    {"SMTS", 43, 43},  {"VCS", 44, 44}, {"SLADS", 45, 45}, {"SLTS", 46, 46}, {"FLTS", 47, 47},
-    {"SMPWC", 48, 48}, {"RPS", 49, 49}, {"PMS", 51, 51},   {"ADMS", 52, 52}, {"RPRIVS", 53, 53},
+    {"C", 0, 0},
+    {"QI", 1, 1},
+    {"DT", 2, 2},
+    {"IR", 3, 3},
+    {"EIM", 4, 4},
+    {"PT", 6, 6},
+    {"SC", 7, 7},
+    {"IRO", 8, 17},
+    {"MHMV", 20, 23},
+    {"MTS", 25, 25},
+    {"NEST", 26, 26},
+    {"DIS", 27, 27},
+    {"BROKEN_PASID", 28, 28},
+    {"PRS", 29, 29},
+    {"ERS", 30, 30},
+    {"SRS", 31, 31},
+    {"NWFS", 33, 33},
+    {"EAFS", 34, 34},
+    {"PSS", 35, 39},
+    {"PASID", 40, 40},
+    {"DIT", 41, 41},
+    {"PDS", 42, 42},
+    {"SMTS", 43, 43},
+    {"VCS", 44, 44},
+    {"SLADS", 45, 45},
+    {"SLTS", 46, 46},
+    {"FLTS", 47, 47},
+    {"SMPWC", 48, 48},
+    {"RPS", 49, 49},
+    {"PMS", 51, 51},
+    {"ADMS", 52, 52},
+    {"RPRIVS", 53, 53},
 };
-constexpr uint64_t kEcapReserved = bits(5, 5) | bits(19, 18) | bits(24, 24) | bits(28, 27) |
-                                   bits(32, 32) | bits(50, 50) | bits(63, 54);
+constexpr uint64_t kEcapReserved =
+    bits(5, 5) | bits(19, 18) | bits(24, 24) | bits(32, 32) | bits(50, 50) | bits(63, 54);
 
 constexpr RegisterSpec kCapSpec{"CAP_REG", kCapFields, kCapReserved};
 constexpr RegisterSpec kEcapSpec{"ECAP_REG", kEcapFields, kEcapReserved};
@@ -49,6 +77,18 @@ constexpr int kMaxAgaw = 3;
 
 // ND = 7 is reserved: the domain-id width would be 18 bits, which the spec does not define.
 constexpr uint64_t kNdReserved = 7;
+
+// SAGAW bits 0 (2-level, 30-bit) and 4 (6-level, 64-bit) are reserved in VT-d 3.x. The kernel
+// still takes agaw 0 when nothing wider is set, and never looks at bit 4.
+constexpr uint64_t kSagawReserved = (uint64_t{1} << 0) | (uint64_t{1} << 4);
+
+void reserved_encodings(const Reg& cap, Normalized& n) {
+  const uint64_t sagaw = cap["SAGAW"];
+  if ((sagaw & kSagawReserved) != 0) {
+    warn(n, "cap.SAGAW=" + format_hex(sagaw) +
+                " sets reserved bits (bit 0 = 2-level, bit 4 = 6-level tables)");
+  }
+}
 
 // The kernel's domain width: __iommu_calculate_sagaw picks the AGAW set by translation mode
 // (first stage exists only with scalable mode and FLTS), then the highest agaw <= 3 present,
@@ -199,6 +239,7 @@ Normalized normalize_vtd(const Register* cap_reg, const Register* ecap_reg) {
   const std::optional<Reg> cap = view("cap", kCapSpec, cap_reg);
   const std::optional<Reg> ecap = view("ecap", kEcapSpec, ecap_reg);
   if (cap) {
+    reserved_encodings(*cap, n);
     input_bits(*cap, ecap, n);
     asid_bits(*cap, n);
     cap_extras(*cap, n);

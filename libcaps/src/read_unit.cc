@@ -134,6 +134,7 @@ void read_amd(Source& source, Unit& unit) {
     unit.registers.push_back(std::move(*reg));
   }
   std::string path = unit_path(unit.name, "amd-iommu/features");
+  bool order_known = true;
   if (auto text = read_unit_value(source, unit.name, "amd-iommu/features", unit.diagnostics,
                                   IfMissing::kError)
                       .text) {
@@ -147,6 +148,7 @@ void read_amd(Source& source, Unit& unit) {
       RegisterFile file{"features", decode(amd_efr_spec(), features->efr), std::nullopt,
                         features->format};
       if (features->efr2) file.second = decode(amd_efr2_spec(), *features->efr2);
+      order_known = features->order_known();
       unit.registers.push_back(std::move(file));
     }
   }
@@ -157,6 +159,10 @@ void read_amd(Source& source, Unit& unit) {
     if (r.file != "features") continue;
     efr = &r.main;
     if (r.second) efr2 = &*r.second;
+  }
+  if (!order_known && efr != nullptr && efr2 != nullptr) {
+    apply(unit, normalize_amd_either_order(cap, *efr, *efr2), kAmdDir);
+    return;
   }
   apply(unit, normalize_amd(cap, efr, efr2), kAmdDir);
 }

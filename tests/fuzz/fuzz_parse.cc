@@ -85,8 +85,11 @@ void check_text(std::string_view text) {
   Result<AmdFeatures> features = parse_amd_features(trimmed);
   if (features) {
     const std::string& format = features->format;
-    require(format == "EFR" || format == "EFR2:EFR" || format == "EFR:EFR2",
-            "features format is one of three", format);
+    require(format == "EFR" || format == "EFR2:EFR" || format == "EFR:EFR2" ||
+                format == kAmdFeaturesAmbiguous,
+            "features format is one of four", format);
+    require(features->order_known() || !features->diagnostics.empty(), "an unknown order is said",
+            quote(trimmed));
     require(features->efr2.has_value() == (format != "EFR"), "EFR2 present iff format names it",
             quote(trimmed));
   }

@@ -85,6 +85,51 @@ const RegCase kCapCases[] = {
 };
 
 const RegCase kEfrCases[] = {
+    // QEMU's amd-iommu (hw/i386/amd_iommu.h AMDVI_DEFAULT_EXT_FEATURES), EFR 0x29d3 as Linux
+    // 6.1 printed it ("0:29d3"): n0=3: PreF PPR. n1=d: GT(4) IA(6) GA(7). n2=9: HE(8), bit 11
+    // -> HATS=0b10=2. n3=2: bit 13 -> GATS=0b10=2, a reserved encoding (decoded, warned on by
+    // the normalizer). dmesg: "PreF PPR GT IA GA HE".
+    {"qemu efr",
+     0x29d3,
+     {{"PreFSup", 1},
+      {"PPRSup", 1},
+      {"XTSup", 0},
+      {"NXSup", 0},
+      {"GTSup", 1},
+      {"GAPPISup", 0},
+      {"IASup", 1},
+      {"GASup", 1},
+      {"HESup", 1},
+      {"PCSup", 0},
+      {"HATS", 2},
+      {"GATS", 2},
+      {"GLXSup", 0},
+      {"SmiFSup", 0},
+      {"SmiFRC", 0},
+      {"GAMSup", 0},
+      {"DualPprLogSup", 0},
+      {"DualEventLogSup", 0},
+      {"SATSSup", 0},
+      {"PASmax", 0},
+      {"USSup", 0},
+      {"DevTblSegSup", 0},
+      {"PprOvrflwEarlySup", 0},
+      {"PPRAutoRspSup", 0},
+      {"MarcSup", 0},
+      {"BlkStopMrkSup", 0},
+      {"PerfOptSup", 0},
+      {"MsiCapMmioSup", 0},
+      {"GIOSup", 0},
+      {"HASup", 0},
+      {"EPHSup", 0},
+      {"AttrFWSup", 0},
+      {"HDSup", 0},
+      {"InvIotlbTypeSup", 0},
+      {"vIommuSup", 0},
+      {"GAUpdateDisSup", 0},
+      {"ForcePhyDestSup", 0},
+      {"SNPSup", 0}},
+     0},
     // Zen 2/3, EFR 0x58f77ef22294a5a = n15..n0 0 5 8 f 7 7 e f 2 2 2 9 4 a 5 a.
     // n0=a: PPR(1) NX(3). n1=5: GT(4) IA(6). n2=a: PC(9), bit 11 -> HATS=0b10=2.
     // n3=4: bit 14 -> GATS=0, GLX=1. n4=9: bits 16,19 -> SmiFSup=1, SmiFRC=0b010=2.
@@ -277,23 +322,114 @@ const RegCase kEfr2Cases[] = {
     // GAPPIDisSup(4); SNPAVICSup [7:5] = 0.
     {"zen4 efr2",
      0x1d,
-     {{"SEVSNPIOSup", 0}, {"GCR3TRPMode", 1}, {"GAPPIDisSup", 1}, {"SNPAVICSup", 0}},
+     {{"SEVSNPIOSup", 0},
+      {"GCR3TRPMode", 1},
+      {"GAPPIDisSup", 1},
+      {"SNPAVICSup", 0},
+      {"NumIntRemapSup", 0},
+      {"HTRangeIgnore", 0}},
      0x5},
     // 0x22 = bits 1, 5: SEVSNPIOSup, SNPAVICSup = 1 (the kernel's "GAM with SNP" value).
     {"snp avic efr2",
      0x22,
-     {{"SEVSNPIOSup", 1}, {"GCR3TRPMode", 0}, {"GAPPIDisSup", 0}, {"SNPAVICSup", 1}},
+     {{"SEVSNPIOSup", 1},
+      {"GCR3TRPMode", 0},
+      {"GAPPIDisSup", 0},
+      {"SNPAVICSup", 1},
+      {"NumIntRemapSup", 0},
+      {"HTRangeIgnore", 0}},
      0},
+    // QEMU's amd-iommu with numint2k=on: AMDVI_FEATURE_NUM_INT_REMAP_SUP, NumIntRemapSup = 1
+    // (bit 8 = 0x100), the kernel's FEATURE_NUM_INT_REMAP_SUP_2K.
+    {"qemu numint2k efr2",
+     0x100,
+     {{"SEVSNPIOSup", 0},
+      {"GCR3TRPMode", 0},
+      {"GAPPIDisSup", 0},
+      {"SNPAVICSup", 0},
+      {"NumIntRemapSup", 1},
+      {"HTRangeIgnore", 0}},
+     0},
+    // A current-mainline part with bits 8, 9 and 11 over Zen 4's 0x1d: 0xb00 | 0x1d = 0xb1d.
+    // NumIntRemapSup [9:8] = 3 (a reserved encoding), HTRangeIgnore (11); bits 0, 2 reserved.
+    {"high-bits efr2",
+     0xb1d,
+     {{"SEVSNPIOSup", 0},
+      {"GCR3TRPMode", 1},
+      {"GAPPIDisSup", 1},
+      {"SNPAVICSup", 0},
+      {"NumIntRemapSup", 3},
+      {"HTRangeIgnore", 1}},
+     0x5},
     {"zero efr2",
      0,
-     {{"SEVSNPIOSup", 0}, {"GCR3TRPMode", 0}, {"GAPPIDisSup", 0}, {"SNPAVICSup", 0}},
+     {{"SEVSNPIOSup", 0},
+      {"GCR3TRPMode", 0},
+      {"GAPPIDisSup", 0},
+      {"SNPAVICSup", 0},
+      {"NumIntRemapSup", 0},
+      {"HTRangeIgnore", 0}},
      0},
-    // All ones: SNPAVICSup = 7; reserved bits 0, 2, [63:8].
+    // All ones: SNPAVICSup = 7, NumIntRemapSup = 3; reserved bits 0, 2, 10, [63:12].
     {"all-ones efr2",
      UINT64_MAX,
-     {{"SEVSNPIOSup", 1}, {"GCR3TRPMode", 1}, {"GAPPIDisSup", 1}, {"SNPAVICSup", 7}},
-     0xffffffffffffff05},
+     {{"SEVSNPIOSup", 1},
+      {"GCR3TRPMode", 1},
+      {"GAPPIDisSup", 1},
+      {"SNPAVICSup", 7},
+      {"NumIntRemapSup", 3},
+      {"HTRangeIgnore", 1}},
+     0xfffffffffffff405},
 };
+
+// Every FEATURE_* / IOMMU_CAP_* bit of drivers/iommu/amd/amd_iommu_types.h in the newest tree
+// read (joergroedel/linux-iommu, commit 45ccfdd3; docs/registers.md), as {macro, lo, hi}: a
+// bit the kernel names must be a decoded field, never "reserved".
+struct KernelBits {
+  const char* macro;
+  unsigned lo, hi;
+};
+
+void expect_decoded(const RegisterSpec& spec, std::initializer_list<KernelBits> named) {
+  for (const KernelBits& k : named) {
+    for (unsigned b = k.lo; b <= k.hi; ++b) {
+      EXPECT_EQ(spec.reserved_mask & (uint64_t{1} << b), 0u)
+          << spec.name << ": " << k.macro << " bit " << b << " is reported as reserved";
+    }
+  }
+}
+
+TEST(DecodeAmd, DecodesEveryBitTheNewestKernelHeaderNames) {
+  expect_decoded(
+      amd_cap_spec(),
+      {{"IOMMU_CAP_IOTLB", 24, 24}, {"IOMMU_CAP_NPCACHE", 26, 26}, {"IOMMU_CAP_EFR", 27, 27}});
+  expect_decoded(amd_efr_spec(), {{"FEATURE_PREFETCH", 0, 0},
+                                  {"FEATURE_PPR", 1, 1},
+                                  {"FEATURE_X2APIC", 2, 2},
+                                  {"FEATURE_NX", 3, 3},
+                                  {"FEATURE_GT", 4, 4},
+                                  {"FEATURE_IA", 6, 6},
+                                  {"FEATURE_GA", 7, 7},
+                                  {"FEATURE_HE", 8, 8},
+                                  {"FEATURE_PC", 9, 9},
+                                  {"FEATURE_HATS", 10, 11},
+                                  {"FEATURE_GATS", 12, 13},
+                                  {"FEATURE_GLX", 14, 15},
+                                  {"FEATURE_GAM_VAPIC", 21, 21},
+                                  {"FEATURE_PASMAX", 32, 36},
+                                  {"IOMMU_EFR_MSICAPMMIOSUP_SHIFT", 46, 46},
+                                  {"FEATURE_GIOSUP", 48, 48},
+                                  {"FEATURE_HASUP", 49, 49},
+                                  {"FEATURE_EPHSUP", 50, 50},
+                                  {"FEATURE_HDSUP", 52, 52},
+                                  {"FEATURE_SNP", 63, 63}});
+  expect_decoded(amd_efr2_spec(), {{"FEATURE_SEVSNPIO_SUP", 1, 1},
+                                   {"FEATURE_GCR3TRPMODE", 3, 3},
+                                   {"FEATURE_GAPPIDISSUP (posted)", 4, 4},
+                                   {"FEATURE_SNPAVICSUP", 5, 7},
+                                   {"FEATURE_NUM_INT_REMAP_SUP", 8, 9},
+                                   {"FEATURE_HT_RANGE_IGNORE", 11, 11}});
+}
 
 TEST(DecodeAmd, CapRealAndEdgeValues) {
   for (const RegCase& c : kCapCases) {
@@ -339,6 +475,7 @@ TEST(DecodeAmd, MatchesTheKernelsOwnDmesgNames) {
   EXPECT_EQ(dmesg_names(decode(amd_efr_spec(), 0xa5bf7320a2294aee)),
             "PPR X2APIC NX [5] IA GA PC GA_vAPIC SNP");
   EXPECT_EQ(dmesg_names(decode(amd_efr_spec(), 0x800000853)), "PreF PPR GT IA");
+  EXPECT_EQ(dmesg_names(decode(amd_efr_spec(), 0x29d3)), "PreF PPR GT IA GA HE");
 }
 
 // ---- parse_amd_features ----
@@ -362,8 +499,20 @@ TEST(ParseAmdFeatures, AllThreeFormats) {
       {"a5bf7320a2294aee:1d", 0xa5bf7320a2294aee, 0x1d, "EFR:EFR2", {}},
       {"1d:a5bf7320a2294aee\n", 0xa5bf7320a2294aee, 0x1d, "EFR2:EFR", {}},
       {"0:800000853", 0x800000853, 0, "EFR2:EFR", {}},
-      {"ff:100", 0x100, 0xff, "EFR2:EFR", {}},
-      // Both fit in 8 bits: the weak rules, with a warning.
+      // EFR2 bits 8, 9 and 11 (NumIntRemapSup, HTRangeIgnore) in the current mainline order:
+      // the side with a high-dword bit is EFR.
+      {"a5bf7320a2294aee:b1d", 0xa5bf7320a2294aee, 0xb1d, "EFR:EFR2", {}},
+      {"b1d:a5bf7320a2294aee", 0xa5bf7320a2294aee, 0xb1d, "EFR2:EFR", {}},
+      {"58f77ef22294a5a:b00", 0x58f77ef22294a5a, 0xb00, "EFR:EFR2", {}},
+      // QEMU's amd-iommu: EFR 0x29d3 has no high dword but bits 0 and 13, which no EFR2
+      // defines; 0 and 0x100 (numint2k=on) are well-formed EFR2 values. 6.1 wrote "0:29d3".
+      {"0:29d3", 0x29d3, 0, "EFR2:EFR", {}},
+      {"29d3:0", 0x29d3, 0, "EFR:EFR2", {}},
+      {"29d3:100", 0x29d3, 0x100, "EFR:EFR2", {}},
+      {"100:29d3", 0x29d3, 0x100, "EFR2:EFR", {}},
+      // 0xff has bits 0 and 2, which no EFR2 defines; 0x100 is NumIntRemapSup=1.
+      {"ff:100", 0xff, 0x100, "EFR:EFR2", {}},
+      // Both fit EFR2's defined bits: the weak rules, with a warning.
       {"0:5a",
        0x5a,
        0,
@@ -396,14 +545,46 @@ TEST(ParseAmdFeatures, AllThreeFormats) {
   }
 }
 
-TEST(ParseAmdFeatures, RejectsMalformedAndAmbiguousText) {
-  const std::pair<std::string_view, std::string> cases[] = {
+// An order no rule decides is a warning, never a refusal: the values stay in file order and
+// the format says the order is unknown.
+TEST(ParseAmdFeatures, UndecidableOrderIsAWarningNotAnError) {
+  const FeaturesCase cases[] = {
+      // Both have bits no EFR2 defines (0 and 2), neither a high dword.
       {"1d:5",
-       "features \"1d:5\": cannot tell EFR from EFR2 in 0x1d and 0x5 (both fit EFR2's "
-       "bits [7:0])"},
+       0x1d,
+       0x5,
+       "ambiguous",
+       {"features order unknown: either of 0x1d and 0x5 could be EFR; only what both readings "
+        "agree on is used"}},
+      // Both have high-dword bits: real EFRs, or an EFR2 with bits defined after this code.
       {"58f77ef22294a5a:a5bf7320a2294aee",
-       "features \"58f77ef22294a5a:a5bf7320a2294aee\": neither of 0x58f77ef22294a5a and "
-       "0xa5bf7320a2294aee can be EFR2 (both have bits above bit 7)"},
+       0x58f77ef22294a5a,
+       0xa5bf7320a2294aee,
+       "ambiguous",
+       {"features order unknown: either of 0x58f77ef22294a5a and 0xa5bf7320a2294aee could be "
+        "EFR; only what both readings agree on is used"}},
+      // Both well-formed EFR2 values, both non-zero.
+      {"100:8",
+       0x100,
+       0x8,
+       "ambiguous",
+       {"features order unknown: either of 0x100 and 0x8 could be EFR; only what both readings "
+        "agree on is used"}},
+  };
+  for (const FeaturesCase& c : cases) {
+    auto r = parse_amd_features(c.text);
+    ASSERT_TRUE(r) << c.text << ": " << r.error().to_string();
+    EXPECT_EQ(r->efr, c.efr) << c.text;
+    EXPECT_EQ(r->efr2, c.efr2) << c.text;
+    EXPECT_EQ(r->format, c.format) << c.text;
+    EXPECT_FALSE(r->order_known()) << c.text;
+    ASSERT_EQ(r->diagnostics.size(), 1u) << c.text;
+    EXPECT_EQ(r->diagnostics[0], (Diagnostic{"", Severity::kWarning, c.warnings[0]})) << c.text;
+  }
+}
+
+TEST(ParseAmdFeatures, RejectsMalformedText) {
+  const std::pair<std::string_view, std::string> cases[] = {
       {"1:2:3", "features \"1:2:3\" has more than two ':'-separated values"},
       {"", "bad features value: empty value, expected bare hex"},
       {"\n", "bad features value: empty value, expected bare hex"},
@@ -617,6 +798,88 @@ TEST(NormalizeAmd, MissingRegisters) {
   EXPECT_EQ(cap_only.caps.page_requests, std::nullopt);
 }
 
+TEST(NormalizeAmd, QemuReservedGatsWarns) {
+  // QEMU's amd-iommu (cap 0x1f03000f, EFR 0x29d3, read as "0:29d3" from Linux 6.1): 0x29d3 =
+  // bits 0,1,4,6,7,8,11,13: PreF PPR GT IA GA HE, HATS [11:10] = 2, GATS [13:12] = 2.
+  const Normalized n = normalize({0x1f03000f, 0x29d3, 0});
+  EXPECT_EQ(n.caps.pgtable_formats, (std::vector<std::string>{"amd-v1-6L", "amd-v2-4L"}));
+  EXPECT_EQ(n.extra.at("guest_5level"), Scalar{false});
+  const std::vector<Diagnostic> expected = {
+      {"", Severity::kWarning,
+       "efr.GATS=2 is a reserved encoding (0 = 4-level, 1 = 5-level guest tables); the kernel "
+       "then uses 4-level guest tables"}};
+  EXPECT_EQ(n.diagnostics, expected);
+  // GATS 3 is reserved too; 0 and 1 are not.
+  EXPECT_EQ(normalize({std::nullopt, 0x3000, std::nullopt}).diagnostics.size(), 1u);
+  EXPECT_TRUE(normalize({std::nullopt, 0x1000, std::nullopt}).diagnostics.empty());
+  EXPECT_TRUE(normalize({std::nullopt, 0x0, std::nullopt}).diagnostics.empty());
+}
+
+TEST(NormalizeAmd, Efr2InterruptRemapAndHtRange) {
+  // EFR2 0 (Zen 2/3): 512 entries, HT range reserved.
+  const Normalized zen2 = normalize({kMetalCap, 0x58f77ef22294a5a, 0});
+  EXPECT_EQ(zen2.extra.at("interrupt_remap_entries"), Scalar{int64_t{512}});
+  EXPECT_EQ(zen2.extra.at("ht_range_ignore"), Scalar{false});
+  // QEMU numint2k=on: EFR2 0x100, NumIntRemapSup = 1 -> 2048.
+  const Normalized qemu = normalize({0x1f03000f, 0x29d3, 0x100});
+  EXPECT_EQ(qemu.extra.at("interrupt_remap_entries"), Scalar{int64_t{2048}});
+  // Mainline-era part: 0xb1d = Zen 4's 0x1d plus bits 8, 9, 11: HTRangeIgnore, and
+  // NumIntRemapSup = 3, a reserved encoding the kernel treats as 512.
+  const Normalized high = normalize({kMetalCap, 0xa5bf7320a2294aee, 0xb1d});
+  EXPECT_EQ(high.extra.at("ht_range_ignore"), Scalar{true});
+  EXPECT_EQ(high.extra.at("interrupt_remap_entries"), Scalar{int64_t{512}});
+  EXPECT_EQ(high.extra.at("gcr3_trp_mode"), Scalar{true});
+  EXPECT_EQ(high.caps.dirty_tracking, true);
+  const std::vector<Diagnostic> expected = {
+      {"", Severity::kWarning,
+       "efr2.NumIntRemapSup=3 is a reserved encoding (0 = 512, 1 = 2048 interrupt remapping "
+       "entries); the kernel then uses 512"}};
+  EXPECT_EQ(high.diagnostics, expected);
+  // 0x900: NumIntRemapSup = 1 with HTRangeIgnore, no warning.
+  const Normalized both = normalize({kMetalCap, 0xa5bf7320a2294aee, 0x91d});
+  EXPECT_EQ(both.extra.at("interrupt_remap_entries"), Scalar{int64_t{2048}});
+  EXPECT_TRUE(both.diagnostics.empty());
+}
+
+TEST(NormalizeAmd, EitherOrderKeepsOnlyAgreedFacts) {
+  // Zen 2's and Zen 4's EFRs side by side: each has high-dword bits, so no rule can tell them
+  // apart. Read as EFR:EFR2, Zen 2 is EFR (GT, PASmax 15, HASup only); as EFR2:EFR, Zen 4
+  // (no GT, HASup+HDSup). Both give HATS 2, PPRSup, and the header's IotlbSup.
+  const Register cap = decode(amd_cap_spec(), kMetalCap);
+  const Register first = decode(amd_efr_spec(), 0x58f77ef22294a5a);
+  const Register second = decode(amd_efr2_spec(), 0xa5bf7320a2294aee);
+  const Normalized n = normalize_amd_either_order(&cap, first, second);
+  Caps want;
+  want.input_bits = 64;
+  want.asid_bits = 16;
+  want.ats = true;
+  want.page_requests = true;
+  EXPECT_EQ(n.caps, want);
+  EXPECT_EQ(n.evidence.at("input_bits"), "efr.HATS=2 -> 6 levels, 64 bits");
+  EXPECT_EQ(n.evidence.count("ssid_bits"), 0u);
+  EXPECT_EQ(n.evidence.count("nested"), 0u);
+  EXPECT_EQ(n.extra.at("prefetch"), Scalar{false});  // bit 0 clear in both
+  EXPECT_EQ(n.extra.count("x2apic"), 0u);            // bit 2: Zen 2 no, Zen 4 yes
+  EXPECT_EQ(n.extra.count("snp"), 0u);               // bit 63: Zen 2 no, Zen 4 yes
+  EXPECT_EQ(n.extra.at("efr_supported"), Scalar{true});
+  // Either value read as EFR2 has NumIntRemapSup [9:8] = 2 (0xa5a, 0xaee): both readings
+  // warn alike, so the warning stands without a reading's name.
+  const std::vector<Diagnostic> expected = {
+      {"", Severity::kWarning,
+       "efr2.NumIntRemapSup=2 is a reserved encoding (0 = 512, 1 = 2048 interrupt remapping "
+       "entries); the kernel then uses 512"}};
+  EXPECT_EQ(n.diagnostics, expected);
+
+  // A warning only one reading raises names that reading: 0x29d3 as EFR has GATS=2.
+  const Register qemu = decode(amd_efr_spec(), 0x29d3);
+  const Register small = decode(amd_efr2_spec(), 0x1d);
+  const Normalized q = normalize_amd_either_order(nullptr, qemu, small);
+  ASSERT_FALSE(q.diagnostics.empty());
+  EXPECT_EQ(q.diagnostics[0].message,
+            "as EFR:EFR2: efr.GATS=2 is a reserved encoding (0 = 4-level, 1 = 5-level guest "
+            "tables); the kernel then uses 4-level guest tables");
+}
+
 TEST(NormalizeAmd, ScalableModeStaysUnknown) {
   const Normalized n = normalize({UINT64_MAX, UINT64_MAX, UINT64_MAX});
   EXPECT_EQ(n.caps.scalable_mode, std::nullopt);
@@ -626,7 +889,7 @@ TEST(NormalizeAmd, ScalableModeStaysUnknown) {
   EXPECT_EQ(n.caps.input_bits, std::nullopt);  // HATS 3
   EXPECT_EQ(n.caps.nested, true);
   EXPECT_EQ(n.caps.ssid_bits, 32);
-  EXPECT_EQ(n.diagnostics.size(), 2u);  // HATS 3, PASmax 31
+  EXPECT_EQ(n.diagnostics.size(), 4u);  // GATS 3, HATS 3, PASmax 31, NumIntRemapSup 3
 }
 
 }  // namespace

@@ -27,10 +27,89 @@ TEST(DecodeVtd, TablesCoverEveryBitOnce) {
 TEST(DecodeVtd, ReservedMasksAsDocumented) {
   // CAP: [15:13] = 0xe000, bit 38 = 0x40_0000_0000, [58:57] = 0x0600_0000_0000_0000.
   EXPECT_EQ(vtd_cap_spec().reserved_mask, 0x060000400000e000u);
-  // ECAP: bit 5 = 0x20, [19:18] = 0xc0000, bit 24 = 0x100_0000, bits 27,28 = 0x1800_0000,
-  // -> low word 0x190c0020; bit 32 = hi bit 0, bit 50 = hi bit 18 (0x40000), [63:54] = hi
-  // bits 22..31 (0xffc00000) -> high word 0xffc40001.
-  EXPECT_EQ(vtd_ecap_spec().reserved_mask, 0xffc40001190c0020u);
+  // ECAP: bit 5 = 0x20, [19:18] = 0xc0000, bit 24 = 0x100_0000 -> low word 0x010c0020 (bits
+  // 27 and 28 are the kernel's DIS and BROKEN_PASID); bit 32 = hi bit 0, bit 50 = hi bit 18
+  // (0x40000), [63:54] = hi bits 22..31 (0xffc00000) -> high word 0xffc40001.
+  EXPECT_EQ(vtd_ecap_spec().reserved_mask, 0xffc40001010c0020u);
+}
+
+// Every cap_*/ecap_* macro of drivers/iommu/intel/iommu.h in the newest tree read (gregkh/linux
+// v6.17.8, commit 05e1afc5; docs/registers.md), as {macro, lo, hi}: a bit the kernel names
+// must be a decoded field, never "reserved".
+struct KernelBits {
+  const char* macro;
+  unsigned lo, hi;
+};
+
+void expect_decoded(const RegisterSpec& spec, std::initializer_list<KernelBits> named) {
+  for (const KernelBits& k : named) {
+    for (unsigned b = k.lo; b <= k.hi; ++b) {
+      EXPECT_EQ(spec.reserved_mask & (uint64_t{1} << b), 0u)
+          << spec.name << ": " << k.macro << " bit " << b << " is reported as reserved";
+    }
+  }
+}
+
+TEST(DecodeVtd, DecodesEveryBitTheNewestKernelHeaderNames) {
+  expect_decoded(vtd_cap_spec(), {{"cap_ndoms", 0, 2},
+                                  {"cap_afl", 3, 3},
+                                  {"cap_rwbf", 4, 4},
+                                  {"cap_plmr", 5, 5},
+                                  {"cap_phmr", 6, 6},
+                                  {"cap_caching_mode", 7, 7},
+                                  {"cap_sagaw", 8, 12},
+                                  {"cap_mgaw", 16, 21},
+                                  {"cap_zlr", 22, 22},
+                                  {"cap_isoch", 23, 23},
+                                  {"cap_fault_reg_offset", 24, 33},
+                                  {"cap_super_page_val", 34, 37},
+                                  {"cap_pgsel_inv", 39, 39},
+                                  {"cap_num_fault_regs", 40, 47},
+                                  {"cap_max_amask_val", 48, 53},
+                                  {"cap_write_drain", 54, 54},
+                                  {"cap_read_drain", 55, 55},
+                                  {"cap_fl1gp_support", 56, 56},
+                                  {"cap_pi_support", 59, 59},
+                                  {"cap_fl5lp_support", 60, 60},
+                                  {"cap_ecmds", 61, 61},
+                                  {"cap_esirtps", 62, 62},
+                                  {"cap_esrtps", 63, 63}});
+  expect_decoded(vtd_ecap_spec(), {{"ecap_coherent", 0, 0},
+                                   {"ecap_qis", 1, 1},
+                                   {"ecap_dev_iotlb_support", 2, 2},
+                                   {"ecap_ir_support", 3, 3},
+                                   {"ecap_eim_support", 4, 4},
+                                   {"ecap_pass_through", 6, 6},
+                                   {"ecap_sc_support", 7, 7},
+                                   {"ecap_iotlb_offset", 8, 17},
+                                   {"ecap_max_handle_mask", 20, 23},
+                                   {"ecap_mts", 25, 25},
+                                   {"ecap_nest", 26, 26},
+                                   {"ecap_dis", 27, 27},
+                                   {"ecap_broken_pasid", 28, 28},
+                                   {"ecap_prs", 29, 29},
+                                   {"ecap_ers", 30, 30},
+                                   {"ecap_srs", 31, 31},
+                                   {"ecap_nwfs", 33, 33},
+                                   {"ecap_eafs", 34, 34},
+                                   {"ecap_pss", 35, 39},
+                                   {"ecap_pasid", 40, 40},
+                                   {"ecap_dit", 41, 41},
+                                   {"ecap_pds", 42, 42},
+                                   {"ecap_smts", 43, 43},
+                                   {"ecap_slads", 45, 45},
+                                   {"ecap_slts", 46, 46},
+                                   {"ecap_flts", 47, 47},
+                                   {"ecap_smpwc", 48, 48},
+                                   {"ecap_rps", 49, 49},
+                                   {"ecap_pms", 51, 51}});
+}
+
+TEST(DecodeVtd, KernelOnlyEcapBitsUnderTheKernelsNames) {
+  // Client main unit 19e2ff0505e sets bit 27 (ecap_dis); 0x1000_0000 is ecap_broken_pasid.
+  EXPECT_EQ(decode(vtd_ecap_spec(), 0x19e2ff0505e).field("DIS"), 1u);
+  EXPECT_EQ(decode(vtd_ecap_spec(), 0x10000000).field("BROKEN_PASID"), 1u);
+  EXPECT_EQ(decode(vtd_ecap_spec(), 0x10000000).reserved, 0u);
 }
 
 // Nibbles are written n15..n0 (bits 63..0) under each value.
@@ -114,61 +193,74 @@ const RegCase kEcapCases[] = {
     // n11=e: SLADS SLTS FLTS (VCS=0). n12=3: SMPWC RPS.
     {"xeon-sm ecap",
      0x3ee9e86f050df,
-     {{"C", 1},    {"QI", 1},    {"DT", 1},    {"IR", 1},   {"EIM", 1},   {"PT", 1},
-      {"SC", 1},   {"IRO", 80},  {"MHMV", 15}, {"MTS", 1},  {"NEST", 1},  {"PRS", 0},
-      {"ERS", 0},  {"SRS", 1},   {"NWFS", 1},  {"EAFS", 1}, {"PSS", 19},  {"PASID", 0},
-      {"DIT", 1},  {"PDS", 1},   {"SMTS", 1},  {"VCS", 0},  {"SLADS", 1}, {"SLTS", 1},
-      {"FLTS", 1}, {"SMPWC", 1}, {"RPS", 1},   {"PMS", 0},  {"ADMS", 0},  {"RPRIVS", 0}},
+     {{"C", 1},    {"QI", 1},    {"DT", 1},           {"IR", 1},    {"EIM", 1},
+      {"PT", 1},   {"SC", 1},    {"IRO", 80},         {"MHMV", 15}, {"MTS", 1},
+      {"NEST", 1}, {"DIS", 0},   {"BROKEN_PASID", 0}, {"PRS", 0},   {"ERS", 0},
+      {"SRS", 1},  {"NWFS", 1},  {"EAFS", 1},         {"PSS", 19},  {"PASID", 0},
+      {"DIT", 1},  {"PDS", 1},   {"SMTS", 1},         {"VCS", 0},   {"SLADS", 1},
+      {"SLTS", 1}, {"FLTS", 1},  {"SMPWC", 1},        {"RPS", 1},   {"PMS", 0},
+      {"ADMS", 0}, {"RPRIVS", 0}},
      0},
     // Client graphics, ecap f050da: n5..n0 = f 0 5 0 d a.
     // n0=a: QI, IR. n1=d: EIM, PT, SC. n3=5: IRO=80. n5=f: MHMV=15.
     {"client-gfx ecap",
      0xf050da,
-     {{"C", 0},    {"QI", 1},    {"DT", 0},    {"IR", 1},   {"EIM", 1},   {"PT", 1},
-      {"SC", 1},   {"IRO", 80},  {"MHMV", 15}, {"MTS", 0},  {"NEST", 0},  {"PRS", 0},
-      {"ERS", 0},  {"SRS", 0},   {"NWFS", 0},  {"EAFS", 0}, {"PSS", 0},   {"PASID", 0},
-      {"DIT", 0},  {"PDS", 0},   {"SMTS", 0},  {"VCS", 0},  {"SLADS", 0}, {"SLTS", 0},
-      {"FLTS", 0}, {"SMPWC", 0}, {"RPS", 0},   {"PMS", 0},  {"ADMS", 0},  {"RPRIVS", 0}},
+     {{"C", 0},    {"QI", 1},    {"DT", 0},           {"IR", 1},    {"EIM", 1},
+      {"PT", 1},   {"SC", 1},    {"IRO", 80},         {"MHMV", 15}, {"MTS", 0},
+      {"NEST", 0}, {"DIS", 0},   {"BROKEN_PASID", 0}, {"PRS", 0},   {"ERS", 0},
+      {"SRS", 0},  {"NWFS", 0},  {"EAFS", 0},         {"PSS", 0},   {"PASID", 0},
+      {"DIT", 0},  {"PDS", 0},   {"SMTS", 0},         {"VCS", 0},   {"SLADS", 0},
+      {"SLTS", 0}, {"FLTS", 0},  {"SMPWC", 0},        {"RPS", 0},   {"PMS", 0},
+      {"ADMS", 0}, {"RPRIVS", 0}},
      0},
     // Skylake-SP, ecap f020df: n0=f: C QI DT IR. n1=d: EIM PT SC. n3=2: bit 13 -> IRO=32.
     {"skylake-sp ecap",
      0xf020df,
-     {{"C", 1},    {"QI", 1},    {"DT", 1},    {"IR", 1},   {"EIM", 1},   {"PT", 1},
-      {"SC", 1},   {"IRO", 32},  {"MHMV", 15}, {"MTS", 0},  {"NEST", 0},  {"PRS", 0},
-      {"ERS", 0},  {"SRS", 0},   {"NWFS", 0},  {"EAFS", 0}, {"PSS", 0},   {"PASID", 0},
-      {"DIT", 0},  {"PDS", 0},   {"SMTS", 0},  {"VCS", 0},  {"SLADS", 0}, {"SLTS", 0},
-      {"FLTS", 0}, {"SMPWC", 0}, {"RPS", 0},   {"PMS", 0},  {"ADMS", 0},  {"RPRIVS", 0}},
+     {{"C", 1},    {"QI", 1},    {"DT", 1},           {"IR", 1},    {"EIM", 1},
+      {"PT", 1},   {"SC", 1},    {"IRO", 32},         {"MHMV", 15}, {"MTS", 0},
+      {"NEST", 0}, {"DIS", 0},   {"BROKEN_PASID", 0}, {"PRS", 0},   {"ERS", 0},
+      {"SRS", 0},  {"NWFS", 0},  {"EAFS", 0},         {"PSS", 0},   {"PASID", 0},
+      {"DIT", 0},  {"PDS", 0},   {"SMTS", 0},         {"VCS", 0},   {"SLADS", 0},
+      {"SLTS", 0}, {"FLTS", 0},  {"SMPWC", 0},        {"RPS", 0},   {"PMS", 0},
+      {"ADMS", 0}, {"RPRIVS", 0}},
      0},
     // Client main unit (VT-d 2.x era), ecap 19e2ff0505e: n10..n0 = 1 9 e 2 f f 0 5 0 5 e.
     // n0=e: QI DT IR. n1=5: EIM, PT. n3=5: IRO=80. n5=f: MHMV=15. n6=f: bit 24 (ECS,
-    // reserved), MTS, NEST, bit 27 (DIS, reserved). n7=2: PRS. n8=e: NWFS EAFS, bit 35.
-    // n9=9: PSS=19. n10=1: PASID. Reserved = bits 24, 27 = 0x100_0000 + 0x800_0000.
+    // reserved), MTS, NEST, DIS (bit 27, the kernel's ecap_dis). n7=2: PRS. n8=e: NWFS EAFS,
+    // bit 35. n9=9: PSS=19. n10=1: PASID. Reserved = bit 24 = 0x100_0000.
     {"client-main ecap",
      0x19e2ff0505e,
-     {{"C", 0},    {"QI", 1},    {"DT", 1},    {"IR", 1},   {"EIM", 1},   {"PT", 1},
-      {"SC", 0},   {"IRO", 80},  {"MHMV", 15}, {"MTS", 1},  {"NEST", 1},  {"PRS", 1},
-      {"ERS", 0},  {"SRS", 0},   {"NWFS", 1},  {"EAFS", 1}, {"PSS", 19},  {"PASID", 1},
-      {"DIT", 0},  {"PDS", 0},   {"SMTS", 0},  {"VCS", 0},  {"SLADS", 0}, {"SLTS", 0},
-      {"FLTS", 0}, {"SMPWC", 0}, {"RPS", 0},   {"PMS", 0},  {"ADMS", 0},  {"RPRIVS", 0}},
-     0x9000000},
+     {{"C", 0},    {"QI", 1},    {"DT", 1},           {"IR", 1},    {"EIM", 1},
+      {"PT", 1},   {"SC", 0},    {"IRO", 80},         {"MHMV", 15}, {"MTS", 1},
+      {"NEST", 1}, {"DIS", 1},   {"BROKEN_PASID", 0}, {"PRS", 1},   {"ERS", 0},
+      {"SRS", 0},  {"NWFS", 1},  {"EAFS", 1},         {"PSS", 19},  {"PASID", 1},
+      {"DIT", 0},  {"PDS", 0},   {"SMTS", 0},         {"VCS", 0},   {"SLADS", 0},
+      {"SLTS", 0}, {"FLTS", 0},  {"SMPWC", 0},        {"RPS", 0},   {"PMS", 0},
+      {"ADMS", 0}, {"RPRIVS", 0}},
+     0x1000000},
     // All ones: IRO 10 bits = 1023, MHMV 4 = 15, PSS 5 = 31; reserved = the whole mask.
     {"all-ones ecap",
      UINT64_MAX,
-     {{"C", 1},    {"QI", 1},     {"DT", 1},    {"IR", 1},   {"EIM", 1},   {"PT", 1},
-      {"SC", 1},   {"IRO", 1023}, {"MHMV", 15}, {"MTS", 1},  {"NEST", 1},  {"PRS", 1},
-      {"ERS", 1},  {"SRS", 1},    {"NWFS", 1},  {"EAFS", 1}, {"PSS", 31},  {"PASID", 1},
-      {"DIT", 1},  {"PDS", 1},    {"SMTS", 1},  {"VCS", 1},  {"SLADS", 1}, {"SLTS", 1},
-      {"FLTS", 1}, {"SMPWC", 1},  {"RPS", 1},   {"PMS", 1},  {"ADMS", 1},  {"RPRIVS", 1}},
-     0xffc40001190c0020},
-    // Bit 28 alone (0x1000_0000): the kernel's ecap_broken_pasid, reserved in VT-d 3.x.
+     {{"C", 1},    {"QI", 1},    {"DT", 1},           {"IR", 1},    {"EIM", 1},
+      {"PT", 1},   {"SC", 1},    {"IRO", 1023},       {"MHMV", 15}, {"MTS", 1},
+      {"NEST", 1}, {"DIS", 1},   {"BROKEN_PASID", 1}, {"PRS", 1},   {"ERS", 1},
+      {"SRS", 1},  {"NWFS", 1},  {"EAFS", 1},         {"PSS", 31},  {"PASID", 1},
+      {"DIT", 1},  {"PDS", 1},   {"SMTS", 1},         {"VCS", 1},   {"SLADS", 1},
+      {"SLTS", 1}, {"FLTS", 1},  {"SMPWC", 1},        {"RPS", 1},   {"PMS", 1},
+      {"ADMS", 1}, {"RPRIVS", 1}},
+     0xffc40001010c0020},
+    // Bit 28 alone (0x1000_0000): the kernel's ecap_broken_pasid, reserved in VT-d 3.x but
+    // named by the newest header, so a field rather than a reserved bit.
     {"legacy-pasid bit",
      0x10000000,
-     {{"C", 0},    {"QI", 0},    {"DT", 0},   {"IR", 0},   {"EIM", 0},   {"PT", 0},
-      {"SC", 0},   {"IRO", 0},   {"MHMV", 0}, {"MTS", 0},  {"NEST", 0},  {"PRS", 0},
-      {"ERS", 0},  {"SRS", 0},   {"NWFS", 0}, {"EAFS", 0}, {"PSS", 0},   {"PASID", 0},
-      {"DIT", 0},  {"PDS", 0},   {"SMTS", 0}, {"VCS", 0},  {"SLADS", 0}, {"SLTS", 0},
-      {"FLTS", 0}, {"SMPWC", 0}, {"RPS", 0},  {"PMS", 0},  {"ADMS", 0},  {"RPRIVS", 0}},
-     0x10000000},
+     {{"C", 0},    {"QI", 0},    {"DT", 0},           {"IR", 0},   {"EIM", 0},
+      {"PT", 0},   {"SC", 0},    {"IRO", 0},          {"MHMV", 0}, {"MTS", 0},
+      {"NEST", 0}, {"DIS", 0},   {"BROKEN_PASID", 1}, {"PRS", 0},  {"ERS", 0},
+      {"SRS", 0},  {"NWFS", 0},  {"EAFS", 0},         {"PSS", 0},  {"PASID", 0},
+      {"DIT", 0},  {"PDS", 0},   {"SMTS", 0},         {"VCS", 0},  {"SLADS", 0},
+      {"SLTS", 0}, {"FLTS", 0},  {"SMPWC", 0},        {"RPS", 0},  {"PMS", 0},
+      {"ADMS", 0}, {"RPRIVS", 0}},
+     0},
 };
 
 TEST(DecodeVtd, CapRealAndEdgeValues) {
@@ -373,10 +465,6 @@ TEST(NormalizeVtd, NoUsableAgaw) {
       {"zero", 0, 0,
        "no usable agaw: effective SAGAW 0x0 from cap.SAGAW=0, cap.MGAW=0, ecap.SMTS=0 has none "
        "of bits 0-3, input_bits unknown"},
-      // SAGAW bit 4 only (0x1000), MGAW 47 (0x2f0000).
-      {"sagaw bit 4", 0x2f1000, 0,
-       "no usable agaw: effective SAGAW 0x10 from cap.SAGAW=16, cap.MGAW=47, ecap.SMTS=0 has "
-       "none of bits 0-3, input_bits unknown"},
       // SAGAW bit 1 (0x200) & fl BIT(2) = 0: ecap SMTS|SLTS|FLTS = bits 43,46,47 = 0xc80000000000.
       {"empty intersection", 0x2f0200, 0xc80000000000,
        "no usable agaw: effective SAGAW 0x0 from cap.SAGAW=2, cap.FL5LP=0, cap.MGAW=47, "
@@ -396,6 +484,33 @@ TEST(NormalizeVtd, SagawBitZeroIsThirtyBits) {
   const Normalized n = normalize(0x2f0100, 0);
   EXPECT_EQ(n.caps.input_bits, 30);
   EXPECT_EQ(n.caps.pgtable_formats, std::vector<std::string>{});  // no format for bit 0
+  // Bit 0 is a reserved encoding in VT-d 3.x: said, not silently used.
+  ASSERT_EQ(n.diagnostics.size(), 1u);
+  EXPECT_EQ(n.diagnostics[0],
+            (Diagnostic{"", Severity::kWarning,
+                        "cap.SAGAW=0x1 sets reserved bits (bit 0 = 2-level, bit 4 = 6-level "
+                        "tables)"}));
+}
+
+TEST(NormalizeVtd, ReservedSagawBitFourWarns) {
+  // SAGAW bit 4 only (0x1000), MGAW 47 (0x2f0000): the reserved encoding, then no agaw.
+  const Normalized n = normalize(0x2f1000, 0);
+  EXPECT_EQ(n.caps.input_bits, std::nullopt);
+  const std::vector<Diagnostic> expected = {
+      {"", Severity::kWarning,
+       "cap.SAGAW=0x10 sets reserved bits (bit 0 = 2-level, bit 4 = 6-level tables)"},
+      {"", Severity::kWarning,
+       "no usable agaw: effective SAGAW 0x10 from cap.SAGAW=16, cap.MGAW=47, ecap.SMTS=0 has "
+       "none of bits 0-3, input_bits unknown"}};
+  EXPECT_EQ(n.diagnostics, expected);
+}
+
+TEST(NormalizeVtd, RealSagawValuesDoNotWarn) {
+  // Every cap in real-registers.md and QEMU's default (d2008c22260206) sets SAGAW bits 1-3 only.
+  for (uint64_t cap : {0xd2008c40660462u, 0x1c0000c40660462u, 0xc0000020660462u, 0x8d2078c106f0466u,
+                       0x9ed008c40780466u, 0xd2008c22260206u}) {
+    EXPECT_TRUE(normalize(cap, 0xf050da).diagnostics.empty()) << std::hex << cap;
+  }
 }
 
 TEST(NormalizeVtd, AllOnes) {
@@ -409,8 +524,10 @@ TEST(NormalizeVtd, AllOnes) {
   EXPECT_EQ(n.extra.at("second_stage_large_pages"), Scalar{std::string("2M,1G,512G,256T")});
   EXPECT_EQ(n.extra.count("domains"), 0u);
   EXPECT_EQ(n.extra.at("max_pasids"), Scalar{int64_t{1} << 32});  // 2 << 31
-  ASSERT_EQ(n.diagnostics.size(), 1u);
-  EXPECT_EQ(n.diagnostics[0].message, "cap.ND=7 is reserved, asid_bits unknown");
+  ASSERT_EQ(n.diagnostics.size(), 2u);
+  EXPECT_EQ(n.diagnostics[0].message,
+            "cap.SAGAW=0x1f sets reserved bits (bit 0 = 2-level, bit 4 = 6-level tables)");
+  EXPECT_EQ(n.diagnostics[1].message, "cap.ND=7 is reserved, asid_bits unknown");
 }
 
 TEST(NormalizeVtd, MissingEcap) {

@@ -141,6 +141,70 @@ TEST(ReadUnitTest, AmdCurrentFeaturesFormat) {
   EXPECT_EQ(u.caps.ats, true);
 }
 
+// Issue 8: EFR2 bits above 7 (the kernel's NumIntRemapSup [9:8], HTRangeIgnore 11) once made
+// the whole file fail and every AMD fact unknown.
+TEST(ReadUnitTest, AmdEfr2HighBitsInBothOrders) {
+  for (std::string_view text : {"a5bf7320a2294aee:b1d\n", "b1d:a5bf7320a2294aee\n"}) {
+    MemorySource s;
+    s.unit_file("ivhd0", "amd-iommu/cap", "90b400f\n");
+    s.unit_file("ivhd0", "amd-iommu/features", std::string(text));
+    Unit u = read_unit(s, "ivhd0");
+    ASSERT_EQ(u.registers.size(), 2u) << text;
+    EXPECT_EQ(u.registers[1].main.raw, 0xa5bf7320a2294aeeu) << text;
+    ASSERT_TRUE(u.registers[1].second.has_value()) << text;
+    EXPECT_EQ(u.registers[1].second->field("HTRangeIgnore"), 1u) << text;
+    EXPECT_EQ(u.registers[1].second->field("NumIntRemapSup"), 3u) << text;
+    EXPECT_EQ(u.caps.input_bits, 64) << text;
+    EXPECT_EQ(u.caps.dirty_tracking, true) << text;
+    EXPECT_EQ(u.extra.at("ht_range_ignore"), Scalar{true}) << text;
+    // NumIntRemapSup = 3 is reserved: a warning on the unit, nothing refused.
+    ASSERT_EQ(u.diagnostics.size(), 1u) << text;
+    EXPECT_EQ(u.diagnostics[0].severity, Severity::kWarning) << text;
+    EXPECT_EQ(u.diagnostics[0].path, "class/iommu/ivhd0/amd-iommu") << text;
+  }
+}
+
+TEST(ReadUnitTest, AmdQemuFeatures) {
+  // QEMU 7.2's amd-iommu under Linux 6.1 (real-kernels-under-qemu.md): cap 1f03000f,
+  // features "0:29d3"; QEMU with numint2k=on adds EFR2 0x100.
+  for (std::string_view text : {"0:29d3\n", "29d3:100\n"}) {
+    MemorySource s;
+    s.unit_file("ivhd0", "amd-iommu/cap", "1f03000f\n");
+    s.unit_file("ivhd0", "amd-iommu/features", std::string(text));
+    Unit u = read_unit(s, "ivhd0");
+    ASSERT_EQ(u.registers.size(), 2u) << text;
+    EXPECT_EQ(u.registers[1].main.raw, 0x29d3u) << text;
+    EXPECT_EQ(u.registers[1].main.field("GATS"), 2u) << text;
+    EXPECT_EQ(u.caps.pgtable_formats, (std::vector<std::string>{"amd-v1-6L", "amd-v2-4L"})) << text;
+    ASSERT_EQ(u.diagnostics.size(), 1u) << text;
+    EXPECT_EQ(u.diagnostics[0].message,
+              "efr.GATS=2 is a reserved encoding (0 = 4-level, 1 = 5-level guest tables); the "
+              "kernel then uses 4-level guest tables")
+        << text;
+  }
+}
+
+TEST(ReadUnitTest, AmdUndecidableFeaturesOrderKeepsAgreedFacts) {
+  MemorySource s;
+  s.unit_file("ivhd0", "amd-iommu/cap", "90b400f\n");
+  s.unit_file("ivhd0", "amd-iommu/features", "58f77ef22294a5a:a5bf7320a2294aee\n");
+  Unit u = read_unit(s, "ivhd0");
+  ASSERT_EQ(u.registers.size(), 2u);
+  EXPECT_EQ(u.registers[1].format, "ambiguous");
+  EXPECT_EQ(u.caps.input_bits, 64);  // HATS 2 either way
+  EXPECT_EQ(u.caps.page_requests, true);
+  EXPECT_EQ(u.caps.ssid_bits, std::nullopt);  // 16 one way, 0 the other
+  EXPECT_EQ(u.caps.dirty_tracking, std::nullopt);
+  // The order warning, then NumIntRemapSup = 2 that either value read as EFR2 has.
+  ASSERT_EQ(u.diagnostics.size(), 2u);
+  EXPECT_EQ(u.diagnostics[0].path, "class/iommu/ivhd0/amd-iommu/features");
+  EXPECT_EQ(u.diagnostics[0].severity, Severity::kWarning);
+  EXPECT_EQ(u.diagnostics[0].message,
+            "features order unknown: either of 0x58f77ef22294a5a and 0xa5bf7320a2294aee could be "
+            "EFR; only what both readings agree on is used");
+  EXPECT_EQ(u.diagnostics[1].path, "class/iommu/ivhd0/amd-iommu");
+}
+
 TEST(ReadUnitTest, AmdGarbageFeatures) {
   MemorySource s;
   s.unit_file("ivhd0", "amd-iommu/cap", "90b400f\n");

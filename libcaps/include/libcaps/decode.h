@@ -54,16 +54,29 @@ Normalized normalize_vtd(const Register* cap, const Register* ecap);
 /// be missing. A missing EFR2 leaves `nested` unknown when the EFR side would allow it.
 Normalized normalize_amd(const Register* cap, const Register* efr, const Register* efr2);
 
+/// AMD-Vi when amd-iommu/features did not say which value is EFR: `first` and `second` are the
+/// file's values decoded as EFR and EFR2. Both readings are normalized and only the facts they
+/// agree on are kept; the rest stay unknown.
+Normalized normalize_amd_either_order(const Register* cap, const Register& first,
+                                      const Register& second);
+
+/// AmdFeatures::format when the order of the two values could not be told.
+inline constexpr std::string_view kAmdFeaturesAmbiguous = "ambiguous";
+
 /// The two values of amd-iommu/features and which one is EFR.
 struct AmdFeatures {
   uint64_t efr = 0;
   std::optional<uint64_t> efr2;  // absent in the oldest, EFR-only format
-  std::string format;            // "EFR", "EFR2:EFR" or "EFR:EFR2"
+  std::string format;            // "EFR", "EFR2:EFR", "EFR:EFR2" or kAmdFeaturesAmbiguous
   Diagnostics diagnostics;       // e.g. an order that had to be guessed
+
+  /// When the order is unknown, efr/efr2 hold the file's first/second value.
+  bool order_known() const { return format != kAmdFeaturesAmbiguous; }
 };
 
-/// Parses amd-iommu/features in any of the three kernel-era formats. Fails when the text is
-/// not one or two bare hex values, or when the order cannot be told.
+/// Parses amd-iommu/features in any of the three kernel-era formats (rules in decode_amd.cc and
+/// docs/registers.md). Fails only when the text is not one or two bare hex values; an order it
+/// cannot tell is a warning and format kAmdFeaturesAmbiguous.
 Result<AmdFeatures> parse_amd_features(std::string_view text);
 
 }  // namespace caps
