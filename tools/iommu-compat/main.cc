@@ -330,6 +330,7 @@ int run_check(const CheckOptions& options) {
       overall = tools::worse_verdict(overall, pair.report.verdict);
       formatter->add(pair);
     }
+    if (!out->stream()) break;  // the output failed: commit says why, the rest is wasted
   }
   formatter->finish();
   if (!commit(*out)) return kExitWriteFailed;
@@ -452,13 +453,16 @@ int run(int argc, char** argv) {
   CLI::App* check_cmd = app.add_subcommand(
       "check",
       "Check every GUEST against every host. Exit: 0 compatible, 1 incompatible, 2 bad input, "
-      "3 undecided; several pairs: the worst by bad-input > incompatible > undecided > "
-      "compatible");
+      "3 undecided, 4 the output could not be written or memory ran out; several pairs: the "
+      "worst by bad-input > incompatible > undecided > compatible");
   add_host_options(*check_cmd, check.hosts);
   check_cmd->add_option("--format", check.format, "Output format")
       ->check(CLI::IsMember({"text", "json", "junit", "github"}))
       ->capture_default_str();
-  check_cmd->add_option("--output", check.output, "Write to FILE (atomically) instead of stdout")
+  check_cmd
+      ->add_option("--output", check.output,
+                   "Write to FILE instead of stdout: a regular file is replaced atomically, "
+                   "a device or FIFO written in place")
       ->type_name("FILE");
   check_cmd->add_flag("--show-passes", check.show_passes, "Text: list passing findings too");
   check_cmd->add_option("guests", check.guests, "Guest description files (TOML, format 1)")
@@ -469,7 +473,7 @@ int run(int argc, char** argv) {
   CLI::App* suggest_cmd = app.add_subcommand(
       "suggest",
       "Print the most capable guest of MODEL that every host supports. Exit: 0 printed, "
-      "1 a host has no IOMMU unit, 2 bad input");
+      "1 a host has no IOMMU unit, 2 bad input, 4 the output could not be written");
   add_host_options(*suggest_cmd, suggest.hosts);
   suggest_cmd->add_option("--model", suggest.model, "The vIOMMU model")
       ->check(CLI::IsMember({"intel-vtd", "amd-vi", "arm-smmu-v3", "virtio-iommu"}))
