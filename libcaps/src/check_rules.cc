@@ -220,6 +220,13 @@ std::string host_unit_names(const Host& host) {
   return join(names, ", ");
 }
 
+// The AMD driver is on by default when the firmware has an IVRS table and knows no
+// amd_iommu=on (parse_amd_iommu_options in drivers/iommu/amd/init.c ignores it as unknown);
+// only amd_iommu=off or iommu=off turn it off.
+constexpr std::string_view kEnableHostIommuHint =
+    "enable the IOMMU in firmware (VT-d or AMD-Vi); on the kernel command line add "
+    "intel_iommu=on for VT-d, and remove amd_iommu=off and iommu=off";
+
 void units_exist(const Context& ctx, Sink& out) {
   const Host& host = ctx.host;
   const auto& named = ctx.guest.viommu.units;
@@ -231,8 +238,7 @@ void units_exist(const Context& ctx, Sink& out) {
                             ? std::string("host: no unit under /sys/class/iommu")
                             : "host: " + join(host.platform.why_no_units, "; ");
       return said(key, pos, "", why, "host has no IOMMU unit: nothing to put a vIOMMU on",
-                  "enable the IOMMU in firmware and on the kernel command line "
-                  "(intel_iommu=on or amd_iommu=on)");
+                  std::string(kEnableHostIommuHint));
     });
   }
   for (const std::string& name : ctx.selection.missing) {
@@ -1068,7 +1074,8 @@ void device_assignable(const Context& ctx, Sink& out) {
 }
 
 constexpr std::string_view kEnableIommuHint =
-    "enable the IOMMU for it (intel_iommu=on or amd_iommu=on) or assign another device";
+    "enable the IOMMU for it (in firmware; on the kernel command line intel_iommu=on for "
+    "VT-d, and no amd_iommu=off or iommu=off) or assign another device";
 
 void device_iommu(const Context& ctx, Sink& out) {
   over_devices(ctx, [&](size_t i, const GuestDevice& guest, const Device& device) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Exit codes of iommu-compat: 0 compatible, 1 incompatible, 2 bad input (guest, host or
-# command line), 3 undecided; a matrix exits with its worst pair by bad-input > incompatible
-# > undecided > compatible; --output writes atomically and leaves stdout empty.
+# command line), 3 undecided, 4 the output could not be written (output_test.sh); a matrix
+# exits with its worst pair by bad-input > incompatible > undecided > compatible; --output
+# writes atomically and leaves stdout empty; --host takes one report or a directory of them.
 # Usage: tests/compat/exit_codes_test.sh IOMMU-COMPAT
 compat=$(realpath "$1")
 . "$(dirname "$0")/lib.sh"
@@ -52,6 +53,12 @@ grep -q "^$bad:5:8: error: " "$work/out" && pass "parse error file:line:col" ||
 
 # Usage errors: 2, with a message on stderr.
 run "no subcommand" 2
+run "unknown subcommand" 2 chekc --sysfs-root "$icx" "$ok"
+grep -qx "iommu-compat: error: unknown subcommand 'chekc' (did you mean 'check'?)" "$work/err" &&
+  pass "unknown subcommand named" || fail "unknown subcommand: $(cat "$work/err")"
+run "unknown subcommand, nothing near" 2 frobnicate
+grep -qx "iommu-compat: error: unknown subcommand 'frobnicate'" "$work/err" &&
+  pass "unknown subcommand without a guess" || fail "frobnicate: $(cat "$work/err")"
 run "unknown option" 2 check --bogus "$ok"
 run "no guest" 2 check --sysfs-root "$icx"
 run "bad format" 2 check --format xml --sysfs-root "$icx" "$ok"
@@ -69,4 +76,31 @@ run "output file" 1 check --format json --output "$work/report.json" --sysfs-roo
 [ -s "$work/report.json" ] && [ ! -s "$work/out" ] && pass "report in file only" ||
   fail "output file: $(ls -l "$work")"
 run "output to a missing directory" 2 check --output "$work/no/dir/x" --sysfs-root "$icx" "$ok"
+grep -q "cannot create a file in $work/no/dir: No such file or directory" "$work/err" &&
+  pass "missing output directory named" || fail "missing output directory: $(cat "$work/err")"
+
+# --host takes one value per flag; a report left after it is named as such, not as a guest
+# full of unknown keys.
+mkdir -p "$work/hosts"
+printf '# a comment first\n' >"$work/hosts/a.toml"
+cat tests/golden/intel-icx-2s.toml >>"$work/hosts/a.toml"
+cp tests/golden/intel-client.toml "$work/hosts/b.toml"
+run "--host with two values" 2 check --host "$work/hosts/a.toml" "$work/hosts/b.toml" "$ok"
+grep -q "b.toml: error: a host report, not a guest: give each report its own --host" "$work/out" &&
+  pass "a report given as a guest is named" || fail "report as guest: $(cat "$work/out")"
+run "--host DIR" 0 check --format github --host "$work/hosts" "$ok"
+[ "$(grep -c "^iommu-compat: $ok on " "$work/out")" -eq 2 ] &&
+  grep -q " on $work/hosts/a.toml: compatible" "$work/out" &&
+  grep -q " on $work/hosts/b.toml: compatible" "$work/out" && pass "--host DIR: every report" ||
+  fail "--host DIR: $(cat "$work/out")"
+mkdir -p "$work/empty"
+run "--host DIR without reports" 2 check --host "$work/empty" "$ok"
+grep -q "empty: error: directory holds no host report" "$work/out" && pass "empty --host DIR named" ||
+  fail "empty --host DIR: $(cat "$work/out")"
+
+# The no-unit hint names what the kernels accept: intel_iommu=on, and for AMD no
+# amd_iommu=off (the AMD driver has no amd_iommu=on and ignores it).
+run "no unit" 1 check --sysfs-root fake-sysfs/hosts/no-iommu "$ok"
+grep -q "hint: .*remove amd_iommu=off" "$work/out" && ! grep -q "amd_iommu=on" "$work/out" &&
+  pass "no-unit hint" || fail "no-unit hint: $(grep hint "$work/out")"
 finish

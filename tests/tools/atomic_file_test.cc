@@ -1,9 +1,13 @@
 // Tests for tools/common/atomic_file: replacement, and failures that leave everything as it was.
 #include "common/atomic_file.h"
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -115,7 +119,7 @@ TEST_F(AtomicFileTest, MissingDirectory) {
   const fs::path target = dir_ / "nope" / "out.json";
   const auto result = write_file_atomically(target, "x");
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().to_string(), target.string() + ": cannot create a temporary file in " +
+  EXPECT_EQ(result.error().to_string(), target.string() + ": cannot create a file in " +
                                             (dir_ / "nope").string() +
                                             ": No such file or directory");
   EXPECT_TRUE(entries(dir_).empty());
@@ -212,6 +216,217 @@ TEST_F(AtomicFileTest, FullDiskLeavesTheOldFileAndNoTemporaryFile) {
       << result.error().message;
   EXPECT_EQ(old, "old");
   EXPECT_EQ(left, std::vector<std::string>{"out.json"});
+}
+
+std::string type_of(const fs::path& path) {
+  switch (fs::symlink_status(path).type()) {
+    case fs::file_type::regular:
+      return "regular";
+    case fs::file_type::symlink:
+      return "symlink";
+    case fs::file_type::character:
+      return "character";
+    case fs::file_type::fifo:
+      return "fifo";
+    case fs::file_type::socket:
+      return "socket";
+    case fs::file_type::directory:
+      return "directory";
+    case fs::file_type::not_found:
+      return "missing";
+    default:
+      return "other";
+  }
+}
+
+TEST_F(AtomicFileTest, ClassifiesRegularFilesAndNewPathsAsReplacements) {
+  write(dir_ / "old", "x");
+  const auto old = classify_output(dir_ / "old");
+  ASSERT_TRUE(old) << old.error().to_string();
+  EXPECT_EQ(old->kind, OutputTarget::Kind::kReplace);
+  EXPECT_EQ(old->id, file_id(dir_ / "old"));
+  const auto fresh = classify_output(dir_ / "new");
+  ASSERT_TRUE(fresh) << fresh.error().to_string();
+  EXPECT_EQ(fresh->kind, OutputTarget::Kind::kReplace);
+  EXPECT_FALSE(fresh->id.has_value());
+}
+
+TEST_F(AtomicFileTest, CharacterDeviceIsWrittenInPlaceNotReplaced) {
+  // /dev/null: a rename over it (as root) would turn the device node into a regular file.
+  const auto target = classify_output("/dev/null");
+  ASSERT_TRUE(target) << target.error().to_string();
+  EXPECT_EQ(target->kind, OutputTarget::Kind::kDevice);
+  ASSERT_TRUE(write_file_atomically("/dev/null", "discarded"));
+  EXPECT_EQ(type_of("/dev/null"), "character");
+}
+
+TEST_F(AtomicFileTest, FullDeviceIsAWriteErrorNotASilentSuccess) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  const auto result = write_file_atomically("/dev/full", "x");
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().to_string(), "/dev/full: cannot write: No space left on device");
+  EXPECT_EQ(type_of("/dev/full"), "character");
+}
+
+TEST_F(AtomicFileTest, FifoIsWrittenInPlace) {
+  const fs::path fifo = dir_ / "pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // The reader end, opened without blocking, so the writer's open does not wait.
+  const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
+  ASSERT_TRUE(write_file_atomically(fifo, "through the pipe"));
+  char data[64] = {};
+  const ssize_t n = ::read(reader, data, sizeof data);
+  ::close(reader);
+  EXPECT_EQ(std::string(data, n > 0 ? static_cast<size_t>(n) : 0), "through the pipe");
+  EXPECT_EQ(type_of(fifo), "fifo");
+}
+
+TEST_F(AtomicFileTest, SymlinkToARegularFileReplacesTheTargetAndKeepsTheLink) {
+  write(dir_ / "real.json", "old");
+  ASSERT_EQ(::chmod((dir_ / "real.json").c_str(), 0640), 0);
+  fs::create_symlink("real.json", dir_ / "link.json");
+  ASSERT_TRUE(write_file_atomically(dir_ / "link.json", "new"));
+  EXPECT_EQ(type_of(dir_ / "link.json"), "symlink");
+  EXPECT_EQ(fs::read_symlink(dir_ / "link.json"), "real.json");
+  EXPECT_EQ(read(dir_ / "real.json"), "new");
+  EXPECT_EQ(fs::status(dir_ / "real.json").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  EXPECT_EQ(entries(dir_), (std::vector<std::string>{"link.json", "real.json"}));
+}
+
+TEST_F(AtomicFileTest, SymlinkIntoAnotherDirectoryReplacesTheTargetThere) {
+  fs::create_directory(dir_ / "elsewhere");
+  write(dir_ / "elsewhere" / "real.json", "old");
+  fs::create_symlink(dir_ / "elsewhere" / "real.json", dir_ / "link.json");
+  ASSERT_TRUE(write_file_atomically(dir_ / "link.json", "new"));
+  EXPECT_EQ(type_of(dir_ / "link.json"), "symlink");
+  EXPECT_EQ(read(dir_ / "elsewhere" / "real.json"), "new");
+  EXPECT_EQ(entries(dir_ / "elsewhere"), std::vector<std::string>{"real.json"});
+}
+
+TEST_F(AtomicFileTest, DanglingSymlinkIsRefused) {
+  fs::create_symlink("nowhere", dir_ / "link");
+  const auto result = write_file_atomically(dir_ / "link", "x");
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().to_string(),
+            (dir_ / "link").string() +
+                ": is a symbolic link to a file that does not exist: refusing to create its "
+                "target");
+  EXPECT_EQ(entries(dir_), std::vector<std::string>{"link"});
+}
+
+TEST_F(AtomicFileTest, SocketIsRefused) {
+  const fs::path path = dir_ / "sock";
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(path.string().size(), sizeof addr.sun_path);
+  std::strcpy(addr.sun_path, path.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const auto result = write_file_atomically(path, "x");
+  ::close(fd);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().to_string(), path.string() + ": is a socket: cannot write to it");
+  EXPECT_EQ(type_of(path), "socket");
+}
+
+TEST_F(AtomicFileTest, BlockDeviceIsRefused) {
+  const fs::path node = dir_ / "blk";
+  if (::mknod(node.c_str(), S_IFBLK | 0600, makedev(7, 200)) != 0) {
+    GTEST_SKIP() << "cannot make a device node here: " << std::strerror(errno);
+  }
+  const auto result = write_file_atomically(node, "x");
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().to_string(),
+            node.string() + ": is a block device: refusing to write to it");
+  EXPECT_EQ(fs::symlink_status(node).type(), fs::file_type::block);
+}
+
+TEST_F(AtomicFileTest, OwnDescriptorsAreWrittenDirectly) {
+  const auto out = classify_output("/dev/stdout");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->kind, OutputTarget::Kind::kDescriptor);
+  EXPECT_EQ(out->descriptor, 1);
+  const auto fd = classify_output("/dev/fd/2");
+  ASSERT_TRUE(fd);
+  EXPECT_EQ(fd->descriptor, 2);
+  const auto closed = classify_output("/proc/self/fd/999");
+  ASSERT_FALSE(closed);
+  EXPECT_EQ(closed.error().to_string(), "/proc/self/fd/999: cannot write: Bad file descriptor");
+}
+
+TEST_F(AtomicFileTest, FailedStreamIsNotCommitted) {
+  // A formatter that cannot allocate leaves its stream bad with nothing wrong in the file:
+  // the commit must still fail, and the old file stay.
+  const fs::path target = dir_ / "out.json";
+  write(target, "old");
+  auto classified = classify_output(target);
+  ASSERT_TRUE(classified);
+  auto out = OutputFile::open(*classified);
+  ASSERT_TRUE(out);
+  (*out)->stream() << "partial";
+  (*out)->stream().setstate(std::ios::badbit);
+  const auto result = (*out)->commit();
+  ASSERT_FALSE(result);
+  EXPECT_TRUE(
+      result.error().message.ends_with("the output could not be formatted (out of memory?)"))
+      << result.error().message;
+  out->reset();
+  EXPECT_EQ(read(target), "old");
+  EXPECT_EQ(entries(dir_), std::vector<std::string>{"out.json"});
+}
+
+TEST_F(AtomicFileTest, UncommittedOutputLeavesTheOldFile) {
+  const fs::path target = dir_ / "out.json";
+  write(target, "old");
+  {
+    auto out = OutputFile::open(*classify_output(target));
+    ASSERT_TRUE(out);
+    (*out)->stream() << std::string(1 << 20, 'x');  // past the buffer: on disk already
+  }
+  EXPECT_EQ(read(target), "old");
+  EXPECT_EQ(entries(dir_), std::vector<std::string>{"out.json"});
+}
+
+TEST_F(AtomicFileTest, OutputThatIsAnInputIsAConflictHoweverSpelled) {
+  write(dir_ / "g.toml", "guest");
+  fs::create_symlink("g.toml", dir_ / "alias.toml");
+  fs::create_hard_link(dir_ / "g.toml", dir_ / "hard.toml");
+  const std::vector<std::string> inputs = {(dir_ / "other.toml").string(),
+                                           (dir_ / "g.toml").string()};
+  for (const fs::path& spelling :
+       {dir_ / "g.toml", dir_ / "." / "g.toml", dir_ / "alias.toml", dir_ / "hard.toml"}) {
+    const auto target = classify_output(spelling);
+    ASSERT_TRUE(target) << spelling;
+    EXPECT_EQ(output_conflict(*target, inputs, {}),
+              spelling.string() + ": the output is also an input (" + (dir_ / "g.toml").string() +
+                  "): refusing to overwrite it")
+        << spelling;
+  }
+  const auto other = classify_output(dir_ / "report.json");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(output_conflict(*other, inputs, {}), "");
+}
+
+TEST_F(AtomicFileTest, OutputInsideATreeReadIsAConflict) {
+  fs::create_directories(dir_ / "tree" / "sys" / "class");
+  fs::create_directories(dir_ / "tree" / "proc");
+  write(dir_ / "tree" / "proc" / "cmdline", "ro");
+  const std::vector<std::string> trees = {(dir_ / "tree").string()};
+  for (const fs::path& inside :
+       {dir_ / "tree" / "sys" / "class" / "new.json", dir_ / "tree" / "proc" / "cmdline"}) {
+    const auto target = classify_output(inside);
+    ASSERT_TRUE(target) << inside;
+    EXPECT_EQ(output_conflict(*target, {}, trees),
+              inside.string() + ": the output is inside the tree " + trees[0] +
+                  " that is read: refusing to write there");
+  }
+  // Beside sys/ and proc/ is not read.
+  const auto beside = classify_output(dir_ / "tree" / "report.json");
+  ASSERT_TRUE(beside);
+  EXPECT_EQ(output_conflict(*beside, {}, trees), "");
 }
 
 }  // namespace

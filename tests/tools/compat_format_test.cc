@@ -334,7 +334,7 @@ TEST(CompatFormatJunit, Matrix) {
   EXPECT_EQ(
       junit({incompatible_pair(), compatible_pair(), bad_pair("hosts/icx"), bad_pair("hosts/b")}),
       R"x(<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="iommu-compat" tests="9" failures="1" errors="4" skipped="1">
+<testsuites name="iommu-compat">
   <testsuite name="guest.toml on hosts/icx" tests="4" failures="1" errors="0" skipped="1">
     <properties>
       <property name="guest" value="guest.toml"/>
@@ -412,7 +412,7 @@ evidence: dmar0: model = intel-vtd
 
 TEST(CompatFormatJunit, HostileTextIsEscapedAndForbiddenCharactersDropped) {
   EXPECT_EQ(junit({hostile_pair()}), R"x(<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="iommu-compat" tests="1" failures="1" errors="0" skipped="0">
+<testsuites name="iommu-compat">
   <testsuite name="a,b:c%.toml on h&lt;&amp;&gt;&quot;&apos;" tests="1" failures="1" errors="0" skipped="0">
     <properties>
       <property name="guest" value="a,b:c%.toml"/>
@@ -445,6 +445,47 @@ iommu-compat: guest.toml on hosts/b: compatible
 iommu-compat: bad.toml on hosts/icx: bad-input
 iommu-compat: bad.toml on hosts/b: bad-input
 )x");
+}
+
+TEST(CompatFormatGithub, HostErrorsOncePerRunGuestErrorsOncePerGuest) {
+  // Two guests on a host whose report is broken: the host's error is annotated once, each
+  // guest's own errors once for that guest.
+  auto bad_host = [](std::string guest) {
+    CompatPair p;
+    p.report.guest = std::move(guest);
+    p.report.host = "hosts/r.toml";
+    p.report.verdict = Verdict::kBadInput;
+    p.errors = {{"hosts/r.toml:3:1", "unknown key"}};
+    return p;
+  };
+  CompatPair both = bad_pair("hosts/r.toml");
+  both.errors.push_back({"hosts/r.toml:3:1", "unknown key"});
+  EXPECT_EQ(github({bad_host("a.toml"), bad_host("b.toml"), both}),
+            R"x(::error file=hosts/r.toml,line=3,col=1,title=bad-input::unknown key
+iommu-compat: a.toml on hosts/r.toml: bad-input
+iommu-compat: b.toml on hosts/r.toml: bad-input
+::error file=bad.toml,line=5,col=8,title=bad-input::invalid TOML: expected ']'
+::error file=bad.toml,line=7,col=1,title=bad-input::unknown key ssid_bit (did you mean ssid_bits?)
+iommu-compat: bad.toml on hosts/r.toml: bad-input
+)x");
+}
+
+TEST(CompatFormatter, OnePairAtATimeGivesTheWholeDocument) {
+  // The streaming formatters and the vector functions agree, for every format, and the
+  // text matrix and JSON overall verdict come from the pairs seen.
+  const std::vector<CompatPair> pairs = {incompatible_pair(), compatible_pair(),
+                                         bad_pair("hosts/icx"), bad_pair("hosts/b")};
+  for (std::string_view format : {"text", "json", "junit", "github"}) {
+    std::ostringstream streamed;
+    auto f = make_compat_formatter(format, streamed);
+    for (const CompatPair& p : pairs) f->add(p);
+    f->finish();
+    const std::string whole = format == "text"    ? text(pairs)
+                              : format == "json"  ? json(pairs)
+                              : format == "junit" ? junit(pairs)
+                                                  : github(pairs);
+    EXPECT_EQ(streamed.str(), whole) << format;
+  }
 }
 
 TEST(CompatFormatGithub, HostileTextIsEscaped) {

@@ -3,6 +3,7 @@
 // deterministic: pairs in the order given, findings in rule order, no timestamps.
 #pragma once
 
+#include <memory>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -20,10 +21,34 @@ struct CompatTextOptions {
   bool show_passes = false;
 };
 
+/// Writes a matrix one pair at a time, as results arrive: memory is bounded by one pair's
+/// report, not by the matrix. Every format_compat_* function below is this over a vector.
+class CompatFormatter {
+ public:
+  virtual ~CompatFormatter() = default;
+  /// The next pair, in matrix order (every host of a guest before the next guest).
+  virtual void add(const CompatPair& pair) = 0;
+  /// Ends the document; call once, after the last pair.
+  virtual void finish() = 0;
+};
+
+/// The formatter for `format` ("text", "json", "junit" or "github"; anything else is text)
+/// writing to `out`, which must outlive it.
+std::unique_ptr<CompatFormatter> make_compat_formatter(std::string_view format, std::ostream& out,
+                                                       const CompatTextOptions& options = {});
+
+/// The formatters make_compat_formatter chooses from.
+std::unique_ptr<CompatFormatter> make_compat_text_formatter(std::ostream& out,
+                                                            const CompatTextOptions& options);
+std::unique_ptr<CompatFormatter> make_compat_json_formatter(std::ostream& out);
+std::unique_ptr<CompatFormatter> make_compat_junit_formatter(std::ostream& out);
+std::unique_ptr<CompatFormatter> make_compat_github_formatter(std::ostream& out);
+
 /// Per pair a header "guest on host: verdict", then its input errors or findings as
 /// "file:line:col: outcome [rule] message" with indented evidence and hint lines (consecutive
 /// findings that differ only in the unit they name print once, with an "also on" line); when
-/// there is more than one pair, a guest x host matrix and the overall verdict.
+/// there is more than one pair, a guest x host matrix of verdicts and the overall verdict
+/// (the one part kept for the whole run: a verdict per pair).
 void format_compat_text(const std::vector<CompatPair>& pairs, std::ostream& out,
                         const CompatTextOptions& options = {});
 
@@ -31,14 +56,16 @@ void format_compat_text(const std::vector<CompatPair>& pairs, std::ostream& out,
 /// findings}], verdict, exit_code}. Every finding is listed, passes included.
 void format_compat_json(const std::vector<CompatPair>& pairs, std::ostream& out);
 
-/// JUnit XML: one <testsuite> per pair, one <testcase> per finding (failure for fail,
-/// skipped for unknown) or input error (error). Text is escaped and characters XML 1.0
-/// forbids are dropped.
+/// JUnit XML: one <testsuite> per pair, with its counts, and one <testcase> per finding
+/// (failure for fail, skipped for unknown) or input error (error). The <testsuites> root has
+/// no totals: they would be known only after the last pair, and the root comes first. Text is
+/// escaped and characters XML 1.0 forbids are dropped.
 void format_compat_junit(const std::vector<CompatPair>& pairs, std::ostream& out);
 
 /// GitHub Actions workflow commands: one ::error (fail) or ::warning (unknown, warning)
 /// annotation per finding that did not pass, at the guest file's line; one ::error per
-/// distinct input error; and a plain verdict line per pair.
+/// distinct input error (a guest's once, not once per host; a host's once per run); and a plain
+/// verdict line per pair.
 void format_compat_github(const std::vector<CompatPair>& pairs, std::ostream& out);
 
 /// Where escaped XML text goes: an attribute value keeps tab and newline only as character

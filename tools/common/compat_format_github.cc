@@ -68,13 +68,21 @@ std::string github_escape_property(std::string_view text) {
   return out;
 }
 
-void format_compat_github(const std::vector<CompatPair>& pairs, std::ostream& out) {
-  std::set<std::string> errors_seen;  // a guest's parse errors once, not once per host
-  for (const CompatPair& pair : pairs) {
+namespace {
+
+class GithubFormatter : public CompatFormatter {
+ public:
+  explicit GithubFormatter(std::ostream& out) : out_(out) {}
+  void add(const CompatPair& pair) override {
     const caps::Report& r = pair.report;
+    if (r.guest != guest_) {
+      guest_ = r.guest;
+      guest_errors_.clear();
+    }
     for (const caps::Error& e : pair.errors) {
       const std::string line = command("error", split_where(e.where), "bad-input", e.message);
-      if (errors_seen.insert(line).second) out << line << '\n';
+      std::set<std::string>& seen = is_host_error(pair, e) ? host_errors_ : guest_errors_;
+      if (seen.insert(line).second) out_ << line << '\n';
     }
     for (const caps::Finding& f : r.findings) {
       if (f.outcome == caps::Outcome::kPass) continue;
@@ -83,11 +91,33 @@ void format_compat_github(const std::vector<CompatPair>& pairs, std::ostream& ou
       // The host leads the message: one guest line gets an annotation per host it fails on.
       std::string message = "on " + r.host + ": " + f.message;
       if (!f.hint.empty()) message += " (hint: " + f.hint + ")";
-      out << command(level, place, f.rule, message) << '\n';
+      out_ << command(level, place, f.rule, message) << '\n';
     }
-    out << "iommu-compat: " << github_escape_data(r.guest) << " on " << github_escape_data(r.host)
-        << ": " << caps::to_string(r.verdict) << '\n';
+    out_ << "iommu-compat: " << github_escape_data(r.guest) << " on " << github_escape_data(r.host)
+         << ": " << caps::to_string(r.verdict) << '\n';
   }
+  void finish() override {}
+
+ private:
+  std::ostream& out_;
+  // Errors already annotated: a guest's (its parse errors once, not once per host) and the
+  // hosts' (a broken report once per run); the guest's are forgotten with the guest, so
+  // memory does not grow with the matrix.
+  std::string guest_;
+  std::set<std::string> guest_errors_;
+  std::set<std::string> host_errors_;
+};
+
+}  // namespace
+
+std::unique_ptr<CompatFormatter> make_compat_github_formatter(std::ostream& out) {
+  return std::make_unique<GithubFormatter>(out);
+}
+
+void format_compat_github(const std::vector<CompatPair>& pairs, std::ostream& out) {
+  GithubFormatter f(out);
+  for (const CompatPair& pair : pairs) f.add(pair);
+  f.finish();
 }
 
 }  // namespace tools

@@ -84,24 +84,53 @@ void write_pair(JsonWriter& w, const CompatPair& pair) {
   w.end_object();
 }
 
+/// The document's head is written with the first pair (or at the end, when there is none),
+/// its tail with finish(); in between one pair at a time.
+class JsonFormatter : public CompatFormatter {
+ public:
+  explicit JsonFormatter(std::ostream& out) : w_(out) {}
+  void add(const CompatPair& pair) override {
+    begin();
+    write_pair(w_, pair);
+    overall_ = worse_verdict(overall_, pair.report.verdict);
+  }
+  void finish() override {
+    begin();
+    w_.end_array();
+    w_.key("verdict");
+    w_.string(caps::to_string(overall_));
+    w_.key("exit_code");
+    w_.integer(caps::exit_code(overall_));
+    w_.end_object();
+    w_.finish();
+  }
+
+ private:
+  void begin() {
+    if (begun_) return;
+    begun_ = true;
+    w_.begin_object();
+    w_.key("schema");
+    w_.string(kCompatJsonSchema);
+    w_.key("results");
+    w_.begin_array();
+  }
+
+  JsonWriter w_;
+  bool begun_ = false;
+  caps::Verdict overall_ = caps::Verdict::kCompatible;
+};
+
 }  // namespace
 
+std::unique_ptr<CompatFormatter> make_compat_json_formatter(std::ostream& out) {
+  return std::make_unique<JsonFormatter>(out);
+}
+
 void format_compat_json(const std::vector<CompatPair>& pairs, std::ostream& out) {
-  JsonWriter w(out);
-  w.begin_object();
-  w.key("schema");
-  w.string(kCompatJsonSchema);
-  w.key("results");
-  w.begin_array();
-  for (const CompatPair& pair : pairs) write_pair(w, pair);
-  w.end_array();
-  const caps::Verdict overall = overall_verdict(pairs);
-  w.key("verdict");
-  w.string(caps::to_string(overall));
-  w.key("exit_code");
-  w.integer(caps::exit_code(overall));
-  w.end_object();
-  w.finish();
+  JsonFormatter f(out);
+  for (const CompatPair& pair : pairs) f.add(pair);
+  f.finish();
 }
 
 }  // namespace tools

@@ -135,22 +135,42 @@ std::string xml_escape(std::string_view text, XmlContext context) {
   return out;
 }
 
-void format_compat_junit(const std::vector<CompatPair>& pairs, std::ostream& out) {
-  Tally total;
-  int tests = 0;
-  for (const CompatPair& pair : pairs) {
-    const Tally t = tally(pair);
-    total.fail += t.fail;
-    total.unknown += t.unknown;
-    total.errors += t.errors;
-    tests += static_cast<int>(pair.report.findings.size()) + t.errors;
+namespace {
+
+class JunitFormatter : public CompatFormatter {
+ public:
+  explicit JunitFormatter(std::ostream& out) : out_(out) {}
+  void add(const CompatPair& pair) override {
+    begin();
+    write_suite(pair, out_);
   }
-  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out << "<testsuites" << attr("name", "iommu-compat") << attr("tests", tests)
-      << attr("failures", total.fail) << attr("errors", total.errors)
-      << attr("skipped", total.unknown) << ">\n";
-  for (const CompatPair& pair : pairs) write_suite(pair, out);
-  out << "</testsuites>\n";
+  void finish() override {
+    begin();
+    out_ << "</testsuites>\n";
+  }
+
+ private:
+  void begin() {
+    if (begun_) return;
+    begun_ = true;
+    out_ << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    out_ << "<testsuites" << attr("name", "iommu-compat") << ">\n";
+  }
+
+  std::ostream& out_;
+  bool begun_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<CompatFormatter> make_compat_junit_formatter(std::ostream& out) {
+  return std::make_unique<JunitFormatter>(out);
+}
+
+void format_compat_junit(const std::vector<CompatPair>& pairs, std::ostream& out) {
+  JunitFormatter f(out);
+  for (const CompatPair& pair : pairs) f.add(pair);
+  f.finish();
 }
 
 }  // namespace tools

@@ -1,7 +1,6 @@
 // format_compat_text: findings as compiler-style lines, then a guest x host matrix.
 #include <algorithm>
 #include <map>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -76,75 +75,114 @@ void print_pair(const CompatPair& pair, std::ostream& out, const CompatTextOptio
   }
 }
 
-/// Distinct values in order of first appearance.
-std::vector<std::string> distinct(const std::vector<CompatPair>& pairs,
-                                  std::string caps::Report::*field) {
-  std::vector<std::string> out;
-  std::set<std::string_view> seen;
-  for (const CompatPair& pair : pairs) {
-    const std::string& value = pair.report.*field;
-    if (seen.insert(value).second) out.push_back(value);
-  }
-  return out;
-}
-
 std::string pad(std::string text, size_t width) {
   if (text.size() < width) text.append(width - text.size(), ' ');
   return text;
 }
 
-/// Hosts are numbered columns with a legend: host names are paths, too long for headers.
-void print_matrix(const std::vector<CompatPair>& pairs, std::ostream& out) {
-  const std::vector<std::string> guests = distinct(pairs, &caps::Report::guest);
-  const std::vector<std::string> hosts = distinct(pairs, &caps::Report::host);
-  out << "matrix: " << guests.size() << (guests.size() == 1 ? " guest" : " guests") << " x "
-      << hosts.size() << (hosts.size() == 1 ? " host" : " hosts") << '\n';
-  for (size_t i = 0; i < hosts.size(); ++i) {
-    out << "  [" << i + 1 << "] " << printable(hosts[i]) << '\n';
+/// Distinct names in order of first appearance, each with its index.
+class Names {
+ public:
+  size_t index(const std::string& name) {
+    auto [it, added] = index_.emplace(name, names_.size());
+    if (added) names_.push_back(name);
+    return it->second;
   }
-  std::vector<std::vector<std::string>> rows;
-  rows.push_back({"guest"});
-  for (size_t i = 0; i < hosts.size(); ++i) rows[0].push_back("[" + std::to_string(i + 1) + "]");
-  using Cell = std::pair<std::string_view, std::string_view>;  // guest, host
-  std::map<Cell, caps::Verdict> verdicts;
-  for (const CompatPair& p : pairs) {
-    verdicts.emplace(Cell(p.report.guest, p.report.host), p.report.verdict);
+  const std::vector<std::string>& names() const { return names_; }
+
+ private:
+  std::vector<std::string> names_;
+  std::map<std::string, size_t, std::less<>> index_;
+};
+
+/// Pairs printed as they come; for the closing matrix only each pair's verdict is kept.
+class TextFormatter : public CompatFormatter {
+ public:
+  TextFormatter(std::ostream& out, const CompatTextOptions& options)
+      : out_(out), options_(options) {}
+
+  void add(const CompatPair& pair) override {
+    if (count_++ > 0) out_ << '\n';
+    print_pair(pair, out_, options_);
+    const size_t guest = guests_.index(pair.report.guest);
+    const size_t host = hosts_.index(pair.report.host);
+    verdicts_.emplace(std::pair(guest, host), pair.report.verdict);  // the first pair wins
+    overall_ = worse_verdict(overall_, pair.report.verdict);
   }
-  for (const std::string& guest : guests) {
-    std::vector<std::string> row{printable(guest)};
-    for (const std::string& host : hosts) {
-      auto it = verdicts.find({guest, host});
-      row.push_back(it == verdicts.end() ? "-" : std::string(caps::to_string(it->second)));
+
+  void finish() override {
+    if (count_ <= 1) return;
+    out_ << '\n';
+    print_matrix();
+  }
+
+ private:
+  /// Hosts are numbered columns with a legend: host names are paths, too long for headers.
+  void print_matrix() {
+    const std::vector<std::string>& guests = guests_.names();
+    const std::vector<std::string>& hosts = hosts_.names();
+    out_ << "matrix: " << guests.size() << (guests.size() == 1 ? " guest" : " guests") << " x "
+         << hosts.size() << (hosts.size() == 1 ? " host" : " hosts") << '\n';
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      out_ << "  [" << i + 1 << "] " << printable(hosts[i]) << '\n';
     }
-    rows.push_back(std::move(row));
+    // Widths first, then the rows: the table is never held whole.
+    std::vector<size_t> widths(hosts.size() + 1, std::string_view("guest").size());
+    for (size_t h = 0; h < hosts.size(); ++h) {
+      widths[h + 1] = std::to_string(h + 1).size() + 2;
+    }
+    for (size_t g = 0; g < guests.size(); ++g) {
+      widths[0] = std::max(widths[0], printable(guests[g]).size());
+      for (size_t h = 0; h < hosts.size(); ++h) {
+        widths[h + 1] = std::max(widths[h + 1], cell(g, h).size());
+      }
+    }
+    std::vector<std::string> row{"guest"};
+    for (size_t h = 0; h < hosts.size(); ++h) row.push_back("[" + std::to_string(h + 1) + "]");
+    print_row(row, widths);
+    for (size_t g = 0; g < guests.size(); ++g) {
+      row.assign(1, printable(guests[g]));
+      for (size_t h = 0; h < hosts.size(); ++h) row.push_back(cell(g, h));
+      print_row(row, widths);
+    }
+    out_ << "overall: " << caps::to_string(overall_) << " (exit " << caps::exit_code(overall_)
+         << ")\n";
   }
-  std::vector<size_t> widths(rows[0].size(), 0);
-  for (const auto& row : rows) {
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+
+  std::string cell(size_t guest, size_t host) const {
+    auto it = verdicts_.find({guest, host});
+    return it == verdicts_.end() ? "-" : std::string(caps::to_string(it->second));
   }
-  for (const auto& row : rows) {
+
+  void print_row(const std::vector<std::string>& row, const std::vector<size_t>& widths) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
       line += i + 1 == row.size() ? row[i] : pad(row[i], widths[i] + 2);
     }
-    out << line << '\n';
+    out_ << line << '\n';
   }
-  const caps::Verdict overall = overall_verdict(pairs);
-  out << "overall: " << caps::to_string(overall) << " (exit " << caps::exit_code(overall) << ")\n";
-}
+
+  std::ostream& out_;
+  CompatTextOptions options_;
+  size_t count_ = 0;
+  Names guests_;
+  Names hosts_;
+  std::map<std::pair<size_t, size_t>, caps::Verdict> verdicts_;
+  caps::Verdict overall_ = caps::Verdict::kCompatible;
+};
 
 }  // namespace
 
+std::unique_ptr<CompatFormatter> make_compat_text_formatter(std::ostream& out,
+                                                            const CompatTextOptions& options) {
+  return std::make_unique<TextFormatter>(out, options);
+}
+
 void format_compat_text(const std::vector<CompatPair>& pairs, std::ostream& out,
                         const CompatTextOptions& options) {
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    if (i > 0) out << '\n';
-    print_pair(pairs[i], out, options);
-  }
-  if (pairs.size() > 1) {
-    out << '\n';
-    print_matrix(pairs, out);
-  }
+  TextFormatter f(out, options);
+  for (const CompatPair& pair : pairs) f.add(pair);
+  f.finish();
 }
 
 }  // namespace tools

@@ -38,12 +38,18 @@ bool pop_number(std::string_view& text, int& value) {
 
 }  // namespace
 
+caps::Verdict worse_verdict(caps::Verdict a, caps::Verdict b) {
+  return severity(b) > severity(a) ? b : a;
+}
+
 caps::Verdict overall_verdict(const std::vector<CompatPair>& pairs) {
   caps::Verdict worst = caps::Verdict::kCompatible;
-  for (const CompatPair& pair : pairs) {
-    if (severity(pair.report.verdict) > severity(worst)) worst = pair.report.verdict;
-  }
+  for (const CompatPair& pair : pairs) worst = worse_verdict(worst, pair.report.verdict);
   return worst;
+}
+
+bool is_host_error(const CompatPair& pair, const caps::Error& e) {
+  return !pair.report.host.empty() && split_where(e.where).file == pair.report.host;
 }
 
 Place split_where(std::string_view where) {

@@ -22,6 +22,13 @@ struct CompatPair {
 /// compatible, so a CI gate fails on the most serious problem. No pair: compatible.
 caps::Verdict overall_verdict(const std::vector<CompatPair>& pairs);
 
+/// The worse of two verdicts by that precedence.
+caps::Verdict worse_verdict(caps::Verdict a, caps::Verdict b);
+
+/// Whether input error `e` of `pair` is about its host (a host report or tree that could not
+/// be loaded) rather than its guest: host errors repeat for every guest.
+bool is_host_error(const CompatPair& pair, const caps::Error& e);
+
 /// A place split from Error::where or a finding: "guest.toml:5:1" -> {"guest.toml", 5, 1}.
 /// line and column are 0 when not given.
 struct Place {

@@ -1,11 +1,15 @@
 // iommu-compat: checks guest vIOMMU descriptions against hosts (a live host, fake sysfs trees
 // or host reports) and suggests the most capable guest a set of hosts supports. A thin driver:
 // parse options, load inputs, call libcaps, format.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <new>
 #include <set>
 #include <sstream>
 #include <string>
@@ -28,10 +32,15 @@
 
 namespace {
 
-/// Exit codes besides the verdicts' (guest-config.md section 3): bad input and usage share 2.
+/// Exit codes besides the verdicts' (guest-config.md section 3): bad input and usage share 2;
+/// 4 is a failure of the tool's own output or resources (a full disk, a closed pipe, memory),
+/// which says nothing about the inputs and must not read as bad input.
 constexpr int kExitOk = 0;
 constexpr int kExitNoGuest = 1;
 constexpr int kExitBadInput = 2;
+constexpr int kExitWriteFailed = 4;
+
+constexpr const char* kSubcommands[] = {"check", "suggest"};
 
 /// Guest files and host reports larger than this are not ours.
 constexpr std::uintmax_t kInputLimit = 64 << 20;
@@ -102,15 +111,102 @@ caps::Result<caps::Host> load_report(const std::string& path) {
   return caps::load_host_report(*text, path);
 }
 
+/// A --host value: a report file, or a directory standing for every *.toml in it, sorted by
+/// name (so `--host hosts/` needs no shell glob, which would turn every report after the first
+/// into a guest). Errors: the directory cannot be listed or holds no report.
+struct ReportPath {
+  std::string path;
+  std::optional<caps::Error> error;
+};
+
+std::vector<ReportPath> expand_reports(const std::vector<std::string>& values) {
+  std::vector<ReportPath> out;
+  for (const std::string& value : values) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(value, ec)) {
+      out.push_back({value, std::nullopt});
+      continue;
+    }
+    std::vector<std::string> found;
+    for (std::filesystem::directory_iterator it(value, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      const std::filesystem::path& p = it->path();
+      if (p.extension() == ".toml" && !p.filename().string().starts_with(".")) {
+        found.push_back(p.string());
+      }
+    }
+    if (ec) {
+      out.push_back({value, caps::Error{value, "cannot list the directory: " + ec.message()}});
+      continue;
+    }
+    if (found.empty()) {
+      out.push_back({value, caps::Error{value, "directory holds no host report (*.toml)"}});
+      continue;
+    }
+    std::sort(found.begin(), found.end());
+    for (std::string& path : found) out.push_back({std::move(path), std::nullopt});
+  }
+  return out;
+}
+
 /// Every host the options name, in order: the --sysfs-root trees, then the --host reports;
 /// with neither, the live host at "/".
-std::vector<HostInput> load_hosts(const HostOptions& options) {
+std::vector<HostInput> load_hosts(const HostOptions& options,
+                                  const std::vector<ReportPath>& reports) {
   std::vector<HostInput> out;
   std::vector<std::string> roots = options.sysfs_roots;
   if (roots.empty() && options.reports.empty()) roots.push_back("/");
   for (const std::string& root : roots) out.push_back({root, read_tree(root, options.backend)});
-  for (const std::string& path : options.reports) out.push_back({path, load_report(path)});
+  for (const ReportPath& report : reports) {
+    if (report.error) {
+      out.push_back({report.path, tl::unexpected(*report.error)});
+    } else {
+      out.push_back({report.path, load_report(report.path)});
+    }
+  }
   return out;
+}
+
+/// The trees the options read (for the --output check): the --sysfs-roots, or the live "/".
+std::vector<std::string> trees(const HostOptions& options) {
+  if (options.sysfs_roots.empty() && options.reports.empty()) return {"/"};
+  return options.sysfs_roots;
+}
+
+/// Where --output goes, checked before any input is read: what it is (a regular file to
+/// replace, a device, or refused) and that it is none of the inputs. A refusal is a usage
+/// error (exit 2), printed here.
+std::optional<tools::OutputTarget> check_output(const std::string& output,
+                                                const std::vector<std::string>& files,
+                                                const std::vector<std::string>& roots) {
+  caps::Result<tools::OutputTarget> target = tools::classify_output(output);
+  if (!target) {
+    print_error(target.error().to_string());
+    return std::nullopt;
+  }
+  if (std::string conflict = tools::output_conflict(*target, files, roots); !conflict.empty()) {
+    print_error(conflict);
+    return std::nullopt;
+  }
+  return *target;
+}
+
+/// Standard output, or the --output target opened; nullptr after saying why.
+std::unique_ptr<tools::OutputFile> open_output(const std::optional<tools::OutputTarget>& target) {
+  if (!target) return tools::OutputFile::standard_output();
+  caps::Result<std::unique_ptr<tools::OutputFile>> out = tools::OutputFile::open(*target);
+  if (!out) {
+    print_error(out.error().to_string());
+    return nullptr;
+  }
+  return std::move(*out);
+}
+
+/// Makes the output final; false after saying why.
+bool commit(tools::OutputFile& out) {
+  const caps::Result<void> done = out.commit();
+  if (!done) print_error(done.error().to_string());
+  return done.has_value();
 }
 
 /// A usage error for --backend udev on a tree that is not the real root, else empty.
@@ -130,11 +226,32 @@ struct GuestInput {
   std::vector<caps::Error> errors;
 };
 
+/// Whether `text` is a host report (its schema line), which a guest parse would bury in
+/// unknown-key errors: a shell glob after --host makes reports into guests.
+bool looks_like_host_report(std::string_view text) {
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(at, end - at);
+    at = end + 1;
+    line.remove_prefix(std::min(line.find_first_not_of(" \t"), line.size()));
+    if (line.empty() || line.front() == '#') continue;
+    return line.starts_with("schema") && line.find("\"iommu-probe/") != std::string_view::npos;
+  }
+  return false;
+}
+
 GuestInput load_guest(const std::string& path) {
   GuestInput in{path, std::nullopt, {}};
   caps::Result<std::string> text = read_text_file(path);
   if (!text) {
     in.errors.push_back(text.error());
+    return in;
+  }
+  if (looks_like_host_report(*text)) {
+    in.errors.push_back({path,
+                         "a host report, not a guest: give each report its own --host, or "
+                         "--host DIR for every *.toml in a directory"});
     return in;
   }
   auto parsed = caps::parse_guest(*text, path);
@@ -158,60 +275,66 @@ tools::CompatPair run_pair(const GuestInput& guest, const HostInput& host,
   return pair;
 }
 
-/// Writes `text` to stdout or atomically to `output`; false (after saying why) on failure.
-bool emit(const std::string& text, const std::string& output) {
-  if (output.empty()) {
-    std::cout << text << std::flush;
-    if (std::cout) return true;
-    print_error("cannot write to standard output");
-    return false;
+/// Input errors said once each on stderr: a guest's once for that guest, a host's once per
+/// run; the guest's are forgotten with the guest, so memory does not grow with the matrix.
+class ErrorEcho {
+ public:
+  void add(const tools::CompatPair& pair) {
+    if (pair.report.guest != guest_) {
+      guest_ = pair.report.guest;
+      guest_seen_.clear();
+    }
+    for (const caps::Error& e : pair.errors) {
+      std::set<std::string>& seen = tools::is_host_error(pair, e) ? host_seen_ : guest_seen_;
+      if (seen.insert(e.to_string()).second) print_error(e.to_string());
+    }
   }
-  const caps::Result<void> written = tools::write_file_atomically(output, text);
-  if (!written) print_error(written.error().to_string());
-  return written.has_value();
-}
 
-std::string format(const std::vector<tools::CompatPair>& pairs, const CheckOptions& options) {
-  std::ostringstream out;
-  if (options.format == "json") {
-    tools::format_compat_json(pairs, out);
-  } else if (options.format == "junit") {
-    tools::format_compat_junit(pairs, out);
-  } else if (options.format == "github") {
-    tools::format_compat_github(pairs, out);
-  } else {
-    tools::format_compat_text(pairs, out, {.show_passes = options.show_passes});
-  }
-  return out.str();
-}
+ private:
+  std::string guest_;
+  std::set<std::string> guest_seen_;
+  std::set<std::string> host_seen_;
+};
 
 int run_check(const CheckOptions& options) {
   if (std::string error = check_backend(options.hosts); !error.empty()) return usage_error(error);
-  const std::vector<HostInput> hosts = load_hosts(options.hosts);
-  std::vector<GuestInput> guests;
-  for (const std::string& path : options.guests) guests.push_back(load_guest(path));
+  const std::vector<ReportPath> reports = expand_reports(options.hosts.reports);
+  std::optional<tools::OutputTarget> target;
+  if (!options.output.empty()) {
+    std::vector<std::string> files = options.guests;
+    for (const ReportPath& r : reports) files.push_back(r.path);
+    target = check_output(options.output, files, trees(options.hosts));
+    if (!target) return kExitBadInput;
+  }
+  const std::unique_ptr<tools::OutputFile> out = open_output(target);
+  if (!out) return kExitWriteFailed;
 
+  const std::vector<HostInput> hosts = load_hosts(options.hosts, reports);
   // Text (unless asked) and GitHub annotations show no passing finding, so none is built.
   const bool passes_shown =
       options.format == "json" || options.format == "junit" || options.show_passes;
-  std::vector<tools::CompatPair> pairs;
-  for (const GuestInput& guest : guests) {
-    for (const HostInput& host : hosts) {
-      pairs.push_back(run_pair(guest, host, {.passes = passes_shown}));
-    }
-  }
   // The text report on the terminal shows input errors already; elsewhere say them on stderr
-  // too, once each, so a CI log shows why a run was bad-input.
-  if (options.format != "text" || !options.output.empty()) {
-    std::set<std::string> seen;
-    for (const tools::CompatPair& pair : pairs) {
-      for (const caps::Error& e : pair.errors) {
-        if (seen.insert(e.to_string()).second) print_error(e.to_string());
-      }
+  // too, so a CI log shows why a run was bad-input.
+  const bool echo_errors = options.format != "text" || !options.output.empty();
+  ErrorEcho echo;
+  const std::unique_ptr<tools::CompatFormatter> formatter = tools::make_compat_formatter(
+      options.format, out->stream(), {.show_passes = options.show_passes});
+  caps::Verdict overall = caps::Verdict::kCompatible;
+  // One guest at a time and each pair formatted as soon as it is checked: a matrix of
+  // thousands of guests needs the memory of one pair, not of all.
+  for (const std::string& path : options.guests) {
+    const GuestInput guest = load_guest(path);
+    for (const HostInput& host : hosts) {
+      const tools::CompatPair pair = run_pair(guest, host, {.passes = passes_shown});
+      if (echo_errors) echo.add(pair);
+      overall = tools::worse_verdict(overall, pair.report.verdict);
+      formatter->add(pair);
     }
+    if (!out->stream()) break;  // the output failed: commit says why, the rest is wasted
   }
-  if (!emit(format(pairs, options), options.output)) return kExitBadInput;
-  return caps::exit_code(tools::overall_verdict(pairs));
+  formatter->finish();
+  if (!commit(*out)) return kExitWriteFailed;
+  return caps::exit_code(overall);
 }
 
 /// The suggestion as a guest file, then comments naming the hosts and what was left out.
@@ -230,9 +353,17 @@ std::string suggestion_text(const caps::Suggestion& suggestion,
 
 int run_suggest(const SuggestOptions& options) {
   if (std::string error = check_backend(options.hosts); !error.empty()) return usage_error(error);
+  const std::vector<ReportPath> reports = expand_reports(options.hosts.reports);
+  std::optional<tools::OutputTarget> target;
+  if (!options.output.empty()) {
+    std::vector<std::string> files;
+    for (const ReportPath& r : reports) files.push_back(r.path);
+    target = check_output(options.output, files, trees(options.hosts));
+    if (!target) return kExitBadInput;
+  }
   std::vector<caps::Host> hosts;
   bool bad = false;
-  for (HostInput& input : load_hosts(options.hosts)) {
+  for (HostInput& input : load_hosts(options.hosts, reports)) {
     if (!input.host) {
       print_error(input.host.error().to_string());
       bad = true;
@@ -246,7 +377,10 @@ int run_suggest(const SuggestOptions& options) {
     print_error(suggestion.error().to_string());
     return kExitNoGuest;
   }
-  if (!emit(suggestion_text(*suggestion, hosts), options.output)) return kExitBadInput;
+  const std::unique_ptr<tools::OutputFile> out = open_output(target);
+  if (!out) return kExitWriteFailed;
+  out->stream() << suggestion_text(*suggestion, hosts);
+  if (!commit(*out)) return kExitWriteFailed;
   return kExitOk;
 }
 
@@ -256,9 +390,13 @@ void add_host_options(CLI::App& app, HostOptions& options) {
       ->type_name("DIR")
       ->take_all()
       ->allow_extra_args(false);
+  // One value per --host (allow_extra_args(false); CLI11 2.1's expected(1) would also forbid
+  // repeating the flag): the words after it are guests.
   app.add_option("--host", options.reports,
-                 "A host: report written by iommu-probe --format toml (repeatable)")
-      ->type_name("REPORT.toml")
+                 "A host: report written by iommu-probe --format toml, or a directory of them "
+                 "(every *.toml in it); one per --host, repeatable")
+      ->type_name("REPORT.toml|DIR")
+      ->take_all()
       ->allow_extra_args(false);
   app.add_option("--backend", options.backend,
                  "How to read trees. auto: udev for the root /, else dir; udev needs the root /")
@@ -266,9 +404,47 @@ void add_host_options(CLI::App& app, HostOptions& options) {
       ->capture_default_str();
 }
 
-}  // namespace
+/// The subcommand closest to `word` by edit distance, if it is a plausible typo.
+std::string closest_subcommand(std::string_view word) {
+  std::string best;
+  size_t best_distance = 3;  // more edits than this is not a typo
+  for (std::string_view name : kSubcommands) {
+    std::vector<size_t> row(name.size() + 1);
+    for (size_t j = 0; j <= name.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= word.size(); ++i) {
+      size_t diagonal = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= name.size(); ++j) {
+        const size_t above = row[j];
+        row[j] =
+            std::min({row[j] + 1, row[j - 1] + 1, diagonal + (word[i - 1] == name[j - 1] ? 0 : 1)});
+        diagonal = above;
+      }
+    }
+    if (row[name.size()] < best_distance) {
+      best_distance = row[name.size()];
+      best = name;
+    }
+  }
+  return best;
+}
 
-int main(int argc, char** argv) {
+/// A usage error for a first argument that is neither an option nor a subcommand (CLI11 would
+/// only say a subcommand is required), else empty.
+std::string unknown_subcommand(int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return {};
+  const std::string_view word = argv[1];
+  for (std::string_view name : kSubcommands) {
+    if (word == name) return {};
+  }
+  std::string message = "unknown subcommand '" + tools::printable(word) + "'";
+  if (std::string near = closest_subcommand(word); !near.empty()) {
+    message += " (did you mean '" + near + "'?)";
+  }
+  return message;
+}
+
+int run(int argc, char** argv) {
   CLI::App app{"Checks guest vIOMMU descriptions against hosts' IOMMUs.", "iommu-compat"};
   app.set_version_flag("--version", std::string(tools::version()));
   app.require_subcommand(1);
@@ -277,13 +453,16 @@ int main(int argc, char** argv) {
   CLI::App* check_cmd = app.add_subcommand(
       "check",
       "Check every GUEST against every host. Exit: 0 compatible, 1 incompatible, 2 bad input, "
-      "3 undecided; several pairs: the worst by bad-input > incompatible > undecided > "
-      "compatible");
+      "3 undecided, 4 the output could not be written or memory ran out; several pairs: the "
+      "worst by bad-input > incompatible > undecided > compatible");
   add_host_options(*check_cmd, check.hosts);
   check_cmd->add_option("--format", check.format, "Output format")
       ->check(CLI::IsMember({"text", "json", "junit", "github"}))
       ->capture_default_str();
-  check_cmd->add_option("--output", check.output, "Write to FILE (atomically) instead of stdout")
+  check_cmd
+      ->add_option("--output", check.output,
+                   "Write to FILE instead of stdout: a regular file is replaced atomically, "
+                   "a device or FIFO written in place")
       ->type_name("FILE");
   check_cmd->add_flag("--show-passes", check.show_passes, "Text: list passing findings too");
   check_cmd->add_option("guests", check.guests, "Guest description files (TOML, format 1)")
@@ -294,7 +473,7 @@ int main(int argc, char** argv) {
   CLI::App* suggest_cmd = app.add_subcommand(
       "suggest",
       "Print the most capable guest of MODEL that every host supports. Exit: 0 printed, "
-      "1 a host has no IOMMU unit, 2 bad input");
+      "1 a host has no IOMMU unit, 2 bad input, 4 the output could not be written");
   add_host_options(*suggest_cmd, suggest.hosts);
   suggest_cmd->add_option("--model", suggest.model, "The vIOMMU model")
       ->check(CLI::IsMember({"intel-vtd", "amd-vi", "arm-smmu-v3", "virtio-iommu"}))
@@ -303,6 +482,9 @@ int main(int argc, char** argv) {
       ->add_option("--output", suggest.output, "Write to FILE (atomically) instead of stdout")
       ->type_name("FILE");
 
+  if (std::string problem = unknown_subcommand(argc, argv); !problem.empty()) {
+    return usage_error(problem);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -311,4 +493,20 @@ int main(int argc, char** argv) {
   }
   if (check_cmd->parsed()) return run_check(check);
   return run_suggest(suggest);
+}
+
+}  // namespace
+
+// Exceptions stop here: an allocation that fails anywhere (a formatter's string, a guest's
+// findings) ends the run with a message and exit 4, and the unwinding removes the temporary
+// file, so --output never installs a partial report.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc&) {
+    print_error("out of memory");
+  } catch (const std::exception& e) {
+    print_error(e.what());
+  }
+  return kExitWriteFailed;
 }

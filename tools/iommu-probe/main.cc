@@ -1,8 +1,11 @@
 // iommu-probe: reads a host's IOMMU units, groups and devices and prints them as text, JSON or
 // a TOML host report. A thin driver: parse options, call libcaps, format.
+#include <exception>
 #include <filesystem>
 #include <iostream>
-#include <sstream>
+#include <memory>
+#include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,9 +22,12 @@
 
 namespace {
 
+/// 1: the tree could not be read or gave an error; 2: the command line (--output included)
+/// cannot be used; 4: the output could not be written or memory ran out, as iommu-compat.
 constexpr int kExitOk = 0;
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitWriteFailed = 4;
 
 struct Options {
   std::string sysfs_root = "/";
@@ -59,8 +65,7 @@ bool report_diagnostics(const caps::Host& host) {
   return error;
 }
 
-std::string format(const caps::Host& host, const Options& options) {
-  std::ostringstream out;
+void format(const caps::Host& host, const Options& options, std::ostream& out) {
   if (options.format == "json") {
     tools::format_json(host, out);
   } else if (options.format == "toml") {
@@ -68,24 +73,9 @@ std::string format(const caps::Host& host, const Options& options) {
   } else {
     tools::format_text(host, out, {.registers = options.registers});
   }
-  return out.str();
 }
 
-bool emit(const std::string& text, const std::string& output) {
-  if (output.empty()) {
-    std::cout << text << std::flush;
-    if (std::cout) return true;
-    print_error("cannot write to standard output");
-    return false;
-  }
-  const caps::Result<void> written = tools::write_file_atomically(output, text);
-  if (!written) print_error(written.error().to_string());
-  return written.has_value();
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   Options options;
   CLI::App app{"Reports the host's IOMMU units, their capabilities, groups and devices.",
                "iommu-probe"};
@@ -120,6 +110,27 @@ int main(int argc, char** argv) {
       !problem.empty()) {
     return usage_error(problem);
   }
+  // Where the output goes is settled before the tree is read: a refusal costs nothing, and a
+  // report never lands inside the tree it describes.
+  std::optional<tools::OutputTarget> target;
+  if (!options.output.empty()) {
+    caps::Result<tools::OutputTarget> classified = tools::classify_output(options.output);
+    if (!classified) return usage_error(classified.error().to_string());
+    if (std::string conflict = tools::output_conflict(*classified, {}, {options.sysfs_root});
+        !conflict.empty()) {
+      return usage_error(conflict);
+    }
+    target = *classified;
+  }
+  std::unique_ptr<tools::OutputFile> out = tools::OutputFile::standard_output();
+  if (target) {
+    caps::Result<std::unique_ptr<tools::OutputFile>> opened = tools::OutputFile::open(*target);
+    if (!opened) {
+      print_error(opened.error().to_string());
+      return kExitWriteFailed;
+    }
+    out = std::move(*opened);
+  }
 
   caps::Result<std::unique_ptr<caps::Source>> source =
       tools::open_host_source(options.sysfs_root, options.backend);
@@ -136,6 +147,25 @@ int main(int argc, char** argv) {
     if (!failed) print_error("no unit named " + name);
     failed = true;
   }
-  if (!emit(format(host, options), options.output)) return kExitError;
+  format(host, options, out->stream());
+  if (const caps::Result<void> done = out->commit(); !done) {
+    print_error(done.error().to_string());
+    return kExitWriteFailed;
+  }
   return failed ? kExitError : kExitOk;
+}
+
+}  // namespace
+
+// Exceptions stop here: a failed allocation ends the run with a message and exit 4, and the
+// unwinding removes the temporary file, so --output never installs a partial report.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc&) {
+    print_error("out of memory");
+  } catch (const std::exception& e) {
+    print_error(e.what());
+  }
+  return kExitWriteFailed;
 }
