@@ -41,8 +41,25 @@ install_packages() {
   local sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
   echo "setup: installing ${missing[*]}" >&2
-  "${sudo[@]}" apt-get update -q
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Another apt or dpkg (unattended-upgrades, a parallel job) may hold the locks for a while:
+  # wait up to SETUP_APT_LOCK_TIMEOUT seconds instead of failing at once. DPkg::Lock::Timeout
+  # covers dpkg's lock; apt-get update (apt 2.6) does not wait for the lists lock, so retry it.
+  local lock_wait=${SETUP_APT_LOCK_TIMEOUT:-600} waited=0 err
+  err=$(mktemp)
+  until "${sudo[@]}" apt-get -o DPkg::Lock::Timeout="$lock_wait" update -q 2>"$err"; do
+    cat "$err" >&2
+    if ! grep -q 'Could not get lock' "$err" || [ "$waited" -ge "$lock_wait" ]; then
+      rm -f "$err"
+      return 1
+    fi
+    echo "setup: the package lists are locked by another apt; waiting ($waited s of $lock_wait)" >&2
+    sleep 5
+    waited=$((waited + 5))
+  done
+  cat "$err" >&2
+  rm -f "$err"
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout="$lock_wait" \
+    install -y -q --no-install-recommends "${missing[@]}"
 }
 
 stage_start=$SECONDS

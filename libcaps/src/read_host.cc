@@ -231,6 +231,7 @@ Host read_host(Source& source, const ReadOptions& options) {
   host.root = source.root();
 
   DirRead listing = source.list_units();
+  for (Diagnostic& d : source.take_diagnostics()) host.diagnostics.push_back(std::move(d));
   bool class_dir_exists = listing.status != ReadStatus::kMissing;
   if (!listing.ok() && class_dir_exists) {
     add_diagnostic(host.diagnostics, "sys/class/iommu", Severity::kError,

@@ -1,19 +1,22 @@
-// The libudev backend: units and their attributes through libudev, everything else through a
-// directory source on "/". The only file that includes libudev.h.
+// The libudev backend: units and their attribute values through libudev, everything else through
+// a directory source on the same tree. The only file that includes libudev.h.
 #include <libudev.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "libcaps/diagnostic.h"
+#include "libcaps/parse.h"
 #include "libcaps/source.h"
 
 namespace caps {
@@ -77,42 +80,52 @@ bool valid_unit(std::string_view unit) {
          unit.find_first_of(std::string_view("/\0", 2)) == std::string_view::npos;
 }
 
+/// At most this many names in a disagreement message; a tree may have 10,000 units.
+constexpr std::size_t kMaxNamesShown = 8;
+
+/// `names` quoted and comma-separated, the first kMaxNamesShown of them.
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i == kMaxNamesShown) return out + ", ... (" + std::to_string(names.size()) + " in all)";
+    if (i > 0) out += ", ";
+    out += quote(names[i]);
+  }
+  return out;
+}
+
+/// libudev enumerates the units and supplies attribute values; listings, type checks and every
+/// file outside a unit go through a directory reader rooted at the same tree as libudev's /sys
+/// ("/" on a live host, the testbed under umockdev). That reader never leaves its root, never
+/// blocks and reads at most the caller's limit, so on a hostile tree both backends give the same
+/// statuses, and the platform files (proc/cmdline, ACPI tables) are the tree's own.
 class UdevSource final : public Source {
  public:
   UdevSource(UdevPtr u, std::unique_ptr<Source> dir) : udev_(std::move(u)), dir_(std::move(dir)) {}
 
   std::string_view backend() const override { return "udev"; }
-  const std::string& root() const override { return root_; }
+  const std::string& root() const override { return dir_->root(); }
 
+  /// The union of libudev's enumeration and the class directory, so a unit one of them misses
+  /// is still read (and fails on its own, as with the directory backend). When they differ the
+  /// backend says so: libudev seeing nothing on a tree that has units means it is not looking
+  /// at that tree (umockdev without an absolute UMOCKDEV_DIR, for one).
   DirRead list_units() override {
-    EnumeratePtr en(udev_enumerate_new(udev_.get()));
-    if (!en) return DirRead{ReadStatus::kError, {}, errno};
-    if (const int r = udev_enumerate_add_match_subsystem(en.get(), kSubsystem); r < 0) {
-      return DirRead{status_of(-r), {}, -r};
+    DirRead listed = dir_->list_units();
+    std::set<std::string> enumerated;
+    if (const int error = enumerate(enumerated); error != 0) {
+      // One broken unit (a symlink loop, say) fails the whole scan; the class directory still
+      // lists every unit, and each bad one then fails on its own.
+      return listed;
     }
-    if (const int r = udev_enumerate_scan_devices(en.get()); r < 0) {
-      // One broken unit (a symlink loop, say) fails the whole scan. The class directory
-      // still lists every unit, and each bad one then fails on its own, as with the
-      // directory backend.
-      return dir_->list_dir("sys/class/iommu");
-    }
+    std::set<std::string> in_dir;
+    for (const DirEntry& e : listed.entries) in_dir.insert(e.name);
+    if (!listed.ok() && enumerated.empty()) return listed;
+    if (enumerated != in_dir) report_disagreement(enumerated, in_dir, listed);
     std::map<std::string, EntryType> names;
-    udev_list_entry* entry = nullptr;
-    udev_list_entry_foreach(entry, udev_enumerate_get_list_entry(en.get())) {
-      DevicePtr dev(udev_device_new_from_syspath(udev_.get(), udev_list_entry_get_name(entry)));
-      if (!dev) continue;  // removed since the scan
-      const char* sysname = udev_device_get_sysname(dev.get());
-      if (sysname == nullptr) continue;
-      // /sys/class/iommu/<name> is always a class symlink, as the directory backend shows it.
-      names.emplace(sysname, EntryType::kLink);
-      Lookup& slot = devices_[sysname];
-      if (!slot.dev) slot = Lookup{std::move(dev), 0};
-    }
-    if (names.empty()) {
-      // libudev cannot tell "no class directory" from "an empty one"; the directory can.
-      DirRead dir = dir_->list_dir("sys/class/iommu");
-      if (!dir.ok()) return dir;
-    }
+    for (const DirEntry& e : listed.entries) names.emplace(e.name, e.type);
+    // /sys/class/iommu/<name> is a class symlink on every kernel.
+    for (const std::string& name : enumerated) names.emplace(name, EntryType::kLink);
     return DirRead{ReadStatus::kOk, to_entries(names), 0};
   }
 
@@ -121,19 +134,15 @@ class UdevSource final : public Source {
     const std::optional<std::string> attr = normalize(path);
     if (!attr) return FileRead{ReadStatus::kEscapes, {}, EXDEV};
     if (attr->empty()) return FileRead{ReadStatus::kNotRegular, {}, EISDIR};
+    if (!valid_unit(unit)) return FileRead{ReadStatus::kMissing, {}, ENOENT};
+    // The directory reader first: sd-device would block on a FIFO, read a huge file whole and
+    // follow a unit link out of the tree. Sysfs attributes are a page at most, so reading one
+    // twice costs nothing.
+    FileRead checked = dir_->read_unit_file(unit, *attr, limit);
+    if (!checked.ok()) return checked;
     const Lookup& lookup = device(unit);
-    if (!lookup.dev) return FileRead{status_of(lookup.error), {}, lookup.error};
-    // sd-device opens attributes in blocking mode and reads them whole: a FIFO would hang
-    // forever and a huge file would be read into memory. Look first (stat is redirected by
-    // umockdev like the rest). Sysfs attributes report a size of one page.
-    struct stat st {};
-    const std::string abs = "/" + unit_path(unit, *attr);
-    if (::stat(abs.c_str(), &st) != 0) return FileRead{status_of(errno), {}, errno};
-    if (!S_ISREG(st.st_mode)) return FileRead{ReadStatus::kNotRegular, {}, 0};
-    static const long page = sysconf(_SC_PAGESIZE);  // 64 KiB on some arm64 kernels
-    if (static_cast<uint64_t>(st.st_size) > limit && st.st_size > page) {
-      return FileRead{ReadStatus::kTooLarge, {}, 0};
-    }
+    // A unit only the class directory lists (already reported by list_units).
+    if (!lookup.dev) return checked;
     errno = 0;
     const char* value = udev_device_get_sysattr_value(lookup.dev.get(), attr->c_str());
     if (value == nullptr) {
@@ -146,34 +155,14 @@ class UdevSource final : public Source {
     return FileRead{ReadStatus::kOk, std::string(text), 0};
   }
 
-  /// From the sysattr list, which holds every readable file and symlink below the device,
-  /// recursively ("intel-iommu/cap", "devices/0000:00:02.0"). A name with more components
-  /// after `path` is a kDir, anything else a kFile: the list cannot tell symlinks from files,
-  /// and it leaves out directories with no readable file and child devices' directories.
+  /// From the directory reader: libudev's sysattr list cannot tell symlinks from files, and it
+  /// leaves out unreadable files, child devices and directories with no readable file (an
+  /// empty arm-smmu-v3/pgtable_format/ would vanish).
   DirRead list_unit_dir(std::string_view unit, std::string_view path) override {
     const std::optional<std::string> dir = normalize(path);
     if (!dir) return DirRead{ReadStatus::kEscapes, {}, EXDEV};
-    const Lookup& lookup = device(unit);
-    if (!lookup.dev) return DirRead{status_of(lookup.error), {}, lookup.error};
-    const std::string prefix = dir->empty() ? std::string() : *dir + "/";
-    std::map<std::string, EntryType> names;
-    udev_list_entry* entry = nullptr;
-    udev_list_entry_foreach(entry, udev_device_get_sysattr_list_entry(lookup.dev.get())) {
-      const std::string_view name = udev_list_entry_get_name(entry);
-      if (name == *dir) return DirRead{ReadStatus::kNotRegular, {}, ENOTDIR};
-      if (name.substr(0, prefix.size()) != prefix) continue;
-      const std::string_view rest = name.substr(prefix.size());
-      const std::size_t slash = rest.find('/');
-      const EntryType type = slash == std::string_view::npos ? EntryType::kFile : EntryType::kDir;
-      auto [it, added] = names.emplace(std::string(rest.substr(0, slash)), type);
-      if (!added && type == EntryType::kDir) it->second = EntryType::kDir;
-    }
-    if (names.empty() && !dir->empty()) {
-      // Nothing listed: an empty directory (a unit's "devices" often is) or no directory.
-      DirRead real = dir_->list_dir(unit_path(unit, *dir));
-      if (!real.ok()) return real;
-    }
-    return DirRead{ReadStatus::kOk, to_entries(names), 0};
+    if (!valid_unit(unit)) return DirRead{ReadStatus::kMissing, {}, ENOENT};
+    return dir_->list_unit_dir(unit, *dir);
   }
 
   FileRead read_file(std::string_view path, std::size_t limit) override {
@@ -182,12 +171,59 @@ class UdevSource final : public Source {
   DirRead list_dir(std::string_view path) override { return dir_->list_dir(path); }
   LinkRead read_link(std::string_view path) override { return dir_->read_link(path); }
 
+  Diagnostics take_diagnostics() override { return std::exchange(diagnostics_, {}); }
+
  private:
   /// A unit's device, or the errno of looking it up; both are cached.
   struct Lookup {
     DevicePtr dev;
     int error = 0;
   };
+
+  /// Adds the sysnames of the iommu devices libudev finds; nonzero (an errno) when the scan
+  /// fails.
+  int enumerate(std::set<std::string>& names) {
+    EnumeratePtr en(udev_enumerate_new(udev_.get()));
+    if (!en) return errno != 0 ? errno : ENOMEM;
+    if (const int r = udev_enumerate_add_match_subsystem(en.get(), kSubsystem); r < 0) return r;
+    if (const int r = udev_enumerate_scan_devices(en.get()); r < 0) return r;
+    udev_list_entry* entry = nullptr;
+    udev_list_entry_foreach(entry, udev_enumerate_get_list_entry(en.get())) {
+      DevicePtr dev(udev_device_new_from_syspath(udev_.get(), udev_list_entry_get_name(entry)));
+      if (!dev) continue;  // removed since the scan
+      const char* sysname = udev_device_get_sysname(dev.get());
+      if (sysname == nullptr) continue;
+      names.insert(sysname);
+      Lookup& slot = devices_[sysname];
+      if (!slot.dev) slot = Lookup{std::move(dev), 0};
+    }
+    return 0;
+  }
+
+  void report_disagreement(const std::set<std::string>& enumerated,
+                           const std::set<std::string>& in_dir, const DirRead& listed) {
+    std::string message = "libudev enumerated " + std::to_string(enumerated.size()) + " units";
+    if (!listed.ok()) {
+      message +=
+          " but the directory cannot be listed (" + std::string(to_string(listed.status)) + ")";
+    } else {
+      message += " but the directory lists " + std::to_string(in_dir.size());
+      std::vector<std::string> only_dir;
+      std::set_difference(in_dir.begin(), in_dir.end(), enumerated.begin(), enumerated.end(),
+                          std::back_inserter(only_dir));
+      if (!only_dir.empty()) message += "; only the directory lists " + join_names(only_dir);
+    }
+    std::vector<std::string> only_udev;
+    std::set_difference(enumerated.begin(), enumerated.end(), in_dir.begin(), in_dir.end(),
+                        std::back_inserter(only_udev));
+    if (!only_udev.empty()) message += "; only libudev lists " + join_names(only_udev);
+    message += enumerated.empty()
+                   ? "; libudev is not reading this tree (under umockdev, UMOCKDEV_DIR must name "
+                     "it)"
+                   : "; every unit either one lists is read";
+    diagnostics_.push_back(
+        Diagnostic{display_path("sys/class/iommu"), Severity::kError, std::move(message)});
+  }
 
   const Lookup& device(std::string_view unit) {
     if (auto it = devices_.find(unit); it != devices_.end()) return it->second;
@@ -212,15 +248,15 @@ class UdevSource final : public Source {
   }
 
   UdevPtr udev_;
-  std::unique_ptr<Source> dir_;  // "/" for everything that is not a unit attribute
+  std::unique_ptr<Source> dir_;  // the same tree as libudev's /sys, for everything else
   std::map<std::string, Lookup, std::less<>> devices_;
-  std::string root_ = "/";
+  Diagnostics diagnostics_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Source>> open_udev_source() {
-  Result<std::unique_ptr<Source>> dir = open_dir_source("/");
+Result<std::unique_ptr<Source>> open_udev_source(const std::string& root) {
+  Result<std::unique_ptr<Source>> dir = open_dir_source(root);
   if (!dir) return dir;
   errno = 0;
   UdevPtr u(udev_new());

@@ -53,9 +53,11 @@ for t in "${targets[@]}"; do
   cp -r "$here/corpus/$t/." "$out/$t/corpus/"
   log=$out/$t/log
   rc=0
+  # -timeout is per input and only catches hangs: a loaded CI machine under ASan can be many
+  # times slower than a quiet one, so it is generous.
   # shellcheck disable=SC2046
   "$build/tests/fuzz/$t" "$out/$t/corpus" -max_total_time="$seconds" -max_len="$(max_len "$t")" \
-    -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 $(dict_for "$t") \
+    -timeout=60 -rss_limit_mb=2048 -print_final_stats=1 $(dict_for "$t") \
     -artifact_prefix="$out/$t/artifacts/" >"$log" 2>&1 || rc=$?
   # A crashed run prints no final stats: the last status line gives the count instead.
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)

@@ -49,6 +49,7 @@ std::vector<std::string> child_environment(const RunOptions& options) {
   if (null_fd < 0 || ::dup2(null_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) {
     ::_exit(126);
   }
+  if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) ::_exit(126);
   if (options.address_space_limit != 0) {
     const rlimit limit{options.address_space_limit, options.address_space_limit};
     if (::setrlimit(RLIMIT_AS, &limit) != 0) ::_exit(126);

@@ -13,7 +13,11 @@ struct RunOptions {
   std::vector<std::string> set_env;
   /// Names removed from the inherited environment.
   std::vector<std::string> unset_env;
-  int timeout_ms = 10000;
+  /// The working directory of the child; empty keeps this process's.
+  std::string cwd;
+  /// A guard against hangs, not a performance bound: a loaded CI machine may be many times
+  /// slower than a quiet one.
+  int timeout_ms = 300000;
   /// RLIMIT_AS in bytes; 0 for none (ASan reserves terabytes of address space, so sanitized
   /// builds measure peak RSS instead).
   unsigned long long address_space_limit = 0;

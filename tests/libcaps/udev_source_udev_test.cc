@@ -44,7 +44,8 @@ class MockTree {
   MockTree(const MockTree&) = delete;
   MockTree& operator=(const MockTree&) = delete;
 
-  std::string abs(const std::string& rel) const { return root_ + "/" + rel; }
+  /// The tree's path for `rel`; the root itself (no trailing '/') for "".
+  std::string abs(const std::string& rel) const { return rel.empty() ? root_ : root_ + "/" + rel; }
   void file(const std::string& rel, const std::string& content) const {
     fs::create_directories(fs::path(abs(rel)).parent_path());
     std::ofstream(abs(rel), std::ios::binary) << content;
@@ -137,7 +138,9 @@ TEST_F(UdevSourceTest, UnitFileStatuses) {
             ReadStatus::kNotRegular);
   EXPECT_EQ(source_->read_unit_file("dmar0", "", kAttrLimit).status, ReadStatus::kNotRegular);
   EXPECT_EQ(source_->read_unit_file("dmar0", "intel-iommu/cap", 4).status, ReadStatus::kTooLarge);
-  EXPECT_EQ(source_->read_unit_file("dmar0", "intel-iommu/cap", 14).data, "d2008c40660462");
+  // The limit counts the file's bytes, newline included, as in the directory backend.
+  EXPECT_EQ(source_->read_unit_file("dmar0", "intel-iommu/cap", 14).status, ReadStatus::kTooLarge);
+  EXPECT_EQ(source_->read_unit_file("dmar0", "intel-iommu/cap", 15).data, "d2008c40660462");
   EXPECT_EQ(source_->read_unit_file("dmar0", "../dmar0/intel-iommu/cap", kAttrLimit).status,
             ReadStatus::kEscapes);
   EXPECT_EQ(source_->read_unit_file("../iommu", "dmar0/intel-iommu/cap", kAttrLimit).status,
@@ -158,7 +161,8 @@ TEST_F(UdevSourceTest, ListsUnitDirs) {
   EXPECT_EQ(names(top),
             (std::vector<std::string>{"devices", "intel-iommu", "subsystem", "uevent"}));
   EXPECT_EQ(top.entries[0].type, EntryType::kDir);
-  EXPECT_EQ(top.entries[2].type, EntryType::kFile);  // a symlink, which the list cannot tell
+  // From the directory reader: libudev's sysattr list would call this symlink a file.
+  EXPECT_EQ(top.entries[2].type, EntryType::kLink);
 
   DirRead regs = source_->list_unit_dir("dmar0", "intel-iommu");
   ASSERT_EQ(regs.status, ReadStatus::kOk);
@@ -190,6 +194,106 @@ TEST_F(UdevSourceTest, DelegatesOtherPathsToTheRoot) {
             "../../devices/virtual/iommu/dmar0");
   EXPECT_EQ(source_->read_file("sys/kernel/iommu_groups/1/type", kAttrLimit).status,
             ReadStatus::kMissing);
+}
+
+TEST_F(UdevSourceTest, EmptyDirectoryBesideFilesIsListed) {
+  // An empty arm-smmu-v3/pgtable_format/ has no sysattr, so libudev's list leaves it out; the
+  // directory backend shows it, and so must this one.
+  fs::create_directories(tree_->abs(std::string(kDmar0) + "/intel-iommu/formats"));
+  DirRead regs = source_->list_unit_dir("dmar0", "intel-iommu");
+  ASSERT_EQ(regs.status, ReadStatus::kOk);
+  EXPECT_EQ(names(regs), (std::vector<std::string>{"cap", "ecap", "formats", "version"}));
+  EXPECT_EQ(regs.entries[2].type, EntryType::kDir);
+}
+
+TEST_F(UdevSourceTest, SymlinkedAttributeIsNotRegular) {
+  // A documented difference: sd-device reads no symlink but driver/subsystem/module, while the
+  // directory backend follows a link that stays inside the tree. Kernel attributes are never
+  // symlinks to files, so this only shows on hand-made trees.
+  const std::string regs = std::string(kDmar0) + "/intel-iommu/";
+  tree_->file(regs + "cap.real", "d2008c40660462\n");
+  fs::remove(tree_->abs(regs + "cap"));
+  tree_->link(regs + "cap", "cap.real");
+  EXPECT_EQ(source_->read_unit_file("dmar0", "intel-iommu/cap", kAttrLimit).status,
+            ReadStatus::kNotRegular);
+  auto dir = open_dir_source(tree_->abs(""));
+  ASSERT_TRUE(dir);
+  EXPECT_EQ((*dir)->read_unit_file("dmar0", "intel-iommu/cap", kAttrLimit).data,
+            "d2008c40660462\n");
+}
+
+TEST_F(UdevSourceTest, FifoIsNotRegularAndDoesNotBlock) {
+  const std::string fifo = tree_->abs(std::string(kDmar0) + "/intel-iommu/cap");
+  fs::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  EXPECT_EQ(source_->read_unit_file("dmar0", "intel-iommu/cap", kAttrLimit).status,
+            ReadStatus::kNotRegular);
+}
+
+TEST_F(UdevSourceTest, NoDisagreementNoDiagnostic) {
+  ASSERT_TRUE(source_->list_units().ok());
+  EXPECT_TRUE(source_->take_diagnostics().empty());
+}
+
+TEST_F(UdevSourceTest, UnitLibudevCannotSeeIsReadAndReported) {
+  // A class link to a directory without uevent and subsystem: no device for libudev.
+  const std::string dmar9 = "sys/devices/virtual/iommu/dmar9";
+  tree_->file(dmar9 + "/intel-iommu/cap", "d2008c40660462\n");
+  tree_->link("sys/class/iommu/dmar9", "../../devices/virtual/iommu/dmar9");
+  DirRead units = source_->list_units();
+  ASSERT_EQ(units.status, ReadStatus::kOk);
+  EXPECT_EQ(names(units), (std::vector<std::string>{"dmar0", "dmar9"}));
+  EXPECT_EQ(source_->take_diagnostics(),
+            (Diagnostics{{"class/iommu", Severity::kError,
+                          "libudev enumerated 1 units but the directory lists 2; only the "
+                          "directory lists \"dmar9\"; every unit either one lists is read"}}));
+  EXPECT_TRUE(source_->take_diagnostics().empty());  // taken once
+  EXPECT_EQ(source_->read_unit_file("dmar9", "intel-iommu/cap", kAttrLimit).data,
+            "d2008c40660462\n");
+}
+
+TEST_F(UdevSourceTest, LibudevSeeingNothingIsAnError) {
+  // What a relative UMOCKDEV_DIR does: plain opens resolve it from the working directory, but
+  // sd-device finds no device. The directory reader, rooted at the tree, lists the unit.
+  auto on_tree = open_udev_source(tree_->abs(""));
+  ASSERT_TRUE(on_tree);
+  const fs::path old_cwd = fs::current_path();
+  fs::current_path(fs::path(tree_->abs("")).parent_path());
+  ::setenv("UMOCKDEV_DIR", fs::path(tree_->abs("")).parent_path().filename().c_str(), 1);
+  DirRead units = (*on_tree)->list_units();
+  ::setenv("UMOCKDEV_DIR", tree_->abs("").c_str(), 1);
+  fs::current_path(old_cwd);
+  ASSERT_EQ(units.status, ReadStatus::kOk);
+  EXPECT_EQ(names(units), std::vector<std::string>{"dmar0"});
+  EXPECT_EQ((*on_tree)->take_diagnostics(),
+            (Diagnostics{{"class/iommu", Severity::kError,
+                          "libudev enumerated 0 units but the directory lists 1; only the "
+                          "directory lists \"dmar0\"; libudev is not reading this tree (under "
+                          "umockdev, UMOCKDEV_DIR must name it)"}}));
+}
+
+TEST_F(UdevSourceTest, OnATreeRootReadsThatTreesPlatformFiles) {
+  // Without proc/cmdline in the tree the preload would hand over the machine's own.
+  auto on_tree = open_udev_source(tree_->abs(""));
+  ASSERT_TRUE(on_tree);
+  EXPECT_EQ((*on_tree)->root(), tree_->abs(""));
+  EXPECT_EQ((*on_tree)->read_file("proc/cmdline", kAttrLimit).status, ReadStatus::kMissing);
+  tree_->file("proc/cmdline", "intel_iommu=on\n");
+  EXPECT_EQ((*on_tree)->read_file("proc/cmdline", kAttrLimit).data, "intel_iommu=on\n");
+  EXPECT_EQ((*on_tree)->read_unit_file("dmar0", "intel-iommu/cap", kAttrLimit).data,
+            "d2008c40660462");
+}
+
+TEST_F(UdevSourceTest, OnATreeRootNothingEscapes) {
+  auto on_tree = open_udev_source(tree_->abs(""));
+  ASSERT_TRUE(on_tree);
+  const std::string cap = std::string(kDmar0) + "/intel-iommu/cap";
+  fs::remove(tree_->abs(cap));
+  tree_->link(cap, "/etc/passwd");
+  EXPECT_EQ((*on_tree)->read_unit_file("dmar0", "intel-iommu/cap", kAttrLimit).status,
+            ReadStatus::kEscapes);
+  tree_->link("sys/class/iommu/evil", "/etc");
+  EXPECT_EQ((*on_tree)->list_unit_dir("evil", "").status, ReadStatus::kEscapes);
 }
 
 TEST_F(UdevSourceTest, NoClassDirectoryIsMissing) {

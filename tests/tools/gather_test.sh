@@ -9,6 +9,29 @@ fsdir=${1:-$(cd "$(dirname "$0")/../../fake-sysfs" && pwd)}
 gather=$fsdir/gather.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+
+# gather.sh reads every file under `timeout 2 cat`: on a live host a read that takes seconds is
+# a hang, but on a loaded CI machine starting `cat` alone can take that long, and a read cut
+# short becomes a warning this test counts. So gather.sh runs here with a `timeout` that keeps
+# its other arguments and allows GATHER_TEST_READ_TIMEOUT seconds (default 300): a hang guard.
+real_timeout=$(command -v timeout) || { echo "skip: no timeout command"; exit 77; }
+mkdir "$work/bin"
+cat > "$work/bin/timeout" <<EOF
+#!/usr/bin/env bash
+generous=\${GATHER_TEST_READ_TIMEOUT:-300}
+args=()
+while [ \$# -gt 0 ]; do
+  case \$1 in
+    -s|-k|--signal|--kill-after) args+=("\$1" "\$2"); shift 2 ;;
+    -t) args+=("\$1" "\$generous"); shift 2; break ;;  # busybox: -t SECONDS
+    -*) args+=("\$1"); shift ;;
+    *) args+=("\$generous"); shift; break ;;            # the duration
+  esac
+done
+exec "$real_timeout" "\${args[@]}" "\$@"
+EOF
+chmod +x "$work/bin/timeout"
+export PATH="$work/bin:$PATH"
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 pass() { echo "ok: $*"; }
@@ -72,7 +95,26 @@ done
 [ -f "$got/config" ] && [ -f "$got/uevent" ] || fail "ordinary files missing from $got"
 pass "forbidden files skipped"
 
-# 5. libudev accepts a gathered tree (needs umockdev and udevadm).
+# 5. A slow read, as on a loaded machine (here a `cat` that takes 3 s on one file), is not a
+#    timed-out read: nothing is lost and there is no warning.
+mkdir "$work/slowbin"
+real_cat=$(command -v cat)
+cat > "$work/slowbin/cat" <<EOF
+#!/bin/sh
+case "\$*" in *dmar0/intel-iommu/cap*) sleep 3 ;; esac
+exec "$real_cat" "\$@"
+EOF
+chmod +x "$work/slowbin/cat"
+if PATH="$work/slowbin:$PATH" "$gather" --from "$fsdir/hosts/intel-client" "$work/slow" \
+     2>"$work/slow.log" && grep -q '(0 warnings)' "$work/slow.log" &&
+   cmp -s "$fsdir/hosts/intel-client/sys/devices/virtual/iommu/dmar0/intel-iommu/cap" \
+     "$work/slow/sys/devices/virtual/iommu/dmar0/intel-iommu/cap"; then
+  pass "slow read kept"
+else
+  fail "slow read lost: $(cat "$work/slow.log")"
+fi
+
+# 6. libudev accepts a gathered tree (needs umockdev and udevadm).
 if command -v udevadm >/dev/null && ldconfig -p 2>/dev/null | grep -q libumockdev-preload.so.0; then
   n=$(UMOCKDEV_DIR=$work/rt/intel-icx-2s LD_PRELOAD=libumockdev-preload.so.0 \
       udevadm info --export-db | grep -c '^E: SUBSYSTEM=iommu$')

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "libcaps/diagnostic.h"
 #include "libcaps/result.h"
 
 namespace caps {
@@ -87,14 +88,20 @@ class Source {
   virtual DirRead list_dir(std::string_view path) = 0;
   /// The text of a symlink under the root (not followed).
   virtual LinkRead read_link(std::string_view path) = 0;
+
+  /// Problems the backend itself found since the last call (the libudev backend: its
+  /// enumeration and the class directory disagree). read_host collects them.
+  virtual Diagnostics take_diagnostics() { return {}; }
 };
 
 /// The directory backend rooted at `root` (must exist and be a directory).
 Result<std::unique_ptr<Source>> open_dir_source(const std::string& root);
 
-/// The libudev backend: units and their attributes from libudev, everything else from the
-/// real root "/". Only meaningful on a live host, or under umockdev.
-Result<std::unique_ptr<Source>> open_udev_source();
+/// The libudev backend: units enumerated and attribute values read by libudev; listings, checks
+/// and every other file through the directory backend at `root`, which must be the tree
+/// libudev sees as /sys's parent: "/" on a live host, the testbed (UMOCKDEV_DIR, absolute)
+/// under umockdev. Only meaningful there.
+Result<std::unique_ptr<Source>> open_udev_source(const std::string& root = "/");
 
 /// The root-relative path of a unit file: unit_path("dmar0", "intel-iommu/cap").
 std::string unit_path(std::string_view unit, std::string_view path);
