@@ -1228,6 +1228,23 @@ void device_group_viable(const Context& ctx, Sink& out) {
   });
 }
 
+/// Evidence for a device whose extended capabilities are unknown: how much of `config` the
+/// reader got, when it knows.
+std::string unread_extended_evidence(const std::string& bdf, const Device& device) {
+  if (!device.pci || device.pci->config_size == 0) {
+    return bdf + ": extended config space not readable";
+  }
+  return bdf + ": config is " + str(static_cast<uint64_t>(device.pci->config_size)) +
+         " bytes: extended config space not readable";
+}
+
+/// Evidence for an extended capability `what` the device lacks: a 256-byte config (root
+/// gets the function's cfg_size) means the kernel has no extended space for it at all.
+std::string absent_evidence(const std::string& bdf, const PciInfo& pci, std::string_view what) {
+  if (pci.config_size == 256) return bdf + ": config is 256 bytes: no extended configuration space";
+  return bdf + ": no " + std::string(what) + " capability";
+}
+
 void device_pasid(const Context& ctx, Sink& out) {
   const auto& ssid = ctx.guest.viommu.ssid_bits;
   if (!ssid || ssid->value <= 0) return;
@@ -1240,7 +1257,7 @@ void device_pasid(const Context& ctx, Sink& out) {
     };
     if (!device.pci || !device.pci->pasid) {
       return out.add(Outcome::kUnknown, [&] {
-        return finding(bdf + ": extended config space not readable",
+        return finding(unread_extended_evidence(bdf, device),
                        "guest needs " + str(need) + " PASID bits but the PASID capability of " +
                            bdf + " is unknown");
       });
@@ -1249,7 +1266,7 @@ void device_pasid(const Context& ctx, Sink& out) {
     if (!cap) {
       return out.add(Outcome::kFail, [&] {
         return finding(
-            bdf + ": no PASID capability",
+            absent_evidence(bdf, *device.pci, "PASID"),
             "guest needs " + str(need) + " PASID bits but " + bdf + " has no PASID capability",
             "set ssid_bits = 0 or assign a PASID-capable device");
       });
@@ -1287,13 +1304,13 @@ void device_capability(const Context& ctx, Sink& out,
     if (!have) {
       return out.add(Outcome::kUnknown, [&] {
         return finding(
-            bdf + ": extended config space not readable",
+            unread_extended_evidence(bdf, device),
             "guest needs " + std::string(what) + " but whether " + bdf + " has it is unknown");
       });
     }
     if (!*have) {
       return out.add(Outcome::kFail, [&] {
-        return finding(bdf + ": no " + std::string(what) + " capability",
+        return finding(absent_evidence(bdf, *device.pci, what),
                        "guest needs " + std::string(what) + " but " + bdf + " has no " +
                            std::string(what) + " capability",
                        "set " + std::string(name) + " = false");

@@ -14,7 +14,7 @@
 //   [[group]]           id, type?, name?, devices, devices_known?,
 //                       reserved_regions = [{start, end, type}]
 //   [[device]]          name, unit?, group?, driver?, driver_known?, [device.pci]
-//     [device.pci]      vendor, device, class, header_type, pasid?, ats?, pri?
+//     [device.pci]      vendor, device, class, header_type, config_size?, pasid?, ats?, pri?
 //                       pasid: missing = unknown (extended config space not readable),
 //                       false = capability absent, {max_width, exec, priv} = present
 //   [[diagnostic]]      host diagnostics
@@ -250,6 +250,7 @@ class ReportWriter {
     std::snprintf(buf, sizeof buf, "\"0x%06x\"", static_cast<unsigned>(pci.class_code));
     line("class", buf);
     line("header_type", std::to_string(pci.header_type));
+    if (pci.config_size != 0) line("config_size", std::to_string(pci.config_size));
     if (pci.pasid && !*pci.pasid) line("pasid", "false");
     if (pci.pasid && *pci.pasid) {
       const PasidCapability& cap = **pci.pasid;
@@ -746,13 +747,17 @@ class ReportLoader {
   }
 
   PciInfo load_pci(const toml::table& t, const std::string& path) {
-    check_keys(t, path, {"vendor", "device", "class", "header_type", "pasid", "ats", "pri"});
+    check_keys(t, path,
+               {"vendor", "device", "class", "header_type", "config_size", "pasid", "ats", "pri"});
     PciInfo pci;
     pci.vendor = static_cast<uint16_t>(bounded_hex(t, path, "vendor", 0xffff));
     pci.device = static_cast<uint16_t>(bounded_hex(t, path, "device", 0xffff));
     pci.class_code = static_cast<uint32_t>(bounded_hex(t, path, "class", 0xffffff));
     pci.header_type =
         static_cast<uint8_t>(integer(t, path, "header_type", true, 0, 0x7f).value_or(0));
+    // The reader keeps at most the 4 KiB of PCIe configuration space; 0 is "not known".
+    pci.config_size =
+        static_cast<uint32_t>(integer(t, path, "config_size", false, 1, 4096).value_or(0));
     load_pasid(t, path, pci);
     pci.ats = boolean(t, path, "ats", false);
     pci.pri = boolean(t, path, "pri", false);

@@ -962,6 +962,42 @@ TEST_P(CheckDeviceCap, PassFailUnknown) {
   EXPECT_EQ(unknown.verdict, Verdict::kUndecided);
 }
 
+TEST(CheckDevice, ConventionalConfigMeansNoExtendedCapabilities) {
+  // A 256-byte config read as root: the kernel has no extended configuration space for the
+  // function, so a guest needing ATS, PRI or PASID there is incompatible, not undecided.
+  Host h = simple_host();
+  PciInfo& pci = *h.devices[0].pci;
+  pci.config_size = 256;
+  pci.ats = false;
+  pci.pri = false;
+  pci.pasid = std::optional<PasidCapability>();
+  Guest g = guest_with_devices({"0000:3b:00.0"});
+  g.viommu.ats = at(true, 11);
+  g.viommu.ssid_bits = at(8, 5);
+  Report r = check(g, h);
+  auto ats = of_rule(r, "device.ats");
+  ASSERT_EQ(ats.size(), 1u);
+  EXPECT_EQ(ats[0].outcome, O::kFail);
+  EXPECT_EQ(ats[0].evidence, "0000:3b:00.0: config is 256 bytes: no extended configuration space");
+  auto pasid = of_rule(r, "device.pasid");
+  ASSERT_EQ(pasid.size(), 1u);
+  EXPECT_EQ(pasid[0].outcome, O::kFail);
+  EXPECT_EQ(pasid[0].evidence,
+            "0000:3b:00.0: config is 256 bytes: no extended configuration space");
+  EXPECT_EQ(r.verdict, Verdict::kIncompatible);
+
+  // A non-root read gets 64 bytes whatever the device has: unknown, and the evidence says why.
+  pci.config_size = 64;
+  pci.ats = std::nullopt;
+  pci.pri = std::nullopt;
+  pci.pasid = std::nullopt;
+  auto unknown = of_rule(check(g, h), "device.ats");
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_EQ(unknown[0].outcome, O::kUnknown);
+  EXPECT_EQ(unknown[0].evidence,
+            "0000:3b:00.0: config is 64 bytes: extended config space not readable");
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Check, CheckDeviceCap,
     ::testing::Values(DeviceCapCase{"device.ats", &GuestViommu::ats, &PciInfo::ats},
@@ -1000,6 +1036,9 @@ std::vector<std::function<void(Host&)>> forget_one_fact(const Host& host) {
     });
     out.push_back([d](Host& h) {
       if (h.devices[d].pci) h.devices[d].pci->pri.reset();
+    });
+    out.push_back([d](Host& h) {
+      if (h.devices[d].pci) h.devices[d].pci->config_size = 0;
     });
   }
   return out;
@@ -1066,6 +1105,11 @@ std::vector<std::pair<std::string, std::pair<Guest, Host>>> incompatible_pairs()
     h.devices[0].pci->ats = false;
   });
   add("group", [](Guest&, Host& h) { h.devices[1].driver = "ixgbe"; });
+  add("conventional_ats", [](Guest& g, Host& h) {
+    g.viommu.ats = at(true, 11);
+    h.devices[0].pci->config_size = 256;
+    h.devices[0].pci->ats = false;
+  });
   return out;
 }
 

@@ -104,6 +104,31 @@ TEST(ReadHostTest, UnreadableAndShortConfig) {
             "PCI config is only 10 bytes; expected at least the 64-byte header");
 }
 
+TEST(ReadHostTest, ConfigSizeSaysWhatTheKernelHasForTheFunction) {
+  MemorySource s = host_with_group();
+  std::string config(256, '\0');
+  config[0] = '\x86';
+  config[1] = '\x80';
+  const std::string dir = "sys/kernel/iommu_groups/12/devices/";
+  s.file(dir + "0000:3b:00.0/config", config);                // root read, conventional PCI
+  s.file(dir + "0000:3b:00.1/config", config.substr(0, 64));  // a non-root read
+  Host h = read_host(s);
+  ASSERT_TRUE(h.devices[0].pci && h.devices[1].pci);
+  EXPECT_EQ(h.devices[0].pci->config_size, 256u);
+  EXPECT_EQ(h.devices[0].pci->ats, false);
+  EXPECT_EQ(h.devices[1].pci->config_size, 64u);
+  EXPECT_EQ(h.devices[1].pci->ats, std::nullopt);
+  EXPECT_TRUE(h.diagnostics.empty()) << h.diagnostics[0].message;
+
+  s.file(dir + "0000:3b:00.1/config", config.substr(0, 200));  // a cut copy
+  h = read_host(s);
+  EXPECT_EQ(h.devices[1].pci->ats, std::nullopt);
+  ASSERT_EQ(h.diagnostics.size(), 1u);
+  EXPECT_EQ(h.diagnostics[0].message,
+            "PCI config is 200 bytes, not a size the kernel gives (64 or 128 to non-root, 256 or "
+            "4096 to root): its extended capabilities are unknown");
+}
+
 TEST(ReadHostTest, BadGroupEntriesAndRegions) {
   MemorySource s = host_with_group();
   s.file("sys/kernel/iommu_groups/notanumber/type", "DMA\n");

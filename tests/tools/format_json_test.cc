@@ -352,6 +352,7 @@ TEST(FormatJson, GroupsDevicesPlatformAndDiagnostics) {
         "device": "0x9a49",
         "class": "0x030000",
         "header_type": 0,
+        "config_size": null,
         "pasid": {"max_width": 20, "exec": true, "priv": true},
         "ats": true,
         "pri": true
@@ -381,6 +382,7 @@ TEST(FormatJson, GroupsDevicesPlatformAndDiagnostics) {
         "device": "0x1572",
         "class": "0x020000",
         "header_type": 0,
+        "config_size": null,
         "pasid": null,
         "ats": null,
         "pri": null
@@ -396,6 +398,7 @@ TEST(FormatJson, GroupsDevicesPlatformAndDiagnostics) {
         "device": "0x1572",
         "class": "0x020000",
         "header_type": 1,
+        "config_size": null,
         "pasid": false,
         "ats": false,
         "pri": false

@@ -267,6 +267,12 @@ void write_pci(JsonWriter& w, const PciInfo& pci) {
   w.string(hex(pci.class_code, 6));
   w.key("header_type");
   w.integer(pci.header_type);
+  w.key("config_size");  // null: not known (a host report that did not record it)
+  if (pci.config_size != 0) {
+    w.integer(pci.config_size);
+  } else {
+    w.null();
+  }
   w.key("pasid");
   write_pasid(w, pci.pasid);
   w.key("ats");

@@ -148,9 +148,11 @@ struct PasidCapability {
   bool operator==(const PasidCapability&) const = default;
 };
 
-/// What a device's PCI config space says, when its `config` file is readable. Extended
-/// capabilities need the full 4 KiB (root); with only the first 64 or 256 bytes they stay
-/// unknown (nullopt), never "absent".
+/// What a device's PCI config space says, when its `config` file is readable. The kernel
+/// gives root the function's whole config space: 4096 bytes with PCIe extended space, 256
+/// without (conventional PCI, or no ECAM): then it has no extended capabilities. A non-root
+/// read gets 64 bytes (128 for CardBus) whatever the device has: extended capabilities stay
+/// unknown (nullopt) then, never "absent".
 struct PciInfo {
   uint16_t vendor = 0;
   uint16_t device = 0;
@@ -160,6 +162,10 @@ struct PciInfo {
   std::optional<std::optional<PasidCapability>> pasid;
   std::optional<bool> ats;
   std::optional<bool> pri;
+  /// How many bytes `config` gave (pci_read_config() in drivers/pci/pci-sysfs.c: 64 or 128
+  /// for non-root, else the function's cfg_size, 256 or 4096); 0 = not known (a host report
+  /// written before this was recorded).
+  uint32_t config_size = 0;
 
   bool operator==(const PciInfo&) const = default;
 };
