@@ -3,7 +3,7 @@
 // Shape (schemas/host-report.schema.json is the full description):
 //   schema = "iommu-probe/1"
 //   [source]            backend, sysfs_root (informational; a loaded report is backend "report")
-//   [platform]          acpi_tables, cmdline?, why_no_units
+//   [platform]          acpi_tables, cmdline?, kernel_release?, why_no_units
 //   [[unit]]            name, model, layout, devices
 //     [unit.caps]       known normalized properties only; a missing key is unknown
 //     [unit.evidence]   property -> text
@@ -120,6 +120,9 @@ class ReportWriter {
     header("[platform]");
     line("acpi_tables", string_array(host.platform.acpi_tables));
     if (host.platform.cmdline) line("cmdline", quoted(*host.platform.cmdline));
+    if (host.platform.kernel_release) {
+      line("kernel_release", quoted(*host.platform.kernel_release));
+    }
     line("why_no_units", string_array(host.platform.why_no_units));
     for (const Unit& unit : host.units) write_unit(unit);
     for (const Group& group : host.groups) write_group(group);
@@ -531,9 +534,10 @@ class ReportLoader {
   // --- model parts ---------------------------------------------------------------------------
 
   void load_platform(const toml::table& t, Platform& platform) {
-    check_keys(t, "platform", {"acpi_tables", "cmdline", "why_no_units"});
+    check_keys(t, "platform", {"acpi_tables", "cmdline", "kernel_release", "why_no_units"});
     platform.acpi_tables = string_array(t, "platform", "acpi_tables");
     platform.cmdline = string(t, "platform", "cmdline", false);
+    platform.kernel_release = string(t, "platform", "kernel_release", false);
     platform.why_no_units = string_array(t, "platform", "why_no_units");
   }
 

@@ -50,6 +50,10 @@ no_unknown[device.assignable]="unknown only when the device's config was not rea
 # device.pasid, .ats and .pri are unknown only when config gave less than the kernel has for the
 # function: a non-root read (64 bytes). Every fixture tree was read as root: 4096 bytes, or 256
 # for conventional PCI, which means no extended capabilities (absent, not unknown).
+# device.group_viable is unknown only when a member or its driver cannot be read, or a bridge
+# keeps a driver and the kernel release does not tell which rule applies (no osrelease, or a
+# vendor kernel): every fixture tree is readable and tells its release.
+no_unknown[device.group_viable]="unknown only for unreadable members or an untold kernel release"
 for r in device.pasid device.ats device.pri; do
   no_unknown[$r]="unknown only for a non-root read of config (64 bytes; fixtures are root reads)"
 done

@@ -98,7 +98,7 @@ TEST(HostReport, RoundTripsEdgeValues) {
   expect_round_trip(h);
 }
 
-TEST(HostReport, RoundTripsConfigSize) {
+TEST(HostReport, RoundTripsConfigSizeAndKernelRelease) {
   Host h;
   Device conventional{"0000:00:1f.2", std::nullopt, 3, "ahci", PciInfo{}};
   conventional.pci->config_size = 256;
@@ -108,7 +108,9 @@ TEST(HostReport, RoundTripsConfigSize) {
   Device nonroot{"0000:00:02.0", std::nullopt, 4, std::nullopt, PciInfo{}};
   nonroot.pci->config_size = 64;
   h.devices = {conventional, nonroot};
+  h.platform.kernel_release = "6.1.0-18-amd64";
   const std::string text = write(h);
+  EXPECT_NE(text.find("kernel_release = \"6.1.0-18-amd64\"\n"), std::string::npos) << text;
   EXPECT_NE(text.find("header_type = 0\nconfig_size = 256\npasid = false\n"), std::string::npos)
       << text;
   expect_round_trip(h);

@@ -124,6 +124,7 @@ TEST(FormatJson, IntelUnitWithRegisters) {
   "platform": {
     "acpi_tables": [],
     "cmdline": null,
+    "kernel_release": null,
     "why_no_units": []
   },
   "diagnostics": []
@@ -196,6 +197,7 @@ TEST(FormatJson, AmdUnitWithEfr2) {
   "platform": {
     "acpi_tables": [],
     "cmdline": null,
+    "kernel_release": null,
     "why_no_units": []
   },
   "diagnostics": []
@@ -246,6 +248,7 @@ TEST(FormatJson, GenericUnitWithUnknowns) {
   "platform": {
     "acpi_tables": [],
     "cmdline": null,
+    "kernel_release": null,
     "why_no_units": []
   },
   "diagnostics": []
@@ -297,6 +300,7 @@ TEST(FormatJson, HostileNamesStayValidJson) {
   "platform": {
     "acpi_tables": [],
     "cmdline": null,
+    "kernel_release": null,
     "why_no_units": []
   },
   "diagnostics": []
@@ -408,6 +412,7 @@ TEST(FormatJson, GroupsDevicesPlatformAndDiagnostics) {
   "platform": {
     "acpi_tables": ["DMAR", "IVRS"],
     "cmdline": "BOOT_IMAGE=/vmlinuz intel_iommu=on",
+    "kernel_release": null,
     "why_no_units": []
   },
   "diagnostics": [
@@ -428,6 +433,7 @@ TEST(FormatJson, WithoutSourceForBackendParity) {
   "platform": {
     "acpi_tables": [],
     "cmdline": null,
+    "kernel_release": null,
     "why_no_units": [
       "no DMAR, IVRS or IORT table in /sys/firmware/acpi/tables",
       "kernel command line has intel_iommu=off"

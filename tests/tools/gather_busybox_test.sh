@@ -2,11 +2,13 @@
 # fake-sysfs/gather.sh where a guest's initramfs runs it: under `busybox sh` with PATH holding
 # busybox applets only (no bash, no GNU find/realpath/cp). It must give the same tree as the
 # fixture it gathers, and on a host with no IOMMU unit still snapshot every PCI function, the
-# command line, the firmware tables (VIOT too) and the kernel release.
-# Usage: tests/tools/gather_busybox_test.sh FAKE_SYSFS_DIR   (exit 77: no busybox)
+# command line, the firmware tables (VIOT too) and the kernel release; the probe then reads
+# them (when IOMMU_PROBE is given).
+# Usage: tests/tools/gather_busybox_test.sh FAKE_SYSFS_DIR [IOMMU_PROBE]   (exit 77: no busybox)
 set -u
 
-fsdir=${1:?usage: gather_busybox_test.sh FAKE_SYSFS_DIR}
+fsdir=${1:?usage: gather_busybox_test.sh FAKE_SYSFS_DIR [IOMMU_PROBE]}
+probe=${2:-}
 gather=$fsdir/gather.sh
 busybox=$(command -v busybox) || { echo "skip: busybox is not installed"; exit 77; }
 work=$(mktemp -d)
@@ -64,8 +66,22 @@ else
 fi
 
 # 3. A tree without osrelease gets none (uname -r would name the gathering kernel instead).
-bb_gather --from "$fsdir/hosts/no-iommu" "$work/norelease" 2>/dev/null || fail "no osrelease: gather"
+cp -a "$fsdir/hosts/no-iommu" "$work/norelease-src"
+rm -rf "$work/norelease-src/proc/sys"
+bb_gather --from "$work/norelease-src" "$work/norelease" 2>/dev/null || fail "no osrelease: gather"
 [ ! -e "$work/norelease/proc/sys/kernel/osrelease" ] || fail "invented an osrelease"
+
+# 4. The probe reads the busybox snapshot: the release, the VIOT table and why no unit.
+if [ -n "$probe" ] && [ -d "$got" ]; then
+  json=$("$probe" --sysfs-root "$got" --format json 2>"$work/probe.err")
+  echo "$json" | grep -q '"kernel_release": "6.1.0-28-amd64"' || fail "probe: kernel_release: $json"
+  echo "$json" | grep -q '"acpi_tables": \["DMAR", "VIOT"\]' || fail "probe: acpi_tables: $json"
+  echo "$json" | grep -q 'the firmware has a VIOT table (virtio-iommu) but no unit registered' ||
+    fail "probe: VIOT reason missing: $json"
+  n=$(echo "$json" | grep -c '"name": "0000:')
+  [ "$n" -eq 5 ] || fail "probe: $n devices, want 5"
+  pass "probe reads the busybox snapshot"
+fi
 
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo "all busybox gather tests passed"

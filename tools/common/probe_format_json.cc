@@ -315,6 +315,8 @@ void write_platform(JsonWriter& w, const caps::Platform& platform) {
   string_array(w, platform.acpi_tables, JsonStyle::kInline);
   w.key("cmdline");
   optional_string(w, platform.cmdline);
+  w.key("kernel_release");
+  optional_string(w, platform.kernel_release);
   w.key("why_no_units");
   string_array(w, platform.why_no_units, JsonStyle::kBlock);
   w.end_object();

@@ -2,6 +2,7 @@
 // Contract: ../shared/reference/capability-model.md. `std::nullopt` always means "unknown".
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -183,10 +184,13 @@ struct Device {
   bool operator==(const Device&) const = default;
 };
 
-/// Facts that explain a host without units: firmware tables and kernel command line.
+/// Facts that explain a host without units and decide version-dependent kernel rules:
+/// firmware tables, kernel command line and kernel release.
 struct Platform {
-  std::vector<std::string> acpi_tables;   // which of DMAR, IVRS, IORT exist
-  std::optional<std::string> cmdline;     // /proc/cmdline, if readable
+  std::vector<std::string> acpi_tables;  // which of DMAR, IVRS, IORT, VIOT exist
+  std::optional<std::string> cmdline;    // /proc/cmdline, if readable
+  /// /proc/sys/kernel/osrelease ("6.1.0-18-amd64"), if the tree has it.
+  std::optional<std::string> kernel_release;
   std::vector<std::string> why_no_units;  // filled only when there is no unit
 
   bool operator==(const Platform&) const = default;
@@ -206,6 +210,18 @@ struct Host {
   const Device* find_device(std::string_view name) const;
   const Group* find_group(uint64_t id) const;
 };
+
+/// A kernel's major.minor, which version-dependent kernel rules compare.
+struct KernelVersion {
+  int major = 0;
+  int minor = 0;
+
+  auto operator<=>(const KernelVersion&) const = default;
+};
+
+/// The version at the start of a kernel release string ("6.1.0-18-amd64" -> 6.1, "5.19" ->
+/// 5.19); nullopt when it does not start with "<major>.<minor>".
+std::optional<KernelVersion> parse_kernel_version(std::string_view release);
 
 /// Natural order: "dmar2" < "dmar10", digits compared as numbers.
 bool natural_less(std::string_view a, std::string_view b);
