@@ -101,6 +101,7 @@ struct Host {
   std::string description_name;
   std::vector<std::string> sources;
   std::optional<std::string> cmdline;
+  std::optional<std::string> osrelease;
   std::set<std::string> acpi;
   int config_size = 4096;
   std::vector<Unit> units;
@@ -234,6 +235,7 @@ class Parser {
     std::vector<std::string> args(toks->begin() + 1, toks->end());
     if (kw == "cmdline") return parse_cmdline(raw);
     if (kw == "source") return parse_source(args);
+    if (kw == "osrelease") return parse_osrelease(args);
     if (kw == "acpi") return parse_acpi(args);
     if (kw == "config-size") return parse_config_size(args);
     if (kw == "unit") return parse_unit(args);
@@ -253,6 +255,14 @@ class Parser {
     while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
     if (rest.empty()) return fail("cmdline needs the kernel command line");
     host_.cmdline = std::string(rest);
+  }
+
+  // The kernel release decides version-dependent rules; umockdev redirects /proc/... only
+  // when the tree has the file, so a tree without it would show the live host's release.
+  void parse_osrelease(const std::vector<std::string>& args) {
+    if (host_.osrelease) return fail("duplicate osrelease");
+    if (args.size() != 1 || args[0].empty()) return fail("osrelease takes one kernel release");
+    host_.osrelease = args[0];
   }
 
   void parse_source(const std::vector<std::string>& args) {
@@ -761,6 +771,7 @@ class Builder {
       w_.file(fs::path("sys/firmware/acpi/tables") / t, acpi_table(t));
     w_.file("proc/cmdline",
             std::string(host_.cmdline.value_or(std::string(kDefaultCmdline))) + "\n");
+    if (host_.osrelease) w_.file("proc/sys/kernel/osrelease", *host_.osrelease + "\n");
     write_source();
   }
 

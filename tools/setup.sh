@@ -26,6 +26,7 @@ test_packages=(libgtest-dev libgmock-dev
                umockdev        # runs the libudev backend on fixture trees
                libxml2-utils   # xmllint validates the JUnit output against schemas/junit.xsd
                python3         # tests/compat validate JSON output against its schema
+               busybox-static  # gather.sh is tested under busybox sh, as a guest initramfs runs it
                clang-14 libclang-rt-14-dev llvm-14)  # the libFuzzer smoke run (tests/fuzz)
 packages=("${build_packages[@]}")
 case "$mode" in

@@ -1143,8 +1143,29 @@ void device_group(const Context& ctx, Sink& out) {
 // or -- vfio_dev_driver_allowed() -- a PCI device whose hdr_type is not
 // PCI_HEADER_TYPE_NORMAL (a bridge), whatever its driver.
 //
-// The host report does not carry the kernel version, so a bridge bound to a driver not known
-// to set driver_managed_dma is viable on old kernels and not on new ones: unknown.
+// So a bridge bound to a driver that does not set driver_managed_dma is viable before v5.19
+// and not from v5.19 on, and the kernel release the tree tells (/proc/sys/kernel/osrelease)
+// decides. shpchp (drivers/pci/hotplug/shpchp_core.c, `static struct pci_driver shpc_driver`)
+// sets no driver_managed_dma in any mainline version read, up to the 6.x tree with
+// PCI_CLASS_BRIDGE_PCI_NORMAL; VFIO_GROUP_GET_STATUS on Debian 12's 6.1 under QEMU reports a
+// pcie-pci-bridge bound to shpchp not viable (real-kernels-under-qemu.md). Vendor kernels
+// can carry the 5.19 code back (RHEL 9's 5.14 backports the VFIO/iommufd rework), so an
+// older "*.el*" release decides nothing; with no release at all the bridge stays unknown.
+
+constexpr KernelVersion kDmaOwnershipVersion{5, 19};
+
+/// What the kernel release says about a bridge bound to a driver without
+/// driver_managed_dma: viable (old rule), not viable (DMA ownership), or nothing.
+enum class BridgeRule { kUnknown, kViable, kNotViable };
+
+BridgeRule bridge_rule(const Platform& platform) {
+  if (!platform.kernel_release) return BridgeRule::kUnknown;
+  std::optional<KernelVersion> version = parse_kernel_version(*platform.kernel_release);
+  if (!version) return BridgeRule::kUnknown;
+  if (*version >= kDmaOwnershipVersion) return BridgeRule::kNotViable;
+  if (platform.kernel_release->find(".el") != std::string::npos) return BridgeRule::kUnknown;
+  return BridgeRule::kViable;
+}
 
 bool is_dma_owner_safe(std::string_view driver) {
   if (driver == "pci-stub" || driver == "pcieport") return true;
@@ -1178,12 +1199,18 @@ void device_group_viable(const Context& ctx, Sink& out) {
     seen.push_back(*device.group);
     const Group* group = ctx.host.find_group(*device.group);
     if (!group) return;  // device.group reports it
+    const std::optional<std::string>& release = ctx.host.platform.kernel_release;
+    // Set when the kernel release decided a bridge: the evidence then names it.
+    bool release_used = false;
     auto group_name = [&] { return "group " + str(group->id); };
     auto finding = [&](std::string message, std::string hint = {}) {
-      return said(device_key(i), guest.bdf.pos, device.unit.value_or(""),
-                  group_evidence(ctx.host, *group), std::move(message), std::move(hint));
+      std::string evidence = group_evidence(ctx.host, *group);
+      if (release_used) evidence += "; kernel release " + *release;
+      return said(device_key(i), guest.bdf.pos, device.unit.value_or(""), std::move(evidence),
+                  std::move(message), std::move(hint));
     };
     bool blocked = false;
+    bool bridge_kept_driver = false;
     if (!group->devices_known) {
       blocked = true;
       out.add(Outcome::kUnknown,
@@ -1209,16 +1236,35 @@ void device_group_viable(const Context& ctx, Sink& out) {
       }
       if (!member->driver || is_dma_owner_safe(*member->driver)) continue;
       const std::string& driver = *member->driver;
-      blocked = true;
       if (member->pci && member->pci->header_type != 0) {
+        const BridgeRule rule = bridge_rule(ctx.host.platform);
+        if (rule != BridgeRule::kUnknown) release_used = true;
+        if (rule == BridgeRule::kViable) {
+          bridge_kept_driver = true;
+          continue;
+        }
+        blocked = true;
+        if (rule == BridgeRule::kNotViable) {
+          out.add(Outcome::kFail, [&] {
+            return finding(group_name() + " is not viable: bridge " + name + " is bound to " +
+                               driver + ", which does not set driver_managed_dma, and linux " +
+                               *release + " (5.19 or later) requires that of every bound member",
+                           "unbind " + name + " from " + driver);
+          });
+          continue;
+        }
         out.add(Outcome::kUnknown, [&] {
           return finding("bridge " + name + " in " + group_name() + " is bound to " + driver +
                              ": viable before linux 5.19, not after unless " + driver +
-                             " sets driver_managed_dma",
+                             " sets driver_managed_dma, and " +
+                             (release ? "linux " + *release + " may carry the 5.19 rule back"
+                                      : std::string("the kernel release is unknown (no "
+                                                    "proc/sys/kernel/osrelease)")),
                          "unbind " + name + " from " + driver);
         });
         continue;
       }
+      blocked = true;
       out.add(Outcome::kFail, [&] {
         return finding(group_name() + " is not viable: " + name + " is bound to " + driver,
                        "bind " + name + " to vfio-pci or unbind it from " + driver);
@@ -1226,13 +1272,35 @@ void device_group_viable(const Context& ctx, Sink& out) {
     }
     if (blocked) return;
     out.add(Outcome::kPass, [&] {
-      return finding(group->devices.size() <= 1
-                         ? guest.bdf.value + " is alone in " + group_name()
-                         : group_name() +
-                               " is viable: every other member is assigned, unbound or "
-                               "DMA-owner-safe");
+      if (group->devices.size() <= 1)
+        return finding(guest.bdf.value + " is alone in " + group_name());
+      if (bridge_kept_driver) {
+        return finding(group_name() +
+                       " is viable: every other member is assigned, unbound, "
+                       "DMA-owner-safe or a bridge, which linux " +
+                       *release + " (before 5.19) lets keep its driver");
+      }
+      return finding(group_name() +
+                     " is viable: every other member is assigned, unbound or DMA-owner-safe");
     });
   });
+}
+
+/// Evidence for a device whose extended capabilities are unknown: how much of `config` the
+/// reader got, when it knows.
+std::string unread_extended_evidence(const std::string& bdf, const Device& device) {
+  if (!device.pci || device.pci->config_size == 0) {
+    return bdf + ": extended config space not readable";
+  }
+  return bdf + ": config is " + str(static_cast<uint64_t>(device.pci->config_size)) +
+         " bytes: extended config space not readable";
+}
+
+/// Evidence for an extended capability `what` the device lacks: a 256-byte config (root
+/// gets the function's cfg_size) means the kernel has no extended space for it at all.
+std::string absent_evidence(const std::string& bdf, const PciInfo& pci, std::string_view what) {
+  if (pci.config_size == 256) return bdf + ": config is 256 bytes: no extended configuration space";
+  return bdf + ": no " + std::string(what) + " capability";
 }
 
 void device_pasid(const Context& ctx, Sink& out) {
@@ -1247,7 +1315,7 @@ void device_pasid(const Context& ctx, Sink& out) {
     };
     if (!device.pci || !device.pci->pasid) {
       return out.add(Outcome::kUnknown, [&] {
-        return finding(bdf + ": extended config space not readable",
+        return finding(unread_extended_evidence(bdf, device),
                        "guest needs " + str(need) + " PASID bits but the PASID capability of " +
                            bdf + " is unknown");
       });
@@ -1256,7 +1324,7 @@ void device_pasid(const Context& ctx, Sink& out) {
     if (!cap) {
       return out.add(Outcome::kFail, [&] {
         return finding(
-            bdf + ": no PASID capability",
+            absent_evidence(bdf, *device.pci, "PASID"),
             "guest needs " + str(need) + " PASID bits but " + bdf + " has no PASID capability",
             "set ssid_bits = 0 or assign a PASID-capable device");
       });
@@ -1294,13 +1362,13 @@ void device_capability(const Context& ctx, Sink& out,
     if (!have) {
       return out.add(Outcome::kUnknown, [&] {
         return finding(
-            bdf + ": extended config space not readable",
+            unread_extended_evidence(bdf, device),
             "guest needs " + std::string(what) + " but whether " + bdf + " has it is unknown");
       });
     }
     if (!*have) {
       return out.add(Outcome::kFail, [&] {
-        return finding(bdf + ": no " + std::string(what) + " capability",
+        return finding(absent_evidence(bdf, *device.pci, what),
                        "guest needs " + std::string(what) + " but " + bdf + " has no " +
                            std::string(what) + " capability",
                        "set " + std::string(name) + " = false");

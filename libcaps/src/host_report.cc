@@ -3,7 +3,7 @@
 // Shape (schemas/host-report.schema.json is the full description):
 //   schema = "iommu-probe/1"
 //   [source]            backend, sysfs_root (informational; a loaded report is backend "report")
-//   [platform]          acpi_tables, cmdline?, why_no_units
+//   [platform]          acpi_tables, cmdline?, kernel_release?, why_no_units
 //   [[unit]]            name, model, layout, devices
 //     [unit.caps]       known normalized properties only; a missing key is unknown
 //     [unit.evidence]   property -> text
@@ -14,7 +14,7 @@
 //   [[group]]           id, type?, name?, devices, devices_known?,
 //                       reserved_regions = [{start, end, type}]
 //   [[device]]          name, unit?, group?, driver?, driver_known?, [device.pci]
-//     [device.pci]      vendor, device, class, header_type, pasid?, ats?, pri?
+//     [device.pci]      vendor, device, class, header_type, config_size?, pasid?, ats?, pri?
 //                       pasid: missing = unknown (extended config space not readable),
 //                       false = capability absent, {max_width, exec, priv} = present
 //   [[diagnostic]]      host diagnostics
@@ -120,6 +120,9 @@ class ReportWriter {
     header("[platform]");
     line("acpi_tables", string_array(host.platform.acpi_tables));
     if (host.platform.cmdline) line("cmdline", quoted(*host.platform.cmdline));
+    if (host.platform.kernel_release) {
+      line("kernel_release", quoted(*host.platform.kernel_release));
+    }
     line("why_no_units", string_array(host.platform.why_no_units));
     for (const Unit& unit : host.units) write_unit(unit);
     for (const Group& group : host.groups) write_group(group);
@@ -250,6 +253,7 @@ class ReportWriter {
     std::snprintf(buf, sizeof buf, "\"0x%06x\"", static_cast<unsigned>(pci.class_code));
     line("class", buf);
     line("header_type", std::to_string(pci.header_type));
+    if (pci.config_size != 0) line("config_size", std::to_string(pci.config_size));
     if (pci.pasid && !*pci.pasid) line("pasid", "false");
     if (pci.pasid && *pci.pasid) {
       const PasidCapability& cap = **pci.pasid;
@@ -530,9 +534,10 @@ class ReportLoader {
   // --- model parts ---------------------------------------------------------------------------
 
   void load_platform(const toml::table& t, Platform& platform) {
-    check_keys(t, "platform", {"acpi_tables", "cmdline", "why_no_units"});
+    check_keys(t, "platform", {"acpi_tables", "cmdline", "kernel_release", "why_no_units"});
     platform.acpi_tables = string_array(t, "platform", "acpi_tables");
     platform.cmdline = string(t, "platform", "cmdline", false);
+    platform.kernel_release = string(t, "platform", "kernel_release", false);
     platform.why_no_units = string_array(t, "platform", "why_no_units");
   }
 
@@ -746,13 +751,17 @@ class ReportLoader {
   }
 
   PciInfo load_pci(const toml::table& t, const std::string& path) {
-    check_keys(t, path, {"vendor", "device", "class", "header_type", "pasid", "ats", "pri"});
+    check_keys(t, path,
+               {"vendor", "device", "class", "header_type", "config_size", "pasid", "ats", "pri"});
     PciInfo pci;
     pci.vendor = static_cast<uint16_t>(bounded_hex(t, path, "vendor", 0xffff));
     pci.device = static_cast<uint16_t>(bounded_hex(t, path, "device", 0xffff));
     pci.class_code = static_cast<uint32_t>(bounded_hex(t, path, "class", 0xffffff));
     pci.header_type =
         static_cast<uint8_t>(integer(t, path, "header_type", true, 0, 0x7f).value_or(0));
+    // The reader keeps at most the 4 KiB of PCIe configuration space; 0 is "not known".
+    pci.config_size =
+        static_cast<uint32_t>(integer(t, path, "config_size", false, 1, 4096).value_or(0));
     load_pasid(t, path, pci);
     pci.ats = boolean(t, path, "ats", false);
     pci.pri = boolean(t, path, "pri", false);

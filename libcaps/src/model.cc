@@ -6,6 +6,30 @@
 
 namespace caps {
 
+std::optional<KernelVersion> parse_kernel_version(std::string_view release) {
+  // Each part is a short decimal number; anything longer is not a release string.
+  auto number = [&](std::string_view& rest) -> std::optional<int> {
+    size_t n = 0;
+    int value = 0;
+    while (n < rest.size() && n < 4 && std::isdigit(static_cast<unsigned char>(rest[n]))) {
+      value = value * 10 + (rest[n] - '0');
+      ++n;
+    }
+    if (n == 0 || (n < rest.size() && std::isdigit(static_cast<unsigned char>(rest[n])))) {
+      return std::nullopt;
+    }
+    rest.remove_prefix(n);
+    return value;
+  };
+  std::string_view rest = release;
+  std::optional<int> major = number(rest);
+  if (!major || rest.empty() || rest.front() != '.') return std::nullopt;
+  rest.remove_prefix(1);
+  std::optional<int> minor = number(rest);
+  if (!minor) return std::nullopt;
+  return KernelVersion{*major, *minor};
+}
+
 std::string_view to_string(Layout layout) {
   switch (layout) {
     case Layout::kIntelIommu:

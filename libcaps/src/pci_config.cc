@@ -1,5 +1,6 @@
 // PCI config space: the header fields the checker needs and the PCIe extended capabilities
 // that bound a device's PASID, ATS and PRI use (include/uapi/linux/pci_regs.h).
+#include <algorithm>
 #include <set>
 
 #include "libcaps/reader.h"
@@ -8,6 +9,10 @@ namespace caps {
 
 namespace {
 
+/// What pci_read_config() (drivers/pci/pci-sysfs.c) hands root for a function whose cfg_size
+/// is PCI_CFG_SPACE_SIZE: the kernel has no extended configuration space for it (conventional
+/// PCI, or no ECAM/MMCONFIG), so pci_find_ext_capability() finds nothing there either.
+constexpr size_t kConventionalSize = 0x100;
 constexpr size_t kExtendedStart = 0x100;
 constexpr size_t kExtendedEnd = 0x1000;
 constexpr uint16_t kExtCapAts = 0x000f;    // PCI_EXT_CAP_ID_ATS
@@ -32,18 +37,22 @@ PasidCapability parse_pasid(std::string_view config, size_t offset) {
 
 PciInfo parse_pci_config(std::string_view config) {
   PciInfo info;
+  info.config_size = static_cast<uint32_t>(std::min(config.size(), kExtendedEnd));
   if (config.size() < 64) return info;
   info.vendor = static_cast<uint16_t>(le(config, 0x00, 2));
   info.device = static_cast<uint16_t>(le(config, 0x02, 2));
   info.class_code = le(config, 0x09, 3);
   info.header_type = static_cast<uint8_t>(config[0x0e] & 0x7f);
-  // Without the full 4 KiB (non-root reads get 64 or 256 bytes) the extended capabilities
-  // are unknown, not absent.
-  if (config.size() < kExtendedEnd) return info;
+  // Only root sees past byte 64 (128 for CardBus), and root gets exactly cfg_size bytes:
+  // 256 means no extended space, so no ATS, PRI or PASID. Any other short read (a non-root
+  // read, a truncated copy) says nothing about them.
+  const bool conventional = config.size() == kConventionalSize;
+  if (config.size() < kExtendedEnd && !conventional) return info;
 
   info.pasid = std::optional<PasidCapability>{};
   info.ats = false;
   info.pri = false;
+  if (conventional) return info;
   std::set<size_t> visited;
   size_t offset = kExtendedStart;
   while (offset >= kExtendedStart && offset + 4 <= kExtendedEnd && visited.insert(offset).second) {

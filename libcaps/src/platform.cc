@@ -1,5 +1,5 @@
-// Platform facts (ACPI IOMMU tables, kernel command line) and, for a host without units, why
-// it has none, as far as the tree tells.
+// Platform facts (ACPI IOMMU tables, kernel command line, kernel release) and, for a host
+// without units, why it has none, as far as the tree tells.
 #include <algorithm>
 #include <array>
 
@@ -11,7 +11,9 @@ namespace caps {
 namespace {
 
 constexpr std::string_view kTablesDir = "sys/firmware/acpi/tables";
-constexpr std::array<std::string_view, 3> kIommuTables = {"DMAR", "IVRS", "IORT"};
+/// VIOT (ACPI 6.4 "Virtual I/O Translation") describes a virtio-iommu and its endpoints.
+constexpr std::array<std::string_view, 4> kIommuTables = {"DMAR", "IVRS", "IORT", "VIOT"};
+constexpr std::string_view kOsrelease = "proc/sys/kernel/osrelease";
 /// Kernel command lines are at most a few KiB (COMMAND_LINE_SIZE); allow generously.
 constexpr size_t kCmdlineLimit = 64 * 1024;
 
@@ -59,6 +61,20 @@ bool has_table(const Platform& platform, std::string_view table) {
          platform.acpi_tables.end();
 }
 
+/// Why a VIOT table gave no unit. Linux parses VIOT since v5.14 (drivers/acpi/viot.c), and
+/// the virtio-iommu driver is CONFIG_VIRTIO_IOMMU, which Debian 12's 6.1 leaves unset.
+std::string explain_viot(const Platform& platform) {
+  std::optional<KernelVersion> version =
+      platform.kernel_release ? parse_kernel_version(*platform.kernel_release) : std::nullopt;
+  if (version && *version < KernelVersion{5, 14}) {
+    return "the firmware has a VIOT table (virtio-iommu) but linux " + *platform.kernel_release +
+           " predates VIOT support (drivers/acpi/viot.c, 5.14): no virtio-iommu unit can "
+           "register; boot a 5.14 or newer kernel built with CONFIG_VIRTIO_IOMMU";
+  }
+  return "the firmware has a VIOT table (virtio-iommu) but no unit registered: the kernel "
+         "lacks CONFIG_VIRTIO_IOMMU or the virtio_iommu module is not loaded";
+}
+
 std::vector<std::string> explain(const Platform& platform, bool class_dir_exists,
                                  bool tables_visible) {
   std::vector<std::string> why;
@@ -71,8 +87,8 @@ std::vector<std::string> explain(const Platform& platform, bool class_dir_exists
         "or the tree was copied without it, so the firmware's IOMMU tables are unknown");
   } else if (platform.acpi_tables.empty()) {
     why.push_back(
-        "the firmware publishes no ACPI DMAR (Intel), IVRS (AMD) or IORT (Arm) table: "
-        "enable VT-d, AMD IOMMU or the SMMU in the firmware setup");
+        "the firmware publishes no ACPI DMAR (Intel), IVRS (AMD), IORT (Arm) or VIOT "
+        "(virtio-iommu) table: enable VT-d, AMD IOMMU or the SMMU in the firmware setup");
   }
   if (!platform.cmdline) {
     why.push_back("/proc/cmdline is not readable: the kernel's IOMMU options are unknown");
@@ -116,6 +132,7 @@ std::vector<std::string> explain(const Platform& platform, bool class_dir_exists
         "the firmware has an IORT table but no SMMU unit registered: the arm-smmu-v3 "
         "driver is not loaded or failed to probe");
   }
+  if (has_table(platform, "VIOT")) why.push_back(explain_viot(platform));
   return why;
 }
 
@@ -136,6 +153,8 @@ void read_platform(Source& source, Host& host, bool class_dir_exists, bool expla
   }
   platform.cmdline =
       read_value(source, "proc/cmdline", host.diagnostics, IfMissing::kSilent, kCmdlineLimit);
+  platform.kernel_release =
+      read_value(source, std::string(kOsrelease), host.diagnostics, IfMissing::kSilent);
   if (host.units.empty() && explain_absence) {
     platform.why_no_units = explain(platform, class_dir_exists, tables.ok());
   }

@@ -179,6 +179,15 @@ Device read_device(Source& source, const std::string& name, const Sighting& seen
                        " bytes; expected at least the 64-byte header");
     return device;
   }
+  // pci_read_config() (drivers/pci/pci-sysfs.c) gives 64 bytes (128 for CardBus) to non-root
+  // and cfg_size, 256 or 4096, to root; any other size is a cut copy.
+  const size_t size = config.data.size();
+  if (size != 64 && size != 128 && size != 256 && size < kConfigLimit) {
+    add_diagnostic(diagnostics, config_path, Severity::kWarning,
+                   "PCI config is " + std::to_string(size) +
+                       " bytes, not a size the kernel gives (64 or 128 to non-root, 256 or "
+                       "4096 to root): its extended capabilities are unknown");
+  }
   device.pci = parse_pci_config(config.data);
   return device;
 }

@@ -19,8 +19,9 @@ void read_generic(Source& source, Unit& unit, const std::string& dir);
 /// The model name for a generic-layout model number (1..4), or empty.
 std::string_view generic_model_name(uint64_t number);
 
-/// Reads /sys/firmware/acpi/tables and /proc/cmdline into `host.platform`; when the host has
-/// no unit and `explain_absence` (no unit selection emptied it), also says why.
+/// Reads /sys/firmware/acpi/tables, /proc/cmdline and /proc/sys/kernel/osrelease into
+/// `host.platform`; when the host has no unit and `explain_absence` (no unit selection
+/// emptied it), also says why.
 void read_platform(Source& source, Host& host, bool class_dir_exists, bool explain_absence);
 
 }  // namespace caps

@@ -80,12 +80,11 @@ for h in $(fixtures); do want[arm-smmuv3-sva-device:$h]=incompatible; done
 want[arm-smmuv3-sva-device:arm-smmuv3-nested]=compatible
 want[arm-smmuv3-sva-device:arm-smmuv3-mainline]=undecided
 # arm-smmuv3-sva-with-daq: the DAQ card 0001:02:00.0 exists only on the two Arm fixtures that
-# have it; its 256-byte config space leaves PASID/ATS/PRI unknown and its group has a bridge on
-# shpchp (viable before 5.19 only): undecided on arm-smmuv3-nested although every SMMU fact
-# fits, undecided on mainline; elsewhere device.exists fails: incompatible.
+# have it; its 256-byte config space (read as root) means no extended configuration space, so
+# no PASID/ATS/PRI: incompatible on arm-smmuv3-nested although every SMMU fact fits, and on
+# mainline; its group's bridge on shpchp also makes the group not viable on their kernels
+# (6.12, 6.8: 5.19 or later); elsewhere device.exists fails: incompatible.
 for h in $(fixtures); do want[arm-smmuv3-sva-with-daq:$h]=incompatible; done
-want[arm-smmuv3-sva-with-daq:arm-smmuv3-nested]=undecided
-want[arm-smmuv3-sva-with-daq:arm-smmuv3-mainline]=undecided
 # intel-vtd-igpu-passthrough: 0000:00:02.0 alone in its group behind a unit with >= 39 input
 # bits on intel-client (i915, dmar0) and hetero-units (i915, dmar2): compatible; on
 # mixed-groups 0000:00:02.0 is a root port (header type 1), which vfio-pci refuses to bind

@@ -47,6 +47,16 @@ no_unknown[device.group]="unknown only for a link to a group the host does not d
 # device.assignable is unknown only when the device's config could not be read at all
 # (iommu-probe --no-pci-config, or an unreadable file); every fixture tree has it.
 no_unknown[device.assignable]="unknown only when the device's config was not read (not in a tree)"
+# device.pasid, .ats and .pri are unknown only when config gave less than the kernel has for the
+# function: a non-root read (64 bytes). Every fixture tree was read as root: 4096 bytes, or 256
+# for conventional PCI, which means no extended capabilities (absent, not unknown).
+# device.group_viable is unknown only when a member or its driver cannot be read, or a bridge
+# keeps a driver and the kernel release does not tell which rule applies (no osrelease, or a
+# vendor kernel): every fixture tree is readable and tells its release.
+no_unknown[device.group_viable]="unknown only for unreadable members or an untold kernel release"
+for r in device.pasid device.ats device.pri; do
+  no_unknown[$r]="unknown only for a non-root read of config (64 bytes; fixtures are root reads)"
+done
 
 declare -A known
 for r in "${rules[@]}"; do known[$r]=1; done

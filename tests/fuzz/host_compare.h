@@ -119,6 +119,7 @@ inline bool repair_host(Host& host) {
   }
   repair(host.platform.acpi_tables);
   repair(host.platform.cmdline);
+  repair(host.platform.kernel_release);
   repair(host.platform.why_no_units);
   repair(host.diagnostics);
   return !collided;

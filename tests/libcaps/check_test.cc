@@ -876,9 +876,68 @@ TEST(CheckGroupViable, DmaOwnerSafeDriversPass) {
 }
 
 TEST(CheckGroupViable, BridgeOnOtherDriverDependsOnTheKernel) {
-  Report r = check(guest_with_devices({"0000:3b:00.0"}), host_with_sibling("shpchp", 1));
-  EXPECT_EQ(outcomes(r, "device.group_viable"), kUnknown);
+  // No kernel release in the tree: the rule that applies is not known.
+  Host h = host_with_sibling("shpchp", 1);
+  Report r = check(guest_with_devices({"0000:3b:00.0"}), h);
+  auto unknown = of_rule(r, "device.group_viable");
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_EQ(unknown[0].outcome, O::kUnknown);
+  EXPECT_EQ(unknown[0].message,
+            "bridge 0000:3b:00.1 in group 12 is bound to shpchp: viable before linux 5.19, not "
+            "after unless shpchp sets driver_managed_dma, and the kernel release is unknown (no "
+            "proc/sys/kernel/osrelease)");
   EXPECT_EQ(r.verdict, Verdict::kUndecided);
+}
+
+TEST(CheckGroupViable, KernelReleaseDecidesABridgeOnShpchp) {
+  // Debian 12's 6.1 under QEMU: VFIO_GROUP_GET_STATUS says not viable with the
+  // pcie-pci-bridge on shpchp, which sets no driver_managed_dma.
+  Host h = host_with_sibling("shpchp", 1);
+  h.platform.kernel_release = "6.1.0-18-amd64";
+  Report r = check(guest_with_devices({"0000:3b:00.0"}), h);
+  auto f = of_rule(r, "device.group_viable");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0], (Finding{.rule = "device.group_viable",
+                           .outcome = O::kFail,
+                           .guest_key = "device[0].bdf",
+                           .pos = SourcePos{40, 1},
+                           .unit = "dmar0",
+                           .evidence = "group 12: 0000:3b:00.0 (vfio-pci), 0000:3b:00.1 "
+                                       "(shpchp); kernel release 6.1.0-18-amd64",
+                           .message = "group 12 is not viable: bridge 0000:3b:00.1 is bound to "
+                                      "shpchp, which does not set driver_managed_dma, and linux "
+                                      "6.1.0-18-amd64 (5.19 or later) requires that of every "
+                                      "bound member",
+                           .hint = "unbind 0000:3b:00.1 from shpchp"}));
+  EXPECT_EQ(r.verdict, Verdict::kIncompatible);
+  h.platform.kernel_release = "5.19.0";
+  EXPECT_EQ(outcomes(check(guest_with_devices({"0000:3b:00.0"}), h), "device.group_viable"), kFail);
+
+  // Before 5.19 vfio_dev_driver_allowed() let a bridge keep any driver.
+  h.platform.kernel_release = "5.10.0-28-amd64";
+  auto old = of_rule(check(guest_with_devices({"0000:3b:00.0"}), h), "device.group_viable");
+  ASSERT_EQ(old.size(), 1u);
+  EXPECT_EQ(old[0].outcome, O::kPass);
+  EXPECT_EQ(old[0].message,
+            "group 12 is viable: every other member is assigned, unbound, DMA-owner-safe or a "
+            "bridge, which linux 5.10.0-28-amd64 (before 5.19) lets keep its driver");
+  EXPECT_EQ(old[0].evidence,
+            "group 12: 0000:3b:00.0 (vfio-pci), 0000:3b:00.1 (shpchp); kernel release "
+            "5.10.0-28-amd64");
+
+  // An endpoint on a host driver is not viable whatever the release.
+  Host endpoint = host_with_sibling("ixgbe");
+  endpoint.platform.kernel_release = "5.10.0-28-amd64";
+  EXPECT_EQ(outcomes(check(guest_with_devices({"0000:3b:00.0"}), endpoint), "device.group_viable"),
+            kFail);
+
+  // Vendor kernels may carry the 5.19 rule back; an unparsable release tells nothing.
+  for (const char* release : {"5.14.0-362.8.1.el9_3.x86_64", "unknown", ""}) {
+    h.platform.kernel_release = release;
+    Report undecided = check(guest_with_devices({"0000:3b:00.0"}), h);
+    EXPECT_EQ(outcomes(undecided, "device.group_viable"), kUnknown) << release;
+    EXPECT_EQ(undecided.verdict, Verdict::kUndecided) << release;
+  }
 }
 
 TEST(CheckGroupViable, UndescribedMemberIsUnknown) {
@@ -962,6 +1021,42 @@ TEST_P(CheckDeviceCap, PassFailUnknown) {
   EXPECT_EQ(unknown.verdict, Verdict::kUndecided);
 }
 
+TEST(CheckDevice, ConventionalConfigMeansNoExtendedCapabilities) {
+  // A 256-byte config read as root: the kernel has no extended configuration space for the
+  // function, so a guest needing ATS, PRI or PASID there is incompatible, not undecided.
+  Host h = simple_host();
+  PciInfo& pci = *h.devices[0].pci;
+  pci.config_size = 256;
+  pci.ats = false;
+  pci.pri = false;
+  pci.pasid = std::optional<PasidCapability>();
+  Guest g = guest_with_devices({"0000:3b:00.0"});
+  g.viommu.ats = at(true, 11);
+  g.viommu.ssid_bits = at(8, 5);
+  Report r = check(g, h);
+  auto ats = of_rule(r, "device.ats");
+  ASSERT_EQ(ats.size(), 1u);
+  EXPECT_EQ(ats[0].outcome, O::kFail);
+  EXPECT_EQ(ats[0].evidence, "0000:3b:00.0: config is 256 bytes: no extended configuration space");
+  auto pasid = of_rule(r, "device.pasid");
+  ASSERT_EQ(pasid.size(), 1u);
+  EXPECT_EQ(pasid[0].outcome, O::kFail);
+  EXPECT_EQ(pasid[0].evidence,
+            "0000:3b:00.0: config is 256 bytes: no extended configuration space");
+  EXPECT_EQ(r.verdict, Verdict::kIncompatible);
+
+  // A non-root read gets 64 bytes whatever the device has: unknown, and the evidence says why.
+  pci.config_size = 64;
+  pci.ats = std::nullopt;
+  pci.pri = std::nullopt;
+  pci.pasid = std::nullopt;
+  auto unknown = of_rule(check(g, h), "device.ats");
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_EQ(unknown[0].outcome, O::kUnknown);
+  EXPECT_EQ(unknown[0].evidence,
+            "0000:3b:00.0: config is 64 bytes: extended config space not readable");
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Check, CheckDeviceCap,
     ::testing::Values(DeviceCapCase{"device.ats", &GuestViommu::ats, &PciInfo::ats},
@@ -1001,7 +1096,11 @@ std::vector<std::function<void(Host&)>> forget_one_fact(const Host& host) {
     out.push_back([d](Host& h) {
       if (h.devices[d].pci) h.devices[d].pci->pri.reset();
     });
+    out.push_back([d](Host& h) {
+      if (h.devices[d].pci) h.devices[d].pci->config_size = 0;
+    });
   }
+  out.push_back([](Host& h) { h.platform.kernel_release.reset(); });
   return out;
 }
 
@@ -1066,6 +1165,16 @@ std::vector<std::pair<std::string, std::pair<Guest, Host>>> incompatible_pairs()
     h.devices[0].pci->ats = false;
   });
   add("group", [](Guest&, Host& h) { h.devices[1].driver = "ixgbe"; });
+  add("bridge_on_new_kernel", [](Guest&, Host& h) {
+    h.devices[1].driver = "shpchp";
+    h.devices[1].pci->header_type = 1;
+    h.platform.kernel_release = "6.1.0-18-amd64";
+  });
+  add("conventional_ats", [](Guest& g, Host& h) {
+    g.viommu.ats = at(true, 11);
+    h.devices[0].pci->config_size = 256;
+    h.devices[0].pci->ats = false;
+  });
   return out;
 }
 

@@ -99,6 +99,34 @@ TEST(HostReport, RoundTripsEdgeValues) {
   expect_round_trip(h);
 }
 
+TEST(HostReport, RoundTripsConfigSizeAndKernelRelease) {
+  Host h;
+  Device conventional{"0000:00:1f.2", std::nullopt, 3, "ahci", PciInfo{}};
+  conventional.pci->config_size = 256;
+  conventional.pci->pasid = std::optional<PasidCapability>();
+  conventional.pci->ats = false;
+  conventional.pci->pri = false;
+  Device nonroot{"0000:00:02.0", std::nullopt, 4, std::nullopt, PciInfo{}};
+  nonroot.pci->config_size = 64;
+  h.devices = {conventional, nonroot};
+  h.platform.kernel_release = "6.1.0-18-amd64";
+  const std::string text = write(h);
+  EXPECT_NE(text.find("kernel_release = \"6.1.0-18-amd64\"\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("header_type = 0\nconfig_size = 256\npasid = false\n"), std::string::npos)
+      << text;
+  expect_round_trip(h);
+
+  // 0 is "not known" and never written; the kernel gives at most 4096 bytes.
+  for (const char* bad : {"0", "4097", "-1"}) {
+    std::string report = text;
+    report.replace(report.find("config_size = 256"), 17, std::string("config_size = ") + bad);
+    Result<Host> loaded = load_host_report(report, "r.toml");
+    ASSERT_FALSE(loaded) << bad;
+    EXPECT_NE(loaded.error().to_string().find("config_size"), std::string::npos)
+        << loaded.error().to_string();
+  }
+}
+
 TEST(HostReport, RoundTripsUnknownDriverAndGroupMembers) {
   Host h = valid_utf8_sample();
   ASSERT_FALSE(h.devices.empty());

@@ -41,5 +41,20 @@ TEST(ModelTest, FindByName) {
   EXPECT_EQ(host.find_group(8), nullptr);
 }
 
+TEST(ModelTest, KernelVersionFromRelease) {
+  using V = KernelVersion;
+  EXPECT_EQ(parse_kernel_version("6.1.0-18-amd64"), (V{6, 1}));
+  EXPECT_EQ(parse_kernel_version("6.12.48+deb13-arm64"), (V{6, 12}));
+  EXPECT_EQ(parse_kernel_version("5.19"), (V{5, 19}));
+  EXPECT_EQ(parse_kernel_version("5.14.0-362.8.1.el9_3.x86_64"), (V{5, 14}));
+  EXPECT_EQ(parse_kernel_version("4.19.0-rc1"), (V{4, 19}));
+  for (const char* bad : {"", "6", "6.", ".1", "v6.1", "6.x", "12345.1", "6.12345", "unknown"}) {
+    EXPECT_EQ(parse_kernel_version(bad), std::nullopt) << bad;
+  }
+  EXPECT_LT((V{5, 14}), (V{5, 19}));
+  EXPECT_LT((V{5, 19}), (V{6, 1}));
+  EXPECT_LT((V{6, 1}), (V{6, 12}));
+}
+
 }  // namespace
 }  // namespace caps

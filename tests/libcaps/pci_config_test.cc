@@ -52,15 +52,40 @@ TEST(PciConfigTest, ExtendedCapabilities) {
 }
 
 TEST(PciConfigTest, ShortConfigLeavesExtendedCapabilitiesUnknown) {
-  // A non-root reader gets only 64 (or 256) bytes: PASID/ATS/PRI are unknown, not absent.
-  for (size_t size : {64u, 256u}) {
+  // A non-root reader gets 64 bytes (128 for CardBus) whatever the function has; any other
+  // size short of 4096 but 256 is not what the kernel hands out (a truncated copy): PASID/ATS/
+  // PRI are unknown, not absent.
+  for (size_t size : {64u, 128u, 255u, 257u, 512u, 4095u}) {
     std::string bytes = intel_nic().bytes.substr(0, size);
     PciInfo info = parse_pci_config(bytes);
     EXPECT_EQ(info.vendor, 0x8086) << size;
+    EXPECT_EQ(info.config_size, size) << size;
     EXPECT_FALSE(info.pasid.has_value()) << size;
     EXPECT_FALSE(info.ats.has_value()) << size;
     EXPECT_FALSE(info.pri.has_value()) << size;
   }
+}
+
+TEST(PciConfigTest, ConventionalConfigHasNoExtendedCapabilities) {
+  // Root gets exactly cfg_size bytes: 256 means the kernel has no extended configuration
+  // space for the function (conventional PCI, q35 built-ins, no ECAM), so no ATS/PRI/PASID.
+  Config c(256);
+  c.put(0x00, 0x8086, 2);
+  c.put(0x02, 0x2922, 2);  // ICH9 AHCI, a q35 built-in
+  c.put(0x09, 0x010601, 3);
+  PciInfo info = parse_pci_config(c.bytes);
+  EXPECT_EQ(info.config_size, 256u);
+  ASSERT_TRUE(info.pasid.has_value());
+  EXPECT_FALSE(info.pasid->has_value());
+  EXPECT_EQ(info.ats, false);
+  EXPECT_EQ(info.pri, false);
+}
+
+TEST(PciConfigTest, ConfigSizeIsCappedAtTheExtendedSpace) {
+  EXPECT_EQ(parse_pci_config(intel_nic().bytes).config_size, 4096u);
+  std::string longer = intel_nic().bytes + std::string(100, '\0');
+  EXPECT_EQ(parse_pci_config(longer).config_size, 4096u);
+  EXPECT_EQ(parse_pci_config(std::string(10, '\xff')).config_size, 10u);
 }
 
 TEST(PciConfigTest, NoExtendedCapabilitiesMeansAbsent) {

@@ -104,6 +104,31 @@ TEST(ReadHostTest, UnreadableAndShortConfig) {
             "PCI config is only 10 bytes; expected at least the 64-byte header");
 }
 
+TEST(ReadHostTest, ConfigSizeSaysWhatTheKernelHasForTheFunction) {
+  MemorySource s = host_with_group();
+  std::string config(256, '\0');
+  config[0] = '\x86';
+  config[1] = '\x80';
+  const std::string dir = "sys/kernel/iommu_groups/12/devices/";
+  s.file(dir + "0000:3b:00.0/config", config);                // root read, conventional PCI
+  s.file(dir + "0000:3b:00.1/config", config.substr(0, 64));  // a non-root read
+  Host h = read_host(s);
+  ASSERT_TRUE(h.devices[0].pci && h.devices[1].pci);
+  EXPECT_EQ(h.devices[0].pci->config_size, 256u);
+  EXPECT_EQ(h.devices[0].pci->ats, false);
+  EXPECT_EQ(h.devices[1].pci->config_size, 64u);
+  EXPECT_EQ(h.devices[1].pci->ats, std::nullopt);
+  EXPECT_TRUE(h.diagnostics.empty()) << h.diagnostics[0].message;
+
+  s.file(dir + "0000:3b:00.1/config", config.substr(0, 200));  // a cut copy
+  h = read_host(s);
+  EXPECT_EQ(h.devices[1].pci->ats, std::nullopt);
+  ASSERT_EQ(h.diagnostics.size(), 1u);
+  EXPECT_EQ(h.diagnostics[0].message,
+            "PCI config is 200 bytes, not a size the kernel gives (64 or 128 to non-root, 256 or "
+            "4096 to root): its extended capabilities are unknown");
+}
+
 TEST(ReadHostTest, BadGroupEntriesAndRegions) {
   MemorySource s = host_with_group();
   s.file("sys/kernel/iommu_groups/notanumber/type", "DMA\n");
@@ -180,8 +205,42 @@ TEST(ReadHostTest, NoUnitBecauseNoFirmwareTable) {
   EXPECT_EQ(h.platform.why_no_units,
             (std::vector<std::string>{
                 "/sys/class/iommu does not exist: no IOMMU driver has registered a unit",
-                "the firmware publishes no ACPI DMAR (Intel), IVRS (AMD) or IORT (Arm) table: "
-                "enable VT-d, AMD IOMMU or the SMMU in the firmware setup"}));
+                "the firmware publishes no ACPI DMAR (Intel), IVRS (AMD), IORT (Arm) or VIOT "
+                "(virtio-iommu) table: enable VT-d, AMD IOMMU or the SMMU in the firmware setup"}));
+}
+
+TEST(ReadHostTest, NoUnitWithViotTable) {
+  // What Debian 12's 6.1 (# CONFIG_VIRTIO_IOMMU is not set) shows in a QEMU guest with a
+  // virtio-iommu: the firmware describes it, yet no unit registers.
+  MemorySource s;
+  s.dir("sys/class/iommu");
+  s.file("sys/firmware/acpi/tables/VIOT", "VIOT");
+  s.file("sys/firmware/acpi/tables/FACP", "FACP");
+  s.file("proc/cmdline", "console=ttyS0 iommu.passthrough=0\n");
+  s.file("proc/sys/kernel/osrelease", "6.1.0-18-amd64\n");
+  Host h = read_host(s);
+  EXPECT_EQ(h.platform.acpi_tables, (std::vector<std::string>{"VIOT"}));
+  EXPECT_EQ(h.platform.kernel_release, "6.1.0-18-amd64");
+  EXPECT_EQ(h.platform.why_no_units,
+            (std::vector<std::string>{
+                "the firmware has a VIOT table (virtio-iommu) but no unit registered: the kernel "
+                "lacks CONFIG_VIRTIO_IOMMU or the virtio_iommu module is not loaded"}));
+
+  s.file("proc/sys/kernel/osrelease", "5.10.0-28-amd64\n");
+  EXPECT_EQ(read_host(s).platform.why_no_units,
+            (std::vector<std::string>{
+                "the firmware has a VIOT table (virtio-iommu) but linux 5.10.0-28-amd64 predates "
+                "VIOT support (drivers/acpi/viot.c, 5.14): no virtio-iommu unit can register; "
+                "boot a 5.14 or newer kernel built with CONFIG_VIRTIO_IOMMU"}));
+}
+
+TEST(ReadHostTest, KernelReleaseIsReadWhenPresent) {
+  MemorySource s = host_with_group();
+  EXPECT_EQ(read_host(s).platform.kernel_release, std::nullopt);
+  s.file("proc/sys/kernel/osrelease", "6.12.48+deb13-amd64\n");
+  Host h = read_host(s);
+  EXPECT_EQ(h.platform.kernel_release, "6.12.48+deb13-amd64");
+  EXPECT_TRUE(h.diagnostics.empty()) << h.diagnostics[0].message;
 }
 
 TEST(ReadHostTest, NoUnitWithIvrsAndIommuOff) {

@@ -229,6 +229,23 @@ TEST(FakeSysfsBuild, ErrorsNameFileAndLine) {
     EXPECT_EQ(e.path().filename(), "bad.host") << e.path();
 }
 
+TEST(FakeSysfsBuild, OsreleaseIsWrittenOnlyWhenDeclared) {
+  TempDir tmp;
+  fs::path desc = tmp.path() / "r.host";
+  write_text(desc, "osrelease 6.1.0-18-amd64\nunit dmar0 intel\n");
+  fs::path out = tmp.path() / "out";
+  ASSERT_EQ(run_tool({desc.string(), out.string()}).status, 0);
+  EXPECT_EQ(read_bytes(out / "proc/sys/kernel/osrelease"), "6.1.0-18-amd64\n");
+  write_text(desc, "unit dmar0 intel\n");  // no release: none invented
+  ASSERT_EQ(run_tool({desc.string(), out.string()}).status, 0);
+  EXPECT_FALSE(fs::exists(out / "proc/sys/kernel/osrelease"));
+  write_text(desc, "osrelease 6.1\nosrelease 6.2\nosrelease\n");
+  RunResult r = run_tool({desc.string(), out.string()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.output, desc.string() + ":2: error: duplicate osrelease\n" + desc.string() +
+                          ":3: error: duplicate osrelease\n");
+}
+
 TEST(FakeSysfsBuild, FailedBuildKeepsOldTree) {
   TempDir tmp;
   fs::path good = tmp.path() / "good.host";

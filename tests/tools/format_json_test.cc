@@ -124,6 +124,7 @@ TEST(FormatJson, IntelUnitWithRegisters) {
   "platform": {
     "acpi_tables": [],
     "cmdline": null,
+    "kernel_release": null,
     "why_no_units": []
   },
   "diagnostics": []
@@ -196,6 +197,7 @@ TEST(FormatJson, AmdUnitWithEfr2) {
   "platform": {
     "acpi_tables": [],
     "cmdline": null,
+    "kernel_release": null,
     "why_no_units": []
   },
   "diagnostics": []
@@ -246,6 +248,7 @@ TEST(FormatJson, GenericUnitWithUnknowns) {
   "platform": {
     "acpi_tables": [],
     "cmdline": null,
+    "kernel_release": null,
     "why_no_units": []
   },
   "diagnostics": []
@@ -297,6 +300,7 @@ TEST(FormatJson, HostileNamesStayValidJson) {
   "platform": {
     "acpi_tables": [],
     "cmdline": null,
+    "kernel_release": null,
     "why_no_units": []
   },
   "diagnostics": []
@@ -352,6 +356,7 @@ TEST(FormatJson, GroupsDevicesPlatformAndDiagnostics) {
         "device": "0x9a49",
         "class": "0x030000",
         "header_type": 0,
+        "config_size": null,
         "pasid": {"max_width": 20, "exec": true, "priv": true},
         "ats": true,
         "pri": true
@@ -381,6 +386,7 @@ TEST(FormatJson, GroupsDevicesPlatformAndDiagnostics) {
         "device": "0x1572",
         "class": "0x020000",
         "header_type": 0,
+        "config_size": null,
         "pasid": null,
         "ats": null,
         "pri": null
@@ -396,6 +402,7 @@ TEST(FormatJson, GroupsDevicesPlatformAndDiagnostics) {
         "device": "0x1572",
         "class": "0x020000",
         "header_type": 1,
+        "config_size": null,
         "pasid": false,
         "ats": false,
         "pri": false
@@ -405,6 +412,7 @@ TEST(FormatJson, GroupsDevicesPlatformAndDiagnostics) {
   "platform": {
     "acpi_tables": ["DMAR", "IVRS"],
     "cmdline": "BOOT_IMAGE=/vmlinuz intel_iommu=on",
+    "kernel_release": null,
     "why_no_units": []
   },
   "diagnostics": [
@@ -425,6 +433,7 @@ TEST(FormatJson, WithoutSourceForBackendParity) {
   "platform": {
     "acpi_tables": [],
     "cmdline": null,
+    "kernel_release": null,
     "why_no_units": [
       "no DMAR, IVRS or IORT table in /sys/firmware/acpi/tables",
       "kernel command line has intel_iommu=off"

@@ -267,6 +267,12 @@ void write_pci(JsonWriter& w, const PciInfo& pci) {
   w.string(hex(pci.class_code, 6));
   w.key("header_type");
   w.integer(pci.header_type);
+  w.key("config_size");  // null: not known (a host report that did not record it)
+  if (pci.config_size != 0) {
+    w.integer(pci.config_size);
+  } else {
+    w.null();
+  }
   w.key("pasid");
   write_pasid(w, pci.pasid);
   w.key("ats");
@@ -309,6 +315,8 @@ void write_platform(JsonWriter& w, const caps::Platform& platform) {
   string_array(w, platform.acpi_tables, JsonStyle::kInline);
   w.key("cmdline");
   optional_string(w, platform.cmdline);
+  w.key("kernel_release");
+  optional_string(w, platform.kernel_release);
   w.key("why_no_units");
   string_array(w, platform.why_no_units, JsonStyle::kBlock);
   w.end_object();

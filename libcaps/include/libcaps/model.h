@@ -2,6 +2,7 @@
 // Contract: ../shared/reference/capability-model.md. `std::nullopt` always means "unknown".
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -148,9 +149,11 @@ struct PasidCapability {
   bool operator==(const PasidCapability&) const = default;
 };
 
-/// What a device's PCI config space says, when its `config` file is readable. Extended
-/// capabilities need the full 4 KiB (root); with only the first 64 or 256 bytes they stay
-/// unknown (nullopt), never "absent".
+/// What a device's PCI config space says, when its `config` file is readable. The kernel
+/// gives root the function's whole config space: 4096 bytes with PCIe extended space, 256
+/// without (conventional PCI, or no ECAM): then it has no extended capabilities. A non-root
+/// read gets 64 bytes (128 for CardBus) whatever the device has: extended capabilities stay
+/// unknown (nullopt) then, never "absent".
 struct PciInfo {
   uint16_t vendor = 0;
   uint16_t device = 0;
@@ -160,6 +163,10 @@ struct PciInfo {
   std::optional<std::optional<PasidCapability>> pasid;
   std::optional<bool> ats;
   std::optional<bool> pri;
+  /// How many bytes `config` gave (pci_read_config() in drivers/pci/pci-sysfs.c: 64 or 128
+  /// for non-root, else the function's cfg_size, 256 or 4096); 0 = not known (a host report
+  /// written before this was recorded).
+  uint32_t config_size = 0;
 
   bool operator==(const PciInfo&) const = default;
 };
@@ -177,10 +184,13 @@ struct Device {
   bool operator==(const Device&) const = default;
 };
 
-/// Facts that explain a host without units: firmware tables and kernel command line.
+/// Facts that explain a host without units and decide version-dependent kernel rules:
+/// firmware tables, kernel command line and kernel release.
 struct Platform {
-  std::vector<std::string> acpi_tables;   // which of DMAR, IVRS, IORT exist
-  std::optional<std::string> cmdline;     // /proc/cmdline, if readable
+  std::vector<std::string> acpi_tables;  // which of DMAR, IVRS, IORT, VIOT exist
+  std::optional<std::string> cmdline;    // /proc/cmdline, if readable
+  /// /proc/sys/kernel/osrelease ("6.1.0-18-amd64"), if the tree has it.
+  std::optional<std::string> kernel_release;
   std::vector<std::string> why_no_units;  // filled only when there is no unit
 
   bool operator==(const Platform&) const = default;
@@ -200,6 +210,18 @@ struct Host {
   const Device* find_device(std::string_view name) const;
   const Group* find_group(uint64_t id) const;
 };
+
+/// A kernel's major.minor, which version-dependent kernel rules compare.
+struct KernelVersion {
+  int major = 0;
+  int minor = 0;
+
+  auto operator<=>(const KernelVersion&) const = default;
+};
+
+/// The version at the start of a kernel release string ("6.1.0-18-amd64" -> 6.1, "5.19" ->
+/// 5.19); nullopt when it does not start with "<major>.<minor>".
+std::optional<KernelVersion> parse_kernel_version(std::string_view release);
 
 /// Natural order: "dmar2" < "dmar10", digits compared as numbers.
 bool natural_less(std::string_view a, std::string_view b);
