@@ -79,6 +79,27 @@ if [ "$probe_dir" != - ]; then
     copy_with_libs "$(command -v "$t")" "$root/gnu/bin"
   done
 fi
+# A foreign guest gets the same GNU tools for gather.sh from its architecture's Debian packages
+# (GNU_DEBS: unpacked bash, coreutils, findutils, sed and the libraries they link).
+if [ -n "${GNU_DEBS:-}" ]; then
+  for d in $GNU_DEBS; do
+    for sub in lib usr/lib; do
+      [ -d "$d/$sub" ] || continue
+      mkdir -p "$root/$sub"
+      cp -a "$d/$sub/." "$root/$sub/"
+    done
+  done
+  for t in bash find realpath cat cp mkdir mktemp chmod timeout sort rm mv sed date uname dirname basename; do
+    f=
+    for d in $GNU_DEBS; do
+      for b in bin usr/bin; do [ -z "$f" ] && [ -f "$d/$b/$t" ] && f=$d/$b/$t; done
+    done
+    [ -n "$f" ] || die "no $t in GNU_DEBS"
+    cp "$f" "$root/gnu/bin/$t"
+  done
+  mkdir -p "$root/usr/local/bin"
+  cp "$top/fake-sysfs/gather.sh" "$root/usr/local/bin/gather.sh"
+fi
 if [ -n "${VFIO_HELPER:-}" ]; then
   mkdir -p "$root/usr/local/bin"
   cp "$VFIO_HELPER" "$root/usr/local/bin/vfio-check"

@@ -53,6 +53,15 @@ for d in /sys/bus/pci/devices/*; do
   hexdump -v -e '16/1 "%02x " "\n"' $d/config >$o/config/$b
 done >$o/pci
 dmesg >$o/dmesg
+# SMMUv3 publishes no registers in sysfs: read its ID registers (IDR0-5, AIDR) at the MMIO base
+# in the unit's name, through /dev/mem (the case boots with iomem=relaxed).
+for u in /sys/class/iommu/smmu3.0x*; do
+  [ -e "$u" ] || continue
+  base=${u##*/smmu3.}
+  for off in 0 4 8 12 16 20 28; do
+    echo "$off $(devmem $((base + off)) 32)"
+  done >$o/smmu-regs.${u##*/} 2>&1
+done
 
 if [ -x /usr/local/bin/iommu-probe ]; then
   step "iommu-probe"
