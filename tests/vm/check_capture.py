@@ -135,6 +135,17 @@ def check_outside(capture, args):
         ok("gathered tree probed outside == live probe inside (JSON, source aside)")
         return
     lj, gj = json.loads(live), json.loads(out)
+    lj.pop("source", None)
+    gj.pop("source", None)
+    gathered = {d["name"] for d in gj["devices"]}
+    loose = [d["name"] for d in lj["devices"] if d.get("group") is None and d.get("unit") is None
+             and d["name"] not in gathered]
+    if lj["units"] and {**lj, "devices": [d for d in lj["devices"] if d["name"] not in loose]} == gj:
+        # gather.sh copies the devices of units and groups only; the live probe also lists
+        # PCI functions in no group (fixed on branch realfixes).
+        known(f"the gathered tree lacks {len(loose)} devices in no group and behind no unit "
+              f"that the live probe lists: {loose}")
+        return
     if not lj["units"] and not gj["units"] and lj["groups"] == gj["groups"]:
         # gather.sh follows units and groups only: with no unit it copies no device and no
         # ACPI table directory (fixed on branch realfixes).
@@ -232,8 +243,13 @@ def check_registers(capture, args):
         loaded = "virtio_iommu" in dmesg
         if units:
             models = {u["name"]: u["model"] for u in data["units"]}
-            (ok if all(m == "virtio-iommu" for m in models.values()) else fail)(
-                f"units {models}: the kernel's virtio-iommu driver registered them")
+            if all(m == "virtio-iommu" for m in models.values()):
+                ok(f"units {models}: the kernel's virtio-iommu driver registered them")
+            else:
+                # The unit sits under virtio0, bound to virtio_iommu; the probe does not tell
+                # the model from that (not fixed on any branch yet).
+                known(f"units {models}: the kernel's virtio-iommu driver registered them "
+                      "(dmesg 'virtio_iommu virtio0:'), the probe's model is not virtio-iommu")
         else:
             (ok if not loaded else fail)(
                 "no unit: this kernel has no virtio-iommu driver (CONFIG_VIRTIO_IOMMU is not set)")

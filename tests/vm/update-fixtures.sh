@@ -20,7 +20,14 @@ for c in "${cases[@]}"; do
   fi
   dest=$top/fake-sysfs/hosts/$c
   tmp=$(mktemp -d "$dest.tmp.XXXXXX")
+  if grep -q '^NO_FIXTURE=' "$top/tests/vm/cases/$c.case"; then
+    echo "update-fixtures: $c has NO_FIXTURE; skipped" >&2
+    rmdir "$tmp"
+    continue
+  fi
   cp -a "$cap/tree/." "$tmp/"
+  # git keeps no empty directory: drop them here, so this tree is what a clone gets.
+  find "$tmp" -mindepth 1 -type d -empty -delete
   {
     echo "# This tree was written by Linux: fake-sysfs/gather.sh ran on the real /sys of a QEMU guest"
     echo "# (tests/vm, case tests/vm/cases/$c.case). Nothing in it was written by hand."
