@@ -31,7 +31,8 @@ test_packages=(libgtest-dev libgmock-dev
                # The VM tier (tests/vm) boots Debian kernels under QEMU: the emulators,
                # busybox for the guests' initramfs (static: it runs alone there), xz for the
                # kernels' .ko.xz modules (the VFIO helper links statically with g++'s libc6-dev).
-               qemu-system-x86 qemu-system-arm busybox-static xz-utils)
+               qemu-system-x86 qemu-system-arm busybox-static xz-utils
+               lld-14)         # links the aarch64 VFIO helper (clang-14, above, compiles it)
 packages=("${build_packages[@]}")
 case "$mode" in
   test|test-quick) packages+=("${test_packages[@]}") ;;

@@ -95,8 +95,19 @@ trap 'rm -rf "$work"' EXIT
 # Cases with steps (VFIO) get the static VFIO helper, built here for the guest's architecture.
 steps=()
 if [ -n "$CASE_STEPS" ]; then
-  [ "$native" = 1 ] || die "CASE_STEPS need a helper built for $ARCH; only x86_64 cases have one"
-  cc -static -O2 -Wall -Werror -o "$work/vfio-check" "$here/vfio-check.c" || die "cannot build vfio-check"
+  if [ "$native" = 1 ]; then
+    cc -static -O2 -Wall -Werror -o "$work/vfio-check" "$here/vfio-check.c" || die "cannot build vfio-check"
+  else
+    # A static aarch64 helper: clang and lld against Debian's arm64 libc and libgcc packages.
+    sysroot=$work/sysroot
+    mkdir -p "$sysroot"
+    for p in libc6 libc6-dev linux-libc-dev libgcc-12-dev; do
+      d=$("$here/fetch-kernel.sh" bookworm "$debarch" "$p") || die "cannot fetch $p:$debarch"
+      cp -a "$d/." "$sysroot/"
+    done
+    clang-14 --target=aarch64-linux-gnu --sysroot="$sysroot" -fuse-ld=lld -static -O2 -Wall \
+      -Werror -o "$work/vfio-check" "$here/vfio-check.c" || die "cannot build vfio-check for $ARCH"
+  fi
   steps=(CASE_SCRIPT="$here/$CASE_STEPS" VFIO_HELPER="$work/vfio-check")
 fi
 # shellcheck disable=SC2086

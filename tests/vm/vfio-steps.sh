@@ -48,7 +48,9 @@ if [ -n "$first" ] && [ -n "$second" ]; then
     echo shpchp >$dev/$bridge/driver_override
     echo $bridge >/sys/bus/pci/drivers/shpchp/bind 2>>$o/vfio.log ||
       echo "shpchp did not bind $bridge" >>$o/vfio.log
-    scenario bridge-on-$(drv_of $bridge) $first
+    b=$(drv_of $bridge)
+    [ "$b" != - ] || b=no-driver
+    scenario bridge-on-$b $first
     unbind $bridge
     scenario bridge-unbound $first
   fi
