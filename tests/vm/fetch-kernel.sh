@@ -54,10 +54,10 @@ meta=linux-image-$arch
 if [ -n "${3:-}" ]; then
   pkg=$3
 else
-  pkg=$(apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+  pkg=$(apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ && !p { p = $2 } END { print p }')
 fi
 [ -n "$pkg" ] || die "cannot resolve $meta in $suite for $arch"
-ver=$(apt-cache show "$pkg" | awk '/^Version:/ { print $2; exit }')
+ver=$(apt-cache show "$pkg" | awk '/^Version:/ && !v { v = $2 } END { print v }')  # no early exit: SIGPIPE under pipefail
 dir=$cache/debs/${pkg}_$ver
 if [ ! -f "$dir/.complete" ]; then
   rm -rf "$dir" "$dir.tmp"
