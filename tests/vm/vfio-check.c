@@ -12,19 +12,26 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-static const char *errno_name(int e) {
+static const char* errno_name(int e) {
   switch (e) {
-    case EPERM: return "EPERM";
-    case EBUSY: return "EBUSY";
-    case EINVAL: return "EINVAL";
-    case ENOENT: return "ENOENT";
-    case ENODEV: return "ENODEV";
-    case EACCES: return "EACCES";
-    default: return strerror(e);
+    case EPERM:
+      return "EPERM";
+    case EBUSY:
+      return "EBUSY";
+    case EINVAL:
+      return "EINVAL";
+    case ENOENT:
+      return "ENOENT";
+    case ENODEV:
+      return "ENODEV";
+    case EACCES:
+      return "EACCES";
+    default:
+      return strerror(e);
   }
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: vfio-check GROUP...\n");
     return 2;
@@ -44,7 +51,7 @@ int main(int argc, char **argv) {
       continue;
     }
     int container = open("/dev/vfio/vfio", O_RDWR);
-    const char *set = "no-container";
+    const char* set = "no-container";
     if (container >= 0) {
       set = ioctl(group, VFIO_GROUP_SET_CONTAINER, &container) < 0 ? errno_name(errno) : "ok";
     }
