@@ -3,9 +3,10 @@
 # needs, configure and build, then either run iommu-probe (`run`) or pass the tests.
 # Usage: tools/setup.sh run|test|test-quick|build   (as root, or with sudo available)
 #   run         normal build, then iommu-probe on this host (or a bundled fake host)
-#   test        what CI runs: normal build + every test, then an ASan+UBSan build + every
-#               test again, then the fuzz smoke run (when tests/fuzz/run.sh exists)
-#   test-quick  normal build + every test only (the developer's loop)
+#   test        what CI runs: normal build + every test, the VM tier (tests/vm, ctest label
+#               vm), then an ASan+UBSan build + every test again (not the VM tier), then the
+#               fuzz smoke run (when tests/fuzz/run.sh exists)
+#   test-quick  normal build + every test but the VM tier (the developer's loop)
 #   build       normal build only
 # BUILD_DIR (default build/) and ASAN_BUILD_DIR (default build-asan/) choose the build trees.
 set -euo pipefail
@@ -26,8 +27,12 @@ test_packages=(libgtest-dev libgmock-dev
                umockdev        # runs the libudev backend on fixture trees
                libxml2-utils   # xmllint validates the JUnit output against schemas/junit.xsd
                python3         # tests/compat validate JSON output against its schema
-               busybox-static  # gather.sh is tested under busybox sh, as a guest initramfs runs it
-               clang-14 libclang-rt-14-dev llvm-14)  # the libFuzzer smoke run (tests/fuzz)
+               busybox-static  # gather.sh under busybox sh; the VM guests' initramfs (static: it runs alone there)
+               clang-14 libclang-rt-14-dev llvm-14   # the libFuzzer smoke run (tests/fuzz)
+               # The VM tier (tests/vm) boots Debian kernels under QEMU: the emulators, xz for
+               # the kernels' .ko.xz modules (the VFIO helper links statically with libc6-dev).
+               qemu-system-x86 qemu-system-arm xz-utils
+               lld-14)         # links the aarch64 VFIO helper (clang-14, above, compiles it)
 packages=("${build_packages[@]}")
 case "$mode" in
   test|test-quick) packages+=("${test_packages[@]}") ;;
@@ -77,13 +82,17 @@ configure_and_build() {
   cmake --build "$dir" -j "$(nproc)"
 }
 
+# run_tests DIR [CTEST ARGS...]: the VM tier (label vm) runs in its own stage, never here.
 run_tests() {
-  ctest --test-dir "$1" --output-on-failure -j "$(nproc)"
+  local dir=$1
+  shift
+  ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" -LE vm "$@"
 }
 
 install_packages
 case "$mode" in
-  test|test-quick) stage "[1/3] build and test ($build)" ;;
+  test) stage "[1/4] build and test ($build)" ;;
+  test-quick) stage "[1/1] build and test ($build)" ;;
 esac
 tests=ON
 case "$mode" in
@@ -105,7 +114,11 @@ case "$mode" in
   test)
     run_tests "$build"
 
-    stage "[2/3] ASan+UBSan build and test ($asan_build)"
+    stage "[2/4] VM tier: Debian kernels under QEMU (tests/vm; cache ${IOMMU_VM_CACHE:-/var/cache/iommu-tools-vm})"
+    # Two guests at a time (capture.sh also holds two slots); a boot takes 1-5 min under TCG.
+    ctest --test-dir "$build" --output-on-failure -j 2 -L vm
+
+    stage "[3/4] ASan+UBSan build and test ($asan_build)"
     # -O1 keeps the sanitizers' reports exact and builds faster than -O2; no benchmarks here.
     configure_and_build "$asan_build" -DIOMMU_SANITIZE=ON -DIOMMU_BENCH=OFF \
       -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g"
@@ -115,7 +128,7 @@ case "$mode" in
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       run_tests "$asan_build"
 
-    stage "[3/3] fuzz smoke run"
+    stage "[4/4] fuzz smoke run"
     if [ -x "$here/tests/fuzz/run.sh" ]; then
       "$here/tests/fuzz/run.sh" 15
     else

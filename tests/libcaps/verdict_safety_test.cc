@@ -4,6 +4,7 @@
 // that decide() and check() without passes agree with check().
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -192,7 +193,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, VerdictSafetyTest, ::testing::ValuesIn(fixtur
                          [](const ::testing::TestParamInfo<std::string>& param) {
                            std::string out = param.param;
                            for (char& c : out) {
-                             if (c == '-') c = '_';
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            }
                            return out;
                          });

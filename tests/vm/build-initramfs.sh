@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Builds a small busybox initramfs (newc cpio, gzip) for one VM case: busybox, the guest init
+# script, the kernel modules the case needs in load order, and, for a guest of the host's
+# architecture, iommu-probe, gather.sh and the static VFIO helper.
+# Usage: tests/vm/build-initramfs.sh KERNEL_DIR ARCH BUSYBOX PROBE_DIR OUT.cpio.gz MODULE...
+#   KERNEL_DIR  an unpacked linux-image .deb (fetch-kernel.sh)
+#   BUSYBOX     a static busybox for ARCH
+#   PROBE_DIR   the build's tools directory (iommu-probe) or "-" for none (foreign arch)
+# Modules are loaded in dependency order from each module's .modinfo `depends=` (the .deb has
+# no modules.dep); busybox insmod wants plain .ko, so .ko.xz/.ko.zst are decompressed here.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+kdir=$1 arch=$2 busybox=$3 probe_dir=$4 out=$5
+shift 5
+die() { echo "build-initramfs: $*" >&2; exit 1; }
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,out,mods,gnu/bin,gnu/lib}
+cp "$busybox" "$root/bin/busybox"
+chmod 755 "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+cp "$here/guest-init.sh" "$root/init"
+chmod 755 "$root/init"
+
+# Module index: name (with '-' as '_') -> file.
+moddir=
+for d in "$kdir"/lib/modules/* "$kdir"/usr/lib/modules/*; do  # 6.12 uses merged /usr
+  [ -d "$d/kernel" ] && { moddir=$d; break; }
+done
+[ -n "$moddir" ] || die "no lib/modules in $kdir"
+declare -A modfile=()
+while IFS= read -r f; do
+  n=${f##*/}; n=${n%%.ko*}; n=${n//-/_}
+  modfile[$n]=$f
+done < <(find "$moddir/kernel" -name '*.ko*')
+
+plain_ko() {  # FILE DEST
+  case "$1" in
+    *.ko.xz) xz -dc "$1" >"$2" ;;
+    *.ko.zst) zstd -qdc "$1" >"$2" ;;
+    *.ko.gz) gzip -dc "$1" >"$2" ;;
+    *) cp "$1" "$2" ;;
+  esac
+}
+declare -A loaded=()
+order=()
+add_module() {
+  local n=${1//-/_} f dep deps
+  [ -n "${loaded[$n]:-}" ] && return 0
+  f=${modfile[$n]:-}
+  [ -n "$f" ] || die "module $1 is not in $moddir (built in? then leave it out of the case)"
+  loaded[$n]=1
+  plain_ko "$f" "$root/mods/$n.ko"
+  # .modinfo is a list of NUL-terminated key=value strings; depends= names the modules this
+  # one needs (the host may have no modinfo, and this works for a foreign architecture too).
+  deps=$(LC_ALL=C tr '\0' '\n' <"$root/mods/$n.ko" | sed -n 's/^depends=//p' | head -n 1)
+  for dep in ${deps//,/ }; do add_module "$dep"; done
+  order+=("$n")
+}
+for m in "$@"; do add_module "$m"; done
+printf '%s\n' "${order[@]}" >"$root/mods/order"
+
+# Host-architecture extras: iommu-probe (and the libraries ldd lists), gather.sh with the GNU
+# tools it needs until it runs on busybox alone, and the VFIO helper.
+copy_with_libs() {  # BINARY DESTDIR
+  cp -L "$1" "$2/"
+  ldd "$1" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }' | while read -r lib; do
+    mkdir -p "$root$(dirname "$lib")"
+    [ -e "$root$lib" ] || cp -L "$lib" "$root$lib"
+  done
+}
+if [ "$probe_dir" != - ]; then
+  mkdir -p "$root/usr/local/bin"
+  copy_with_libs "$probe_dir/iommu-probe" "$root/usr/local/bin"
+  cp "$top/fake-sysfs/gather.sh" "$root/usr/local/bin/gather.sh"
+  for t in bash find realpath cat cp mkdir mktemp chmod timeout sort rm mv sed date uname dirname basename; do
+    copy_with_libs "$(command -v "$t")" "$root/gnu/bin"
+  done
+fi
+# A foreign guest gets the same GNU tools for gather.sh from its architecture's Debian packages
+# (GNU_DEBS: unpacked bash, coreutils, findutils, sed and the libraries they link).
+if [ -n "${GNU_DEBS:-}" ]; then
+  for d in $GNU_DEBS; do
+    for sub in lib usr/lib; do
+      [ -d "$d/$sub" ] || continue
+      mkdir -p "$root/$sub"
+      cp -a "$d/$sub/." "$root/$sub/"
+    done
+  done
+  for t in bash find realpath cat cp mkdir mktemp chmod timeout sort rm mv sed date uname dirname basename; do
+    f=
+    for d in $GNU_DEBS; do
+      for b in bin usr/bin; do [ -z "$f" ] && [ -f "$d/$b/$t" ] && f=$d/$b/$t; done
+    done
+    [ -n "$f" ] || die "no $t in GNU_DEBS"
+    cp "$f" "$root/gnu/bin/$t"
+  done
+  mkdir -p "$root/usr/local/bin"
+  cp "$top/fake-sysfs/gather.sh" "$root/usr/local/bin/gather.sh"
+fi
+if [ -n "${VFIO_HELPER:-}" ]; then
+  mkdir -p "$root/usr/local/bin"
+  cp "$VFIO_HELPER" "$root/usr/local/bin/vfio-check"
+fi
+if [ -n "${CASE_SCRIPT:-}" ]; then cp "$CASE_SCRIPT" "$root/case.sh"; fi
+
+(cd "$root" && find . | LC_ALL=C sort | busybox cpio -o -H newc -R 0:0 2>/dev/null) | gzip -1 >"$out.tmp"
+mv "$out.tmp" "$out"
