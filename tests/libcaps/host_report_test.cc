@@ -1,7 +1,7 @@
 // Tests for libcaps/src/host_report.cc: exact round trips, loader errors, hostile input.
 #include "libcaps/host_report.h"
 
-#include <algorithm>
+#include <cctype>
 #include <climits>
 #include <filesystem>
 #include <sstream>
@@ -292,7 +292,9 @@ TEST(HostReportComplete, EveryFixtureReportCutAtAnyLineEndIsRefused) {
       if (end == ends.front()) continue;
       const std::string error = loaded.error().to_string();
       EXPECT_TRUE(error.starts_with("host.toml:")) << error;
-      EXPECT_NE(error.find("incomplete"), std::string::npos) << error << "\n" << cut.substr(cut.size() > 300 ? cut.size() - 300 : 0);
+      EXPECT_NE(error.find("incomplete"), std::string::npos)
+          << error << "\n"
+          << cut.substr(cut.size() > 300 ? cut.size() - 300 : 0);
     }
   }
 }
@@ -488,7 +490,24 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"unit = 5\n", "host.toml:2:8: unit: expected an array of tables, got integer"},
         ErrorCase{"units = []\n", "host.toml:2:1: units: unknown key, did you mean unit?"},
         ErrorCase{"[platform]\ncmdline = true\n",
-                  "host.toml:3:11: platform.cmdline: expected a string, got boolean"}));
+                  "host.toml:3:11: platform.cmdline: expected a string, got boolean"}),
+    [](const ::testing::TestParamInfo<ErrorCase>& case_info) {
+      // "host.toml:7:13: unit[0].caps.ssid_bits: ..." -> "3_unit_0_caps_ssid_bits": the key
+      // the case is about, after its index (two cases may concern one key).
+      const std::string& error = case_info.param.error;
+      const std::size_t start = error.find(": ") + 2;
+      const std::string key = error.substr(start, error.find(':', start) - start);
+      std::string name = std::to_string(case_info.index) + "_";
+      for (const char c : key) {
+        if (std::isalnum(static_cast<unsigned char>(c))) {
+          name += c;
+        } else if (name.back() != '_') {
+          name += '_';
+        }
+      }
+      while (name.back() == '_') name.pop_back();
+      return name;
+    });
 
 TEST(HostReportLoader, SchemaIsRequiredAndChecked) {
   EXPECT_EQ(load_error(""), "host.toml:1:1: schema: missing key");
