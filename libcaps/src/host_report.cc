@@ -1,7 +1,7 @@
 // Host reports: a Host written as TOML by hand (fixed order) and loaded back with toml++.
 //
 // Shape (schemas/host-report.schema.json is the full description):
-//   schema = "iommu-probe-host-report/2"
+//   schema = "iommu-probe/2"
 //   [source]            backend, sysfs_root (informational; a loaded report is backend "report")
 //   [platform]          acpi_tables, cmdline?, why_no_units
 //   [[unit]]            name, model, layout, devices

@@ -17,7 +17,7 @@ namespace caps::fuzz {
 
 /// A VT-d unit with every fact known, an SMMUv3 unit with most facts unknown, an unknown
 /// model, a group with a stray member and devices with and without PCI capabilities.
-inline constexpr std::string_view kHostReport = R"(schema = "iommu-probe-host-report/2"
+inline constexpr std::string_view kHostReport = R"(schema = "iommu-probe/2"
 [platform]
 acpi_tables = ["DMAR"]
 why_no_units = []

@@ -21,7 +21,7 @@ std::string write(const Host& host) {
   return out.str();
 }
 
-constexpr std::string_view kHead = "schema = \"iommu-probe-host-report/2\"\n";
+constexpr std::string_view kHead = "schema = \"iommu-probe/2\"\n";
 
 /// How many lines of `text` are exactly `line`.
 std::size_t count_lines(std::string_view text, std::string_view line) {
@@ -183,7 +183,7 @@ TEST(HostReport, WritesTheDocumentedShape) {
   EXPECT_EQ(write(h),
             "# iommu-probe host report. A missing key means \"unknown\"; see "
             "schemas/host-report.schema.json.\n"
-            "schema = \"iommu-probe-host-report/2\"\n"
+            "schema = \"iommu-probe/2\"\n"
             "\n"
             "[source]\n"
             "backend = \"dir\"\n"
@@ -511,9 +511,9 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(HostReportLoader, SchemaIsRequiredAndChecked) {
   EXPECT_EQ(load_error(""), "host.toml:1:1: schema: missing key");
-  EXPECT_EQ(load_error(complete("schema = \"iommu-probe/2\"\n")),
-            "host.toml:1:10: schema: expected \"iommu-probe-host-report/2\", got "
-            "\"iommu-probe/2\"");
+  EXPECT_EQ(load_error(complete("schema = \"iommu-probe/3\"\n")),
+            "host.toml:1:10: schema: expected \"iommu-probe/2\", got "
+            "\"iommu-probe/3\"");
 }
 
 // Reports written before the [end] table existed cannot show that they are complete.
@@ -521,7 +521,7 @@ TEST(HostReportLoader, VersionOneReportsAreRefusedWithAWayOut) {
   EXPECT_EQ(load_error("# an old report\nschema = \"iommu-probe/1\"\n[[unit]]\nname = \"dmar0\"\n"),
             "host.toml:2:10: schema: \"iommu-probe/1\": written by an older iommu-probe, whose "
             "reports cannot show that they are complete; write the report again with this "
-            "iommu-probe (schema \"iommu-probe-host-report/2\")");
+            "iommu-probe (schema \"iommu-probe/2\")");
 }
 
 TEST(HostReportLoader, SyntaxErrorsNamePosition) {

@@ -12,7 +12,7 @@ namespace caps {
 
 /// The schema name written in every host report. Version 2 added the [end] table that proves
 /// a report complete; version 1 reports ("iommu-probe/1") are refused: they cannot show it.
-inline constexpr std::string_view kHostReportSchema = "iommu-probe-host-report/2";
+inline constexpr std::string_view kHostReportSchema = "iommu-probe/2";
 
 /// The largest report load_host_report accepts. A real host's report is well under 1 MiB
 /// (a 10,000-unit report with every register is 21 MB); loading holds the text and about 3.6
