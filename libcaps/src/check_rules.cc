@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -1088,7 +1089,7 @@ void device_iommu(const Context& ctx, Sink& out) {
     }
     const std::string& unit = *device.unit;
     auto evidence = [&] { return bdf + ": iommu -> " + unit; };
-    if (!ctx.host.find_unit(unit)) {
+    if (!ctx.index.units.find(unit)) {
       return out.add(Outcome::kUnknown, [&] {
         return said(device_key(i), guest.bdf.pos, unit, evidence(),
                     bdf + " is behind " + unit + ", which this host does not describe");
@@ -1112,7 +1113,7 @@ void device_group(const Context& ctx, Sink& out) {
     }
     const uint64_t group = *device.group;
     auto evidence = [&] { return bdf + ": iommu_group -> " + str(group); };
-    if (!ctx.host.find_group(group)) {
+    if (!ctx.index.groups.find(group)) {
       return out.add(Outcome::kUnknown, [&] {
         return said(device_key(i), guest.bdf.pos, unit(), evidence(),
                     bdf + " is in group " + str(group) + ", which this host does not describe");
@@ -1174,10 +1175,10 @@ bool is_dma_owner_safe(std::string_view driver) {
          driver.find("vfio-pci") != std::string_view::npos;
 }
 
-std::string group_evidence(const Host& host, const Group& group) {
+std::string group_evidence(const Context& ctx, const Group& group) {
   std::vector<std::string> members;
   for (const std::string& name : group.devices) {
-    const Device* device = host.find_device(name);
+    const Device* device = ctx.index.devices.find(name);
     std::string driver = !device                 ? "not described"
                          : !device->driver_known ? "driver unknown"
                                                  : device->driver.value_or("unbound");
@@ -1187,24 +1188,22 @@ std::string group_evidence(const Host& host, const Group& group) {
 }
 
 bool is_assigned(const Context& ctx, std::string_view bdf) {
-  return std::any_of(ctx.guest.devices.begin(), ctx.guest.devices.end(),
-                     [&](const GuestDevice& guest) { return guest.bdf.value == bdf; });
+  return ctx.index.assigned.find(bdf) != nullptr;
 }
 
 void device_group_viable(const Context& ctx, Sink& out) {
-  std::vector<uint64_t> seen;
+  std::unordered_set<uint64_t> seen;
   over_devices(ctx, [&](size_t i, const GuestDevice& guest, const Device& device) {
     if (!device.group) return;
-    if (std::find(seen.begin(), seen.end(), *device.group) != seen.end()) return;  // once a group
-    seen.push_back(*device.group);
-    const Group* group = ctx.host.find_group(*device.group);
+    if (!seen.insert(*device.group).second) return;  // once a group
+    const Group* group = ctx.index.groups.find(*device.group);
     if (!group) return;  // device.group reports it
     const std::optional<std::string>& release = ctx.host.platform.kernel_release;
     // Set when the kernel release decided a bridge: the evidence then names it.
     bool release_used = false;
     auto group_name = [&] { return "group " + str(group->id); };
     auto finding = [&](std::string message, std::string hint = {}) {
-      std::string evidence = group_evidence(ctx.host, *group);
+      std::string evidence = group_evidence(ctx, *group);
       if (release_used) evidence += "; kernel release " + *release;
       return said(device_key(i), guest.bdf.pos, device.unit.value_or(""), std::move(evidence),
                   std::move(message), std::move(hint));
@@ -1218,7 +1217,7 @@ void device_group_viable(const Context& ctx, Sink& out) {
     }
     for (const std::string& name : group->devices) {
       if (is_assigned(ctx, name)) continue;
-      const Device* member = ctx.host.find_device(name);
+      const Device* member = ctx.index.devices.find(name);
       if (!member) {
         blocked = true;
         out.add(Outcome::kUnknown, [&] {
@@ -1396,19 +1395,21 @@ namespace {
 
 /// The units a guest is checked against, given the host devices of its [[device]]s
 /// (Context::devices); `ordered` sorts them naturally, which only the text of findings needs.
-UnitSelection select_units(const Guest& guest, const Host& host,
+UnitSelection select_units(const Guest& guest, const Host& host, const Index& index,
                            const std::vector<const Device*>& devices, bool ordered) {
   UnitSelection out;
+  std::vector<bool> chosen(host.units.size());
   auto add = [&](const Unit* unit) {
-    if (std::find(out.units.begin(), out.units.end(), unit) == out.units.end()) {
-      out.units.push_back(unit);
-    }
+    const auto at = static_cast<size_t>(unit - host.units.data());
+    if (chosen[at]) return;
+    chosen[at] = true;
+    out.units.push_back(unit);
   };
   const auto& named = guest.viommu.units;
   if (named && !named->value.empty()) {
     out.source = UnitSource::kNamed;
     for (const std::string& name : named->value) {
-      if (const Unit* unit = host.find_unit(name)) {
+      if (const Unit* unit = index.units.find(name)) {
         add(unit);
       } else {
         out.missing.push_back(name);
@@ -1417,7 +1418,7 @@ UnitSelection select_units(const Guest& guest, const Host& host,
   } else {
     out.source = UnitSource::kDevices;
     for (const Device* device : devices) {
-      const Unit* unit = device && device->unit ? host.find_unit(*device->unit) : nullptr;
+      const Unit* unit = device && device->unit ? index.units.find(*device->unit) : nullptr;
       if (unit) add(unit);
     }
     if (out.units.empty()) {
@@ -1433,19 +1434,21 @@ UnitSelection select_units(const Guest& guest, const Host& host,
   return out;
 }
 
-std::vector<const Device*> find_devices(const Guest& guest, const Host& host) {
+std::vector<const Device*> find_devices(const Guest& guest, const Index& index) {
   std::vector<const Device*> out;
   out.reserve(guest.devices.size());
-  for (const GuestDevice& device : guest.devices) out.push_back(host.find_device(device.bdf.value));
+  for (const GuestDevice& device : guest.devices)
+    out.push_back(index.devices.find(device.bdf.value));
   return out;
 }
 
 }  // namespace
 
 Context make_context(const Guest& guest, const Host& host, bool ordered) {
-  std::vector<const Device*> devices = find_devices(guest, host);
-  UnitSelection selection = select_units(guest, host, devices, ordered);
-  return Context{guest, host, std::move(selection), std::move(devices)};
+  Index index(guest, host);
+  std::vector<const Device*> devices = find_devices(guest, index);
+  UnitSelection selection = select_units(guest, host, index, devices, ordered);
+  return Context{guest, host, std::move(index), std::move(selection), std::move(devices)};
 }
 
 std::span<const Rule> all_rules() {

@@ -11,6 +11,7 @@
 #include "libcaps/check.h"
 #include "libcaps/guest.h"
 #include "libcaps/model.h"
+#include "lookup.h"
 
 namespace caps::rules {
 
@@ -26,10 +27,42 @@ struct UnitSelection {
   std::vector<std::string> missing;
 };
 
+struct UnitName {
+  std::string_view operator()(const Unit& unit) const { return unit.name; }
+};
+struct DeviceName {
+  std::string_view operator()(const Device& device) const { return device.name; }
+};
+struct GroupId {
+  uint64_t operator()(const Group& group) const { return group.id; }
+};
+struct GuestBdf {
+  std::string_view operator()(const GuestDevice& device) const { return device.bdf.value; }
+};
+
+/// Look-ups by name or id for the rules: a guest may name 100,000 units or devices and a host
+/// may have thousands of PCI functions, so no rule scans a list once per element of another.
+struct Index {
+  Index(const Guest& guest, const Host& host)
+      : units(host.units), devices(host.devices), groups(host.groups), assigned(guest.devices) {}
+
+  Lookup<Unit, std::string_view, UnitName> units;
+  Lookup<Device, std::string_view, DeviceName> devices;
+  Lookup<Group, uint64_t, GroupId> groups;
+  /// The guest's [[device]]s by bdf.
+  Lookup<GuestDevice, std::string_view, GuestBdf> assigned;
+
+  /// The look-ups' work so far (Lookup::work).
+  std::size_t work() const {
+    return units.work() + devices.work() + groups.work() + assigned.work();
+  }
+};
+
 /// What every rule sees.
 struct Context {
   const Guest& guest;
   const Host& host;
+  Index index;
   UnitSelection selection;
   /// The host's device for each guest [[device]], in guest order; null where the host has none.
   std::vector<const Device*> devices;

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <type_traits>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -441,6 +442,10 @@ std::optional<Located<std::vector<std::string>>> GuestParser::get_units(const Sc
     return std::nullopt;
   }
   Located<std::vector<std::string>> units{{}, found.pos};
+  units.value.reserve(array->size());
+  // Views of the toml++ strings, which outlive this function's loop: a list of 100,000 names
+  // is checked for repeats in linear time.
+  std::unordered_set<std::string_view> seen;
   bool ok = true;
   for (size_t i = 0; i < array->size(); ++i) {
     const toml::node& element = *array->get(i);
@@ -454,8 +459,7 @@ std::optional<Located<std::vector<std::string>>> GuestParser::get_units(const Sc
     } else if (string->get().empty()) {
       error(pos, element_path + ": expected a non-empty string");
       ok = false;
-    } else if (std::find(units.value.begin(), units.value.end(), string->get()) !=
-               units.value.end()) {
+    } else if (!seen.insert(string->get()).second) {
       error(pos, element_path + ": `" + string->get() + "` is listed twice");
       ok = false;
     } else {

@@ -1,7 +1,7 @@
 // Host reports: a Host written as TOML by hand (fixed order) and loaded back with toml++.
 //
 // Shape (schemas/host-report.schema.json is the full description):
-//   schema = "iommu-probe/1"
+//   schema = "iommu-probe/2"
 //   [source]            backend, sysfs_root (informational; a loaded report is backend "report")
 //   [platform]          acpi_tables, cmdline?, kernel_release?, why_no_units
 //   [[unit]]            name, model, layout, devices
@@ -18,6 +18,11 @@
 //                       pasid: missing = unknown (extended config space not readable),
 //                       false = capability absent, {max_width, exec, priv} = present
 //   [[diagnostic]]      host diagnostics
+//   [end]               units, groups, devices, diagnostics: counts, written last. A report
+//                       without it, or whose counts differ, is refused as incomplete.
+// Loading parses the report one top-level table at a time (split_report), so that only one
+// table's toml++ tree is held at once; names of units and devices and ids of groups must be
+// unique.
 // Register raw values, reserved bits and addresses are "0x.." strings: TOML integers are
 // signed 64-bit. Other unsigned values (field values, group ids) are integers, or "0x.."
 // strings when they exceed 2^63-1. TOML text must be UTF-8: bytes that are not valid UTF-8
@@ -30,6 +35,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -128,6 +134,12 @@ class ReportWriter {
     for (const Group& group : host.groups) write_group(group);
     for (const Device& device : host.devices) write_device(device);
     write_diagnostics("diagnostic", host.diagnostics);
+    // Last, so that a report cut short anywhere lacks it (or its counts) and is refused.
+    header("[end]");
+    line("units", std::to_string(host.units.size()));
+    line("groups", std::to_string(host.groups.size()));
+    line("devices", std::to_string(host.devices.size()));
+    line("diagnostics", std::to_string(host.diagnostics.size()));
   }
 
  private:
@@ -331,31 +343,143 @@ class ReportLoader {
 
   const std::optional<Error>& error() const { return error_; }
 
-  void load(const toml::table& root, Host& host) {
-    check_keys(root, "", {"schema", "source", "platform", "unit", "group", "device", "diagnostic"});
-    const std::optional<std::string> schema = string(root, "", "schema", true);
-    if (schema && *schema != kHostReportSchema) {
-      fail(root.get("schema")->source(), "schema",
-           "expected \"" + std::string(kHostReportSchema) + "\", got " + quote(*schema));
+  /// Loads one part of the report (see split_report) into `host`, whose first line is line
+  /// `first_line` of the file. The head must come first and [end] last.
+  void load_part(const toml::table& root, std::size_t first_line, Host& host) {
+    line_offset_ = first_line - 1;
+    check_keys(root, "",
+               {"schema", "source", "platform", "unit", "group", "device", "diagnostic", "end"});
+    if (!seen_head_) {
+      seen_head_ = true;
+      check_schema(root);
     }
-    if (const toml::table* source = table(root, "", "source")) {
+    if (ended_) {
+      // Two reports pasted together, or text after the [end] table.
+      fail(root.source(), "end", "nothing may follow the [end] table");
+    }
+    load_once(root, "schema");
+    if (const toml::table* source = table(root, "", "source");
+        source && load_once(root, "source")) {
       check_keys(*source, "source", {"backend", "sysfs_root"});
       string(*source, "source", "backend", false);
       string(*source, "source", "sysfs_root", false);
     }
-    if (const toml::table* platform = table(root, "", "platform")) {
+    if (const toml::table* platform = table(root, "", "platform");
+        platform && load_once(root, "platform")) {
       load_platform(*platform, host.platform);
     }
-    for_each_table(root, "", "unit", [&](const toml::table& t, const std::string& path) {
-      host.units.push_back(load_unit(t, path));
-    });
-    for_each_table(root, "", "group", [&](const toml::table& t, const std::string& path) {
-      host.groups.push_back(load_group(t, path));
-    });
-    for_each_table(root, "", "device", [&](const toml::table& t, const std::string& path) {
-      host.devices.push_back(load_device(t, path));
-    });
-    host.diagnostics = load_diagnostics(root, "", "diagnostic");
+    for_each_table(
+        root, "", "unit", host.units.size(), [&](const toml::table& t, const std::string& path) {
+          host.units.push_back(load_unit(t, path));
+          const std::string& name = host.units.back().name;
+          check_unique(units_, name, t.get("name"), join(path, "name"), "unit", quote(name));
+        });
+    for_each_table(
+        root, "", "group", host.groups.size(), [&](const toml::table& t, const std::string& path) {
+          host.groups.push_back(load_group(t, path));
+          const uint64_t id = host.groups.back().id;
+          check_unique(groups_, id, t.get("id"), join(path, "id"), "group", std::to_string(id));
+        });
+    for_each_table(root, "", "device", host.devices.size(),
+                   [&](const toml::table& t, const std::string& path) {
+                     host.devices.push_back(load_device(t, path));
+                     const std::string& name = host.devices.back().name;
+                     check_unique(devices_, name, t.get("name"), join(path, "name"), "device",
+                                  quote(name));
+                   });
+    load_diagnostics(root, "", "diagnostic", host.diagnostics);
+    if (const toml::table* end = table(root, "", "end"); end && load_once(root, "end")) {
+      check_end(*end, host);
+      ended_ = true;
+    }
+  }
+
+  /// Whether the report's parts were all loaded and ended with [end]; else records why not.
+  void finish(std::size_t last_line) {
+    if (ended_ || error_) return;
+    error_ = Error{file_ + ":" + std::to_string(last_line),
+                   "the report ends without its [end] table, which iommu-probe writes last: it "
+                   "is incomplete (cut short while written or copied); write it again"};
+  }
+
+  /// Records an error for a part toml++ could not parse.
+  void parse_failed(const toml::parse_error& e, std::size_t first_line) {
+    line_offset_ = first_line - 1;
+    fail(e.source(), "", std::string(e.description()));
+  }
+
+ private:
+  // --- the report as a whole ----------------------------------------------------------------
+
+  void check_schema(const toml::table& root) {
+    const std::optional<std::string> schema = string(root, "", "schema", true);
+    if (!schema || *schema == kHostReportSchema) return;
+    if (*schema == "iommu-probe/1") {
+      fail(root.get("schema")->source(), "schema",
+           "\"iommu-probe/1\": written by an older iommu-probe, whose reports cannot show that "
+           "they are complete; write the report again with this iommu-probe (schema \"" +
+               std::string(kHostReportSchema) + "\")");
+      return;
+    }
+    fail(root.get("schema")->source(), "schema",
+         "expected \"" + std::string(kHostReportSchema) + "\", got " + quote(*schema));
+  }
+
+  /// False (and an error) when top-level `key` was already given in an earlier part; the
+  /// parts are parsed apart, so toml++ cannot see that itself.
+  bool load_once(const toml::table& root, std::string_view key) {
+    const toml::node* n = root.get(key);
+    if (!n) return false;
+    const std::size_t line = n->source().begin.line + line_offset_;
+    const auto [it, inserted] = once_.try_emplace(std::string(key), line);
+    if (inserted) return true;
+    fail(n->source(), std::string(key),
+         "given twice (first at line " + std::to_string(it->second) + ")");
+    return false;
+  }
+
+  /// The counts in [end] must match what was loaded: a report cut at a line end inside [end],
+  /// or with tables lost or added in the middle, is refused.
+  void check_end(const toml::table& end, const Host& host) {
+    check_keys(end, "end", {"units", "groups", "devices", "diagnostics"});
+    const std::pair<std::string_view, std::size_t> counts[] = {
+        {"units", host.units.size()},
+        {"groups", host.groups.size()},
+        {"devices", host.devices.size()},
+        {"diagnostics", host.diagnostics.size()}};
+    const std::string_view tables[] = {"[[unit]]", "[[group]]", "[[device]]", "[[diagnostic]]"};
+    for (std::size_t i = 0; i < std::size(counts); ++i) {
+      const auto [key, loaded] = counts[i];
+      const toml::node* n = end.get(key);
+      if (!n) {
+        fail(end.source(), join("end", key),
+             "missing: the report is incomplete (cut short while written or copied); write it "
+             "again");
+        continue;
+      }
+      const std::optional<int64_t> count = integer(end, "end", key, true, 0, INT64_MAX);
+      if (count && static_cast<uint64_t>(*count) != loaded) {
+        fail(n->source(), join("end", key),
+             "the report has " + std::to_string(loaded) + " " + std::string(tables[i]) +
+                 " tables but [end] counts " + std::to_string(*count) +
+                 ": it is incomplete or was edited; write it again");
+      }
+    }
+  }
+
+  /// Refuses a second unit, device or group with the same name or id: a check would see only
+  /// one of them.
+  template <class Key>
+  void check_unique(std::unordered_map<Key, std::size_t>& seen, const Key& key,
+                    const toml::node* where, const std::string& path, std::string_view what,
+                    std::string_view shown) {
+    if (!where) return;
+    const std::size_t line = where->source().begin.line + line_offset_;
+    const auto [it, inserted] = seen.try_emplace(key, line);
+    if (inserted) return;
+    fail(where->source(), path,
+         "duplicate " + std::string(what) + " " + std::string(shown) + " (first at line " +
+             std::to_string(it->second) + ")");
   }
 
  private:
@@ -363,9 +487,9 @@ class ReportLoader {
 
   void fail(const toml::source_region& where, const std::string& path, std::string message) {
     if (error_) return;
-    error_ = Error{
-        file_ + ":" + std::to_string(where.begin.line) + ":" + std::to_string(where.begin.column),
-        path + ": " + std::move(message)};
+    error_ = Error{file_ + ":" + std::to_string(where.begin.line + line_offset_) + ":" +
+                       std::to_string(where.begin.column),
+                   path.empty() ? std::move(message) : path + ": " + std::move(message)};
   }
 
   static std::string join(const std::string& path, std::string_view key) {
@@ -503,15 +627,16 @@ class ReportLoader {
     return out;
   }
 
-  /// Calls `load` for each table of the array of tables `key` (missing = none).
+  /// Calls `load` for each table of the array of tables `key` (missing = none), numbering
+  /// them from `first` (the tables of that key already loaded from earlier parts).
   template <class F>
   void for_each_table(const toml::table& t, const std::string& path, std::string_view key,
-                      F&& load) {
+                      std::size_t first, F&& load) {
     const std::string where = join(path, key);
     const auto* array = typed<toml::array>(node(t, path, key, false), where, "an array of tables");
     if (!array) return;
     for (std::size_t i = 0; i < array->size() && !error_; ++i) {
-      const std::string item_path = where + "[" + std::to_string(i) + "]";
+      const std::string item_path = where + "[" + std::to_string(first + i) + "]";
       if (const auto* item = typed<toml::table>(array->get(i), item_path, "a table")) {
         load(*item, item_path);
       }
@@ -541,10 +666,10 @@ class ReportLoader {
     platform.why_no_units = string_array(t, "platform", "why_no_units");
   }
 
-  Diagnostics load_diagnostics(const toml::table& t, const std::string& path,
-                               std::string_view key) {
-    Diagnostics out;
-    for_each_table(t, path, key, [&](const toml::table& d, const std::string& where) {
+  /// Appends the diagnostics of the array of tables `key` to `out`.
+  void load_diagnostics(const toml::table& t, const std::string& path, std::string_view key,
+                        Diagnostics& out) {
+    for_each_table(t, path, key, out.size(), [&](const toml::table& d, const std::string& where) {
       check_keys(d, where, {"path", "severity", "message"});
       Diagnostic diagnostic;
       diagnostic.path = required_string(d, where, "path");
@@ -558,7 +683,6 @@ class ReportLoader {
       diagnostic.message = required_string(d, where, "message");
       out.push_back(std::move(diagnostic));
     });
-    return out;
   }
 
   Caps load_caps(const toml::table& t, const std::string& path) {
@@ -640,6 +764,7 @@ class ReportLoader {
     reg.reserved = hex(t, path, "reserved", false).value_or(0);
     const toml::table* fields = table(t, path, "fields");
     if (!fields) return reg;
+    reg.fields.reserve(fields->size());
     for (const auto& [key, value] : in_file_order(*fields)) {
       const std::string where = join(join(path, "fields"), key->str());
       reg.fields.push_back({std::string(key->str()), unsigned_of(value, where).value_or(0)});
@@ -686,12 +811,15 @@ class ReportLoader {
       unit.caps = load_caps(*caps, join(path, "caps"));
     }
     unit.evidence = string_map(t, path, "evidence");
-    for_each_table(t, path, "register", [&](const toml::table& r, const std::string& where) {
+    std::unordered_map<std::string, std::size_t> files;
+    for_each_table(t, path, "register", 0, [&](const toml::table& r, const std::string& where) {
       unit.registers.push_back(load_register_file(r, where));
+      check_unique(files, unit.registers.back().file, r.get("file"), join(where, "file"),
+                   "register file", quote(unit.registers.back().file));
     });
     unit.properties = string_map(t, path, "properties");
     unit.extra = load_extra(t, path);
-    unit.diagnostics = load_diagnostics(t, path, "diagnostic");
+    load_diagnostics(t, path, "diagnostic", unit.diagnostics);
     return unit;
   }
 
@@ -712,7 +840,7 @@ class ReportLoader {
     group.name = string(t, path, "name", false);
     group.devices = string_array(t, path, "devices");
     group.devices_known = boolean(t, path, "devices_known", false).value_or(true);
-    for_each_table(t, path, "reserved_regions", [&](const toml::table& r, const std::string& w) {
+    for_each_table(t, path, "reserved_regions", 0, [&](const toml::table& r, const std::string& w) {
       group.reserved_regions.push_back(load_region(r, w));
     });
     return group;
@@ -783,29 +911,149 @@ class ReportLoader {
 
   std::string file_;
   std::optional<Error> error_;
+  /// Added to toml++'s line numbers: the line before the current part's first.
+  std::size_t line_offset_ = 0;
+  bool seen_head_ = false;
+  bool ended_ = false;
+  std::unordered_map<std::string, std::size_t> once_;  // top-level key -> line
+  std::unordered_map<std::string, std::size_t> units_;
+  std::unordered_map<std::string, std::size_t> devices_;
+  std::unordered_map<uint64_t, std::size_t> groups_;
 };
 
 }  // namespace
 
 void write_host_report(const Host& host, std::ostream& out) { ReportWriter(out).write(host); }
 
-Result<Host> load_host_report(std::string_view text, std::string_view file) {
-  toml::table root;
-  try {
-    root = toml::parse(text, file);
-  } catch (const toml::parse_error& e) {
-    const toml::source_position& where = e.source().begin;
-    return make_error(
-        std::string(file) + ":" + std::to_string(where.line) + ":" + std::to_string(where.column),
-        std::string(e.description()));
+namespace {
+
+/// A piece of a report that toml++ parses on its own: the head (schema, [source], [platform])
+/// or one top-level table, from its header line to the next. Parsing a report in parts holds
+/// one part's toml++ tree at a time, not the whole document's (several times the text).
+struct Part {
+  std::string_view text;
+  std::size_t first_line = 1;
+};
+
+/// The header lines iommu-probe writes at the top level. Any other line (even one that names
+/// the same table differently) stays inside its part, which toml++ then parses as a whole: the
+/// split never changes what a report means, only how much of it is parsed at once. The writer
+/// never writes a raw newline inside a string, so such a line is never inside a value.
+bool starts_part(std::string_view line) {
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  return line == "[[unit]]" || line == "[[group]]" || line == "[[device]]" ||
+         line == "[[diagnostic]]" || line == "[end]";
+}
+
+std::vector<Part> split_report(std::string_view text) {
+  std::vector<Part> parts(1);
+  std::size_t start = 0;
+  std::size_t line = 1;
+  for (std::size_t pos = 0; pos < text.size(); ++line) {
+    const std::size_t newline = text.find('\n', pos);
+    const std::size_t stop = newline == std::string_view::npos ? text.size() : newline;
+    if (pos > 0 && starts_part(text.substr(pos, stop - pos))) {
+      parts.back().text = text.substr(start, pos - start);
+      parts.push_back({{}, line});
+      start = pos;
+    }
+    pos = stop + 1;
   }
+  parts.back().text = text.substr(start);
+  return parts;
+}
+
+/// The number of the file's last line (a final newline ends a line, it starts none).
+std::size_t last_line(std::string_view text) {
+  std::size_t lines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+  return text.empty() || text.back() != '\n' ? lines + 1 : std::max<std::size_t>(lines, 1);
+}
+
+Error incomplete(std::string_view text, std::string_view file) {
+  return Error{std::string(file) + ":" + std::to_string(last_line(text)),
+               "the report ends without its [end] table, which iommu-probe writes last: it is "
+               "incomplete (cut short while written or copied); write it again"};
+}
+
+/// Makes room for the units, groups and devices the [end] table counts, as far as the report
+/// has parts for them: growing the vectors one by one would hold up to twice their size.
+void reserve(const std::vector<Part>& parts, const toml::table* tail, Host& host) {
+  if (!tail) return;
+  auto room = [&](std::string_view header, std::string_view key) -> std::size_t {
+    const std::size_t have = static_cast<std::size_t>(std::count_if(
+        parts.begin(), parts.end(), [&](const Part& p) { return p.text.starts_with(header); }));
+    const std::optional<int64_t> said = (*tail)["end"][key].value<int64_t>();
+    if (!said || *said < 0) return 0;
+    return std::min(have, static_cast<std::size_t>(*said));
+  };
+  host.units.reserve(room("[[unit]]", "units"));
+  host.groups.reserve(room("[[group]]", "groups"));
+  host.devices.reserve(room("[[device]]", "devices"));
+}
+
+Result<Host> load_parts(std::string_view text, std::string_view file) {
+  const std::vector<Part> parts = split_report(text);
   Host host;
   host.backend = "report";
   host.root = std::string(file);
   ReportLoader loader(file);
-  loader.load(root, host);
+  // Parses part i, or records why it could not be parsed.
+  auto parse = [&](std::size_t i) -> std::optional<toml::table> {
+    try {
+      return toml::parse(parts[i].text, file);
+    } catch (const toml::parse_error& e) {
+      loader.parse_failed(e, parts[i].first_line);
+      return std::nullopt;
+    }
+  };
+  std::optional<toml::table> head = parse(0);
+  if (head) loader.load_part(*head, parts[0].first_line, host);
+  if (loader.error()) {
+    Error error = *loader.error();
+    // A report cut inside its head (a multi-line array) is unparsable there because it is
+    // incomplete: say both.
+    if (!head && parts.size() == 1) error.message += "; " + incomplete(text, file).message;
+    return tl::unexpected(std::move(error));
+  }
+  // The last part first: a report cut short is refused as that, whatever its last part
+  // holds, before anything in it is taken for a problem of its own.
+  std::optional<toml::table> tail;
+  if (parts.size() > 1) {
+    tail = parse(parts.size() - 1);
+    if (!tail || !tail->contains("end")) return tl::unexpected(incomplete(text, file));
+  } else if (!head->contains("end")) {
+    return tl::unexpected(incomplete(text, file));
+  }
+  reserve(parts, tail ? &*tail : nullptr, host);
+  for (std::size_t i = 1; i + 1 < parts.size(); ++i) {
+    std::optional<toml::table> root = parse(i);
+    if (root) loader.load_part(*root, parts[i].first_line, host);
+    if (loader.error()) return tl::unexpected(*loader.error());
+  }
+  if (tail) loader.load_part(*tail, parts.back().first_line, host);
+  loader.finish(last_line(text));
   if (loader.error()) return tl::unexpected(*loader.error());
   return host;
+}
+
+}  // namespace
+
+Result<Host> load_host_report(std::string_view text, std::string_view file) {
+  if (text.size() > kHostReportMaxBytes) {
+    return make_error(std::string(file), "the report is " + std::to_string(text.size()) +
+                                             " bytes, more than the " +
+                                             std::to_string(kHostReportMaxBytes >> 20) +
+                                             " MiB a host report may have");
+  }
+  try {
+    return load_parts(text, file);
+  } catch (const std::bad_alloc&) {
+    return make_error(std::string(file), "out of memory loading the report (" +
+                                             std::to_string(text.size()) + " bytes)");
+  } catch (const std::length_error&) {
+    return make_error(std::string(file), "out of memory loading the report (" +
+                                             std::to_string(text.size()) + " bytes)");
+  }
 }
 
 }  // namespace caps

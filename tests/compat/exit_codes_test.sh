@@ -40,7 +40,7 @@ run "missing guest file" 2 check --sysfs-root "$icx" "$work/nope.toml"
 grep -q "$work/nope.toml" "$work/out" && pass "missing guest named" || fail "missing guest not named"
 run "missing sysfs root" 2 check --sysfs-root "$work/no-root" "$ok"
 grep -q "$work/no-root" "$work/out" && pass "missing root named" || fail "missing root not named"
-printf 'schema = "iommu-probe/1"\n[[unit]]\nname = 3\n' >"$work/broken.toml"
+printf 'schema = "iommu-probe/2"\n[[unit]]\nname = 3\n[end]\nunits = 1\ngroups = 0\ndevices = 0\ndiagnostics = 0\n' >"$work/broken.toml"
 run "broken host report" 2 check --format json --host "$work/broken.toml" "$ok"
 grep -q "broken.toml" "$work/err" && pass "broken report named on stderr" ||
   fail "broken report not named: $(cat "$work/err")"

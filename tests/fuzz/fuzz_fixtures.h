@@ -17,7 +17,7 @@ namespace caps::fuzz {
 
 /// A VT-d unit with every fact known, an SMMUv3 unit with most facts unknown, an unknown
 /// model, a group with a stray member and devices with and without PCI capabilities.
-inline constexpr std::string_view kHostReport = R"(schema = "iommu-probe/1"
+inline constexpr std::string_view kHostReport = R"(schema = "iommu-probe/2"
 [platform]
 acpi_tables = ["DMAR"]
 why_no_units = []
@@ -85,6 +85,11 @@ driver = "mlx5_core"
 name = "0000:00:02.0"
 unit = "smmu3.0x9050000"
 group = 7
+[end]
+units = 3
+groups = 2
+devices = 3
+diagnostics = 0
 )";
 
 /// Guests that reach most rules: PASID table and allocation, devices, nesting.

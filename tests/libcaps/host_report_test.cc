@@ -21,6 +21,35 @@ std::string write(const Host& host) {
   return out.str();
 }
 
+constexpr std::string_view kHead = "schema = \"iommu-probe/2\"\n";
+
+/// How many lines of `text` are exactly `line`.
+std::size_t count_lines(std::string_view text, std::string_view line) {
+  std::size_t count = 0;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t end = std::min(text.find('\n', pos), text.size());
+    if (text.substr(pos, end - pos) == line) ++count;
+    pos = end + 1;
+  }
+  return count;
+}
+
+/// `text` with the [end] table its tables need, so that a test reaches the problem it is
+/// about rather than the report's incompleteness.
+std::string complete(std::string_view text) {
+  return std::string(text) + "\n[end]\nunits = " + std::to_string(count_lines(text, "[[unit]]")) +
+         "\ngroups = " + std::to_string(count_lines(text, "[[group]]")) +
+         "\ndevices = " + std::to_string(count_lines(text, "[[device]]")) +
+         "\ndiagnostics = " + std::to_string(count_lines(text, "[[diagnostic]]")) + "\n";
+}
+
+std::string load_error(std::string_view text) {
+  Result<Host> loaded = load_host_report(text, "host.toml");
+  if (loaded) return "(loaded)";
+  return loaded.error().to_string();
+}
+
 /// Host has no operator== (model.h is a fixed contract); compare every member but the two
 /// that a loaded report sets itself.
 void expect_same_host(const Host& loaded, const Host& original, std::string_view file) {
@@ -182,7 +211,7 @@ TEST(HostReport, WritesTheDocumentedShape) {
   EXPECT_EQ(write(h),
             "# iommu-probe host report. A missing key means \"unknown\"; see "
             "schemas/host-report.schema.json.\n"
-            "schema = \"iommu-probe/1\"\n"
+            "schema = \"iommu-probe/2\"\n"
             "\n"
             "[source]\n"
             "backend = \"dir\"\n"
@@ -218,7 +247,13 @@ TEST(HostReport, WritesTheDocumentedShape) {
             "vendor = \"0x8086\"\n"
             "device = \"0x0000\"\n"
             "class = \"0x000000\"\n"
-            "header_type = 0\n");
+            "header_type = 0\n"
+            "\n"
+            "[end]\n"
+            "units = 1\n"
+            "groups = 0\n"
+            "devices = 1\n"
+            "diagnostics = 0\n");
 }
 
 TEST(HostReport, LongStringArraysGoOneItemPerLine) {
@@ -233,31 +268,170 @@ TEST(HostReport, LongStringArraysGoOneItemPerLine) {
   expect_round_trip(h);
 }
 
-TEST(HostReport, RoundTripsEveryFixtureHost) {
+std::vector<std::filesystem::path> fixture_roots() {
   const std::filesystem::path hosts = std::filesystem::path(IOMMU_SOURCE_DIR) / "fake-sysfs/hosts";
   std::vector<std::filesystem::path> roots;
   for (const auto& entry : std::filesystem::directory_iterator(hosts)) {
     if (entry.is_directory()) roots.push_back(entry.path());
   }
   std::sort(roots.begin(), roots.end());
-  for (const std::filesystem::path& root : roots) {
+  return roots;
+}
+
+Host read_fixture(const std::filesystem::path& root) {
+  Result<std::unique_ptr<Source>> source = open_dir_source(root.string());
+  EXPECT_TRUE(source) << source.error().to_string();
+  return source ? read_host(**source) : Host{};
+}
+
+TEST(HostReport, RoundTripsEveryFixtureHost) {
+  for (const std::filesystem::path& root : fixture_roots()) {
     SCOPED_TRACE(root.string());
-    Result<std::unique_ptr<Source>> source = open_dir_source(root.string());
-    ASSERT_TRUE(source) << source.error().to_string();
-    expect_round_trip(read_host(**source));
+    expect_round_trip(read_fixture(root));
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Loader errors: every message names file:line:col and the key.
+// Completeness (issue 8, item 4): `head -n 50` of the hetero-units report loaded as a host of
+// fewer units and made a guest compatible that the whole report calls incompatible.
 
-constexpr std::string_view kHead = "schema = \"iommu-probe/1\"\n";
-
-std::string load_error(std::string_view text) {
-  Result<Host> loaded = load_host_report(text, "host.toml");
-  if (loaded) return "(loaded)";
-  return loaded.error().to_string();
+/// The offsets just after each '\n' of `text`, but the last (which ends the whole text).
+std::vector<std::size_t> line_ends(std::string_view text) {
+  std::vector<std::size_t> ends;
+  for (std::size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] == '\n') ends.push_back(i + 1);
+  }
+  return ends;
 }
+
+TEST(HostReportComplete, EveryFixtureReportCutAtAnyLineEndIsRefused) {
+  for (const std::filesystem::path& root : fixture_roots()) {
+    SCOPED_TRACE(root.string());
+    const std::string text = write(read_fixture(root));
+    ASSERT_TRUE(load_host_report(text, "host.toml")) << "the whole report loads";
+    const std::vector<std::size_t> ends = line_ends(text);
+    ASSERT_GT(ends.size(), 10u);
+    for (const std::size_t end : ends) {
+      const std::string cut = text.substr(0, end);
+      Result<Host> loaded = load_host_report(cut, "host.toml");
+      ASSERT_FALSE(loaded) << "loaded the first " << std::count(cut.begin(), cut.end(), '\n')
+                           << " lines";
+      // The first line holds only a comment: the schema is what is missing there.
+      if (end == ends.front()) continue;
+      const std::string error = loaded.error().to_string();
+      EXPECT_TRUE(error.starts_with("host.toml:")) << error;
+      EXPECT_NE(error.find("incomplete"), std::string::npos)
+          << error << "\n"
+          << cut.substr(cut.size() > 300 ? cut.size() - 300 : 0);
+    }
+  }
+}
+
+TEST(HostReportComplete, AReportCutAnywhereIsRefused) {
+  const std::string text = write(
+      read_fixture(std::filesystem::path(IOMMU_SOURCE_DIR) / "fake-sysfs/hosts/hetero-units"));
+  ASSERT_TRUE(text.ends_with("\n"));
+  // Every byte but the final newline, without which the report says all it said.
+  for (std::size_t size = 0; size + 1 < text.size(); ++size) {
+    ASSERT_FALSE(load_host_report(std::string_view(text).substr(0, size), "host.toml"))
+        << "loaded the first " << size << " of " << text.size() << " bytes";
+  }
+  EXPECT_TRUE(load_host_report(std::string_view(text).substr(0, text.size() - 1), "host.toml"));
+}
+
+TEST(HostReportComplete, TheIssueCaseNamesWhatIsMissing) {
+  const std::string text = write(
+      read_fixture(std::filesystem::path(IOMMU_SOURCE_DIR) / "fake-sysfs/hosts/hetero-units"));
+  std::size_t end = 0;
+  for (int line = 0; line < 50; ++line) end = text.find('\n', end) + 1;
+  EXPECT_EQ(load_error(text.substr(0, end)),
+            "host.toml:50: the report ends without its [end] table, which iommu-probe writes "
+            "last: it is incomplete (cut short while written or copied); write it again");
+}
+
+TEST(HostReportComplete, CountsInEndMustMatchTheTables) {
+  const std::string text =
+      complete(std::string(kHead) + "[[device]]\nname = \"a\"\n\n[[device]]\nname = \"b\"\n");
+  ASSERT_EQ(load_error(text), "(loaded)");
+  // A table lost from the middle (an edit, a bad merge) is caught by the counts.
+  std::string lost = text;
+  lost.erase(lost.find("[[device]]\nname = \"b\""),
+             std::string("[[device]]\nname = \"b\"\n").size());
+  EXPECT_EQ(load_error(lost),
+            "host.toml:9:11: end.devices: the report has 1 [[device]] tables but [end] counts 2: "
+            "it is incomplete or was edited; write it again");
+  // A cut inside [end] itself.
+  EXPECT_EQ(load_error(std::string(kHead) + "[end]\nunits = 0\n"),
+            "host.toml:2:1: end.groups: missing: the report is incomplete (cut short while "
+            "written or copied); write it again");
+}
+
+TEST(HostReportComplete, NothingMayFollowTheEnd) {
+  const std::string one = complete(std::string(kHead) + "[[device]]\nname = \"a\"\n");
+  // Two reports pasted into one file: the second's schema lands in the first's [end].
+  EXPECT_NE(load_error(one + one), "(loaded)");
+  EXPECT_EQ(load_error(one + "[[device]]\nname = \"b\"\n" + "[end]\nunits = 0\n"),
+            "host.toml:10:1: end: nothing may follow the [end] table");
+}
+
+TEST(HostReportComplete, WindowsLineEndsStillLoad) {
+  const std::string text = write(
+      read_fixture(std::filesystem::path(IOMMU_SOURCE_DIR) / "fake-sysfs/hosts/intel-icx-2s"));
+  std::string crlf;
+  for (char c : text) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  Result<Host> loaded = load_host_report(crlf, "host.toml");
+  ASSERT_TRUE(loaded) << loaded.error().to_string();
+  Result<Host> plain = load_host_report(text, "host.toml");
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(loaded->units == plain->units);
+  EXPECT_TRUE(loaded->devices == plain->devices);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Duplicates (issue 8, item 5): with two [[unit]]s named dmar0, `units = ["dmar0"]` was
+// checked against one of them and passed where the other failed.
+
+TEST(HostReportUnique, DuplicateUnitsDevicesAndGroupsAreRefused) {
+  const std::string unit = "[[unit]]\nname = \"dmar0\"\nmodel = \"m\"\nlayout = \"none\"\n";
+  EXPECT_EQ(load_error(complete(std::string(kHead) + unit + unit)),
+            "host.toml:7:8: unit[1].name: duplicate unit \"dmar0\" (first at line 3)");
+  EXPECT_EQ(load_error(complete(std::string(kHead) + "[[group]]\nid = 7\n[[group]]\nid = 8\n" +
+                                "[[group]]\nid = 7\n")),
+            "host.toml:7:6: group[2].id: duplicate group 7 (first at line 3)");
+  EXPECT_EQ(load_error(complete(std::string(kHead) + "[[device]]\nname = \"0000:00:02.0\"\n" +
+                                "[[device]]\nname = \"0000:00:02.0\"\n")),
+            "host.toml:5:8: device[1].name: duplicate device \"0000:00:02.0\" (first at line 3)");
+  EXPECT_EQ(load_error(
+                complete(std::string(kHead) + unit +
+                         "[[unit.register]]\nfile = \"cap\"\nname = \"CAP_REG\"\nraw = \"0x1\"\n"
+                         "[[unit.register]]\nfile = \"cap\"\nname = \"CAP_REG\"\nraw = \"0x2\"\n")),
+            "host.toml:11:8: unit[0].register[1].file: duplicate register file \"cap\" (first at "
+            "line 7)");
+}
+
+TEST(HostReportUnique, EveryFixtureHasUniqueNames) {
+  for (const std::filesystem::path& root : fixture_roots()) {
+    SCOPED_TRACE(root.string());
+    Result<Host> loaded = load_host_report(write(read_fixture(root)), "host.toml");
+    EXPECT_TRUE(loaded) << loaded.error().to_string();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Size (issue 8, item 6): a report past the limit is refused before it is parsed.
+
+TEST(HostReportSize, ALargerReportThanTheLimitIsRefused) {
+  std::string text = complete(std::string(kHead));
+  text.resize(kHostReportMaxBytes + 1, '\n');
+  EXPECT_EQ(load_error(text),
+            "host.toml: the report is 67108865 bytes, more than the 64 MiB a "
+            "host report may have");
+  text.resize(kHostReportMaxBytes);
+  EXPECT_EQ(load_error(text), "(loaded)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loader errors: every message names file:line:col and the key.
 
 struct ErrorCase {
   std::string body;  // after the schema line (line 2 onwards)
@@ -267,7 +441,7 @@ struct ErrorCase {
 class HostReportErrors : public ::testing::TestWithParam<ErrorCase> {};
 
 TEST_P(HostReportErrors, NamesPlaceAndKey) {
-  EXPECT_EQ(load_error(std::string(kHead) + GetParam().body), GetParam().error);
+  EXPECT_EQ(load_error(complete(std::string(kHead) + GetParam().body)), GetParam().error);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -365,29 +539,43 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(HostReportLoader, SchemaIsRequiredAndChecked) {
   EXPECT_EQ(load_error(""), "host.toml:1:1: schema: missing key");
-  EXPECT_EQ(load_error("schema = \"iommu-probe/2\"\n"),
-            "host.toml:1:10: schema: expected \"iommu-probe/1\", got \"iommu-probe/2\"");
+  EXPECT_EQ(load_error(complete("schema = \"iommu-probe/3\"\n")),
+            "host.toml:1:10: schema: expected \"iommu-probe/2\", got "
+            "\"iommu-probe/3\"");
+}
+
+// Reports written before the [end] table existed cannot show that they are complete.
+TEST(HostReportLoader, VersionOneReportsAreRefusedWithAWayOut) {
+  EXPECT_EQ(load_error("# an old report\nschema = \"iommu-probe/1\"\n[[unit]]\nname = \"dmar0\"\n"),
+            "host.toml:2:10: schema: \"iommu-probe/1\": written by an older iommu-probe, whose "
+            "reports cannot show that they are complete; write the report again with this "
+            "iommu-probe (schema \"iommu-probe/2\")");
 }
 
 TEST(HostReportLoader, SyntaxErrorsNamePosition) {
-  const std::string error = load_error("schema = \"iommu-probe/1\"\nunit = [\n");
+  const std::string error = load_error(std::string(kHead) + "unit = [\n");
   EXPECT_TRUE(error.starts_with("host.toml:")) << error;
-  // Integers beyond 64 bits are a syntax error in TOML, not a crash.
-  const std::string huge = load_error(std::string(kHead) +
-                                      "[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n"
-                                      "[unit.caps]\nssid_bits = 99999999999999999999\n");
+  // Integers beyond 64 bits are a syntax error in TOML, not a crash. The unit is parsed on
+  // its own, and the position is still the file's.
+  const std::string huge = load_error(
+      complete(std::string(kHead) + "[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n"
+                                    "[unit.caps]\nssid_bits = 99999999999999999999\n"));
   EXPECT_TRUE(huge.starts_with("host.toml:7:")) << huge;
 }
 
 TEST(HostReportLoader, HostileInputNeverCrashes) {
   const std::string samples[] = {
       std::string("\0\xff\xfe", 3),
-      "schema = \"iommu-probe/1\"\n[[unit]]\n[[unit]]\n[unit.register]\n",
-      "schema = \"iommu-probe/1\"\nunit = [1, 2]\n",
-      "schema = \"iommu-probe/1\"\n[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n"
-      "caps = 1\nregister = [\"x\"]\nextra = {a = [1]}\n",
-      "schema = \"iommu-probe/1\"\n[[group]]\nid = \"0xffffffffffffffffff\"\n",
-      std::string(kHead) + std::string(500, '[') + "\n",
+      complete(std::string(kHead) + "[[unit]]\n[[unit]]\n[unit.register]\n"),
+      complete(std::string(kHead) + "unit = [1, 2]\n"),
+      complete(std::string(kHead) + "[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n"
+                                    "caps = 1\nregister = [\"x\"]\nextra = {a = [1]}\n"),
+      complete(std::string(kHead) + "[[group]]\nid = \"0xffffffffffffffffff\"\n"),
+      complete(std::string(kHead) + std::string(500, '[') + "\n"),
+      std::string(kHead) + "[end]\nunits = 99999999999999999999\n",
+      std::string(kHead) + "[end]\nunits = -1\ngroups = 0\ndevices = 0\ndiagnostics = 0\n",
+      std::string(kHead) + "[end]\n[end]\n",
+      "[end]\n" + std::string(kHead),
   };
   for (const std::string& text : samples) {
     EXPECT_FALSE(load_host_report(text, "host.toml")) << text;
