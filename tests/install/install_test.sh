@@ -57,8 +57,9 @@ lib=$prefix/$libdir/libcaps.so.0
 if [ -e "$lib" ]; then
   soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
   [ "$soname" = libcaps.so.0 ] || fail "libcaps.so.0 has SONAME '$soname'"
-  [ -L "$lib" ] && [ -f "$prefix/$libdir/libcaps.so.$version" ] ||
+  if [ "$(readlink "$lib")" != "libcaps.so.$version" ] || [ ! -f "$prefix/$libdir/libcaps.so.$version" ]; then
     fail "libcaps.so.0 is not a link to libcaps.so.$version"
+  fi
   # Exports: versioned caps:: symbols only, none of the std/toml++ instances compiled inside.
   exports=$(nm -D --defined-only -C "$lib")
   grep -q ' caps::open_dir_source(.*@@LIBCAPS_0$' <<<"$exports" ||
