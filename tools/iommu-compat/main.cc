@@ -87,10 +87,17 @@ caps::Result<std::string> read_text_file(const std::string& path) {
   if (!ec && size > kInputLimit) return caps::make_error(path, "cannot read: larger than 64 MiB");
   std::ifstream in(path, std::ios::binary);
   if (!in) return caps::make_error(path, std::string("cannot read: ") + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return caps::make_error(path, "cannot read: i/o error");
-  return text.str();
+  // Read with explicit appends, not `ostream << rdbuf()`: that swallows an allocation failure
+  // and returns the part read so far, which would check a guest cut short. Here bad_alloc
+  // reaches main (exit 4) and a short read is an error.
+  std::string text;
+  if (!ec) text.reserve(static_cast<size_t>(size));
+  char buffer[1 << 16];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad() || !in.eof()) return caps::make_error(path, "cannot read: i/o error");
+  return text;
 }
 
 /// A host to check against: loaded, or the reason it could not be.
