@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fake-sysfs-build: turns a line-based host description (*.host) into a fake /sys + /proc tree.
 //
 // The format is documented in fake-sysfs/README.md. The tool is deliberately dependency-free

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Snapshots a host's IOMMU-relevant sysfs (and /proc/cmdline) into a fixture tree OUT that the
 # tools read with --sysfs-root OUT, and libudev reads under umockdev (UMOCKDEV_DIR=OUT).
 #

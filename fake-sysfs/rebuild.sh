@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Rebuilds every fixture tree fake-sysfs/hosts/<name>/ from fake-sysfs/hosts/<name>.host.
 # Usage: fake-sysfs/rebuild.sh [NAME...]   (default: every *.host)
 # The builder is compiled from fake_sysfs_build.cc into a temporary directory with $CXX (so no

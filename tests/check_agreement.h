@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // How decide() and check(passes = false) must relate to check(): the same verdict, the same
 // rules failing, unknown and warning, and the same findings less the passes. The rules build
 // text only for kept findings, so this is what catches a rule whose outcome depends on it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Comparing guests by value: the positions parse_guest records set to zero.
 #pragma once
 

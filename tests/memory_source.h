@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // MemorySource: an in-memory Source for reader tests (files, dirs, links and statuses by path).
 #pragma once
 

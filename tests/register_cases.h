@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared by the decoder tests: a register test case and the whole-table coverage check.
 #pragma once
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Every ctest name is readable and stable, so `ctest -R NAME` can select any test: only
 # [A-Za-z0-9_./-], no "# GetParam() = 48-byte object <...>" dump of a parameter's bytes (heap
 # pointers that change every build), the same in two listings, and no two alike.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Set-up on a fresh Debian machine in one command: install the Debian packages the project
 # needs, configure and build, then either run iommu-probe (`run`) or pass the tests.
 # Usage: tools/setup.sh run|test|test-quick|build   (as root, or with sudo available)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // check(): runs every rule of check_rules.h over a guest and a host and derives the verdict.
 #include "libcaps/check.h"
 

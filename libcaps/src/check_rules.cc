@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The compatibility rules of guest-config.md section 2: one small function per rule id, each
 // reporting findings that name the limiting unit, the fact behind it and the fix. Every piece
 // of text is built inside a callback, so that it costs nothing when the sink does not keep it.

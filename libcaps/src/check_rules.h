@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The rules check() runs, one small function per rule id (guest-config.md section 2), the
 // choice of host units a guest is checked against, and the sink rules report into.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The generic table-driven register decoder shared by every vendor's field tables.
 #include "libcaps/decode.h"
 

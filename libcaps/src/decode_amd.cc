@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // AMD-Vi CAP_HDR/EFR/EFR2 field tables, the amd-iommu/features parser and the AMD normalizer.
 #include <algorithm>
 #include <optional>

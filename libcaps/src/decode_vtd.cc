@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Intel VT-d CAP_REG/ECAP_REG field tables and the VT-d normalizer (capability-model.md 2).
 #include <algorithm>
 #include <optional>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Diagnostic helpers: severity names and the display form of source paths.
 #include "libcaps/diagnostic.h"
 

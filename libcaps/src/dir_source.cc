@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The directory backend: a Source that reads a sysfs tree under any root and never leaves it.
 #include <dirent.h>
 #include <fcntl.h>

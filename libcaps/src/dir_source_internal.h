@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Internal hooks of the directory backend, so tests can run both path resolvers on one machine.
 #pragma once
 

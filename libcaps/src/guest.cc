@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // parse_guest and write_guest: the guest file (TOML, format 1) read with toml++, every problem
 // collected with its line and column, and written back deterministically.
 #include "libcaps/guest.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The keys, enumerated values and syntactic ranges parse_guest knows: one table each, shared by
 // the parser (unknown-key checks, did-you-mean suggestions) and its tests (schema coverage).
 #pragma once

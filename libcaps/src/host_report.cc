@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Host reports: a Host written as TOML by hand (fixed order) and loaded back with toml++.
 //
 // Shape (schemas/host-report.schema.json is the full description):

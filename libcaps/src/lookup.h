@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Lookup: finds elements of a vector by key, scanning while that is cheap and building a hash
 // index once it is not, so that many look-ups in a large host or guest stay linear.
 #pragma once

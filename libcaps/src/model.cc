@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Names of the model's enumerations, natural ordering and look-ups.
 #include "libcaps/model.h"
 

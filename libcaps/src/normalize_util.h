@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared by the vendor normalizers (decode_vtd.cc, decode_amd.cc): a decoded register viewed
 // with its evidence prefix, and the small helpers that write evidence, warnings and extras.
 #pragma once

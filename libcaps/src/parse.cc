@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Strict parsers for sysfs values (bare hex, prefixed hex, decimal) and message quoting.
 #include "libcaps/parse.h"
 

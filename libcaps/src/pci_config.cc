@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PCI config space: the header fields the checker needs and the PCIe extended capabilities
 // that bound a device's PASID, ATS and PRI use (include/uapi/linux/pci_regs.h).
 #include <algorithm>

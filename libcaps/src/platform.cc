@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Platform facts (ACPI IOMMU tables, kernel command line, kernel release) and, for a host
 // without units, why it has none, as far as the tree tells.
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The generic <model>/<property> layout proposed on the kernel list in 2018: model numbers,
 // documented defaults, both pgtable_format shapes, and unknown properties kept as extras.
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reading a whole host: the units, /sys/kernel/iommu_groups, every device behind a unit or in
 // a group (its unit, group, driver and PCI capabilities), and the platform facts.
 #include <algorithm>

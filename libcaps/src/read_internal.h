@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Pieces of the host reader shared between its files (not part of the libcaps API).
 #pragma once
 

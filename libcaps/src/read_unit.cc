@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reading one unit: which layout describes it, the intel-iommu and amd-iommu readers, and the
 // unit's devices/ links. The generic layout lives in read_generic.cc.
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Small reads with diagnostics: bounded, trimmed, every failure reported with its path.
 #include "read_util.h"
 

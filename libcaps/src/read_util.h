@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Small reads with diagnostics: one call reads, trims and reports a sysfs value.
 #pragma once
 

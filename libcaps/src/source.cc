@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Source: shared defaults (unit files are plain root-relative paths) and status names.
 #include "libcaps/source.h"
 

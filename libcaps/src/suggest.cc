@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // suggest_guest(): the intersection of every unit of every host, written as a guest that
 // check() cannot find incompatible there. Unknown facts are left out and noted, never guessed.
 #include "libcaps/suggest.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The libudev backend: units and their attribute values through libudev, everything else through
 // a directory source on the same tree. The only file that includes libudev.h.
 #include <libudev.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench_compat: what iommu-compat's work costs at scale: parsing 100 host reports and 1,000
 // guest files from memory, then checking all 100,000 pairs; then one 10,000-unit report and a
 // guest naming 100,000 units. Prints numbers; asserts nothing.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // bench_probe: how the probe pipeline (open_dir_source + read_host + format_json) scales with
 // the number of IOMMU units, against a floor that performs exactly the same file system
 // operations with plain syscalls and parses nothing. Prints tables; asserts nothing.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Shared pieces of the benchmarks: a monotonic stopwatch, best/median summaries, peak RSS and
 // a temporary directory removed at exit. Benchmarks print numbers; they never assert timings.
 #pragma once

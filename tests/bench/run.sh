@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds the benchmarks in Release (build-bench/) and runs both, printing their tables.
 # Usage: tests/bench/run.sh [bench_probe options...]   e.g. --sizes 1,16,256 --runs 5
 # Benchmarks print numbers; they are not tests and assert nothing.

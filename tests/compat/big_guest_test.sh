@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A guest file read while memory runs out is never checked cut short. The file is valid TOML at
 # every line end: 900 KB of comment (guests may be 1 MiB) stand between its first keys and the one that makes it
 # incompatible (ssid_bits = 24, more than PCIe allows), so a tool that quietly kept only the part

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A host report of many units (10,000 by default: 21 MB with every register) loads within a
 # bounded address space, and where memory runs out iommu-compat says so and exits 2: it never
 # aborts (exit 134, std::bad_alloc). Issue 8 item 6: loading such a report needed 335 MB and

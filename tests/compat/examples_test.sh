@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Every example guest on every fixture host gets the verdict and exit code the examples README
 # intends. Each README row names host conditions, not fixtures; the table below maps them to
 # the fixtures by the facts iommu-probe reads from each tree (see the comments), and rows no

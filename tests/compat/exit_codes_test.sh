@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Exit codes of iommu-compat: 0 compatible, 1 incompatible, 2 bad input (guest, host or
 # command line), 3 undecided, 4 the output could not be written (output_test.sh); a matrix
 # exits with its worst pair by bad-input > incompatible > undecided > compatible; --output

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # --format github: one ::error or ::warning annotation per finding that did not pass (counted
 # from --format json of the same run), at the guest file's line; input errors once each.
 # Usage: tests/compat/github_test.sh IOMMU-COMPAT

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # --format json validates against schemas/iommu-compat.schema.json for every example guest on
 # every fixture host (a small validator for the keywords the schema uses: no jsonschema
 # package is needed).

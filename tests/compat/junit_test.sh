@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # --format junit is well-formed XML valid against schemas/junit.xsd (xmllint, Debian package
 # libxml2-utils): every example guest on every fixture host, and a guest whose name and
 # values hold markup, quotes and characters XML 1.0 forbids.

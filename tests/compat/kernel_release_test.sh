@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The kernel release a tree tells (proc/sys/kernel/osrelease) decides VFIO group viability for
 # a bridge that keeps a driver without driver_managed_dma, end to end: the DAQ card
 # 0001:02:00.0 of arm-smmuv3-nested shares group 3 with a PCIe-to-PCI bridge bound to shpchp.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A matrix of 10,000 guests under a 256 MiB address-space limit (ulimit -v): the report is
 # streamed pair by pair, so it completes with valid JSON and the verdict's exit code. Under
 # limits too small to run, the only outcomes allowed are that same success or exit 4 with a

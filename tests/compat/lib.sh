@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared by the iommu-compat CLI tests: run from the repository root, count failures, and a
 # scratch directory removed on exit. Each test script sources this after setting `compat`.
 set -uo pipefail

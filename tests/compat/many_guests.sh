@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Writes N guest files into DIR, copies of the example guests that parse (round robin, each
 # under its own name), for large-matrix tests and measurements:
 #   tests/compat/many_guests.sh /tmp/guests 10000

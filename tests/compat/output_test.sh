@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # --output of both tools: a regular file (or a new path) is replaced atomically, a symbolic link
 # to one has its target replaced and stays a link, character devices and FIFOs are written in
 # place and stay what they are, everything else is refused (exit 2) before anything is read;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The README's CI and suggest recipes, run as written: every `iommu-compat` command in a code
 # block of README.md (a YAML `run:` or list item, a Jenkins `sh(script: '...')`, a shell line)
 # is taken from the README itself and run in a directory of host reports written by

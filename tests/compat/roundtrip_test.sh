@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A host report written by `iommu-probe --format toml` loads as a host (--host) and gives the
 # same output, in every format, and the same exit code as the tree it came from
 # (--sysfs-root), for every example guest. Only the host's name differs: the report's path

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Rule coverage of the example guests over the fixture hosts (the issue's done-criterion:
 # "examples and fixtures exercise every rule both ways, and unknown facts give `undecided`,
 # never `compatible`").

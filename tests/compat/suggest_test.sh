@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `iommu-compat suggest` on every fixture host and on all of them together, for every model:
 # the printed guest parses and `check` on those hosts is never incompatible (compatible, or
 # undecided where a unit's model is unknown); a host without a unit gives exit 1.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Validates a JSON document against a JSON Schema using only the keywords our schemas use:
 type, const, enum, required, properties, additionalProperties, items, minimum, $ref (local)."""
 import json

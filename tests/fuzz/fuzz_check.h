@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // require(): the invariant check the fuzz targets use; a failure prints what broke and aborts,
 // which libFuzzer reports as a crash with the input that caused it.
 #pragma once

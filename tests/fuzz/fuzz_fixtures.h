@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The fixed hosts and guests the guest and host-report targets check against, and the
 // invariants every check() result must keep.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_guest: parse_guest on any text; a guest that parses must survive write_guest and a
 // second parse unchanged (positions aside), and check() against the fixed hosts.
 #include <cstddef>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_host_report: load_host_report on any text; a report that loads must write and load
 // back to the same host, format as JSON, and check() with the fixed guests.
 #include <cstddef>

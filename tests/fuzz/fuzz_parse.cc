@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_parse: the strict value parsers, the register decoders and vendor normalizers, and the
 // PCI config parser, with the invariants that are cheap to state.
 #include <fuzzer/FuzzedDataProvider.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_reader: read_host over a tree synthesized from the input (tree_encoding.h), then the
 // JSON formatter and the host-report round trip: the report must load back to the same host.
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers the fuzz targets share: UTF-8 validity and repair as the host-report writer does
 // it, and comparing two Hosts member by member (Host has no operator==).
 #pragma once

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Regenerates the seed corpora in tests/fuzz/corpus/<target>/ from the fixtures: register and
 # value files and PCI config spaces of fake-sysfs/hosts (fuzz_parse), each fixture tree as a
 # fuzz_reader input plus a few hand-encoded vocabulary trees (fuzz_reader), the example guest

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fuzz_reader_seed ROOT OUT: reads the sysfs tree under ROOT with read_host and writes every
 // file, listing, link and failure it saw as a fuzz_reader input (tree_encoding.h) to OUT,
 // after checking that the input reads back as the same host.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds the libFuzzer targets with clang (build-fuzz, -DIOMMU_FUZZ=ON) and runs each for
 # SECONDS_PER_TARGET (default 20) on a copy of its seed corpus, so the repository never gets
 # new inputs. Prints executions, exec/s and coverage per target; exits non-zero on any crash,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The fuzz_reader input format: a sysfs tree as a sequence of records (file, dir, link,
 // failure), each naming its path either by a vocabulary of realistic sysfs paths or as free
 // text, decoded into a MemorySource. TreeEncoder writes the same format (seed corpora).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # One golden test: run iommu-probe on a fixture host and diff stdout with
 # tests/golden/<host>.<variant>; the text variant also diffs stderr and the exit code with
 # tests/golden/<host>.stderr.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared by check.sh and update.sh: how each golden variant runs the probe on a fixture host.
 # Both run from the repository root and give the probe a relative --sysfs-root, so outputs
 # name the root as "fake-sysfs/hosts/<host>" on every machine.

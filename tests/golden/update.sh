@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Regenerates every golden file from the current iommu-probe (review the diff before committing).
 # Usage: tests/golden/update.sh [BUILD_DIR]
 set -eu

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Hostile sysfs trees: each is built at test time under the build directory (FIFOs, device
 // nodes, permission bits, 50 MB files and 10,000 units cannot live in git), then read by the
 // real iommu-probe binary in JSON and text. Every case must end in bounded time and memory

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The strict JSON parser: recursive descent over bytes, with UTF-8 validation.
 #include "json_check.h"
 

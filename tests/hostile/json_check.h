@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A strict JSON parser (RFC 8259, UTF-8 only) for tests: proves a tool's output is valid JSON
 // and gives a small tree to assert on.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The strict JSON checker that the hostile-tree tests trust: it must refuse what RFC 8259
 // refuses, or a broken output would pass.
 #include "json_check.h"

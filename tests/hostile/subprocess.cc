@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // fork/exec with pipes, poll with a deadline, wait4 for the child's resource usage.
 #include "subprocess.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Runs a program the way a hostile-tree test needs: output captured, a wall-clock deadline, an
 // address-space limit, optionally as an unprivileged user, with its peak memory measured.
 #pragma once

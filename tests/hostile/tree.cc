@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tree building with std::filesystem, plus the POSIX calls for special files.
 #include "tree.h"
 

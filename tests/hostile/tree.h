@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Builds small sysfs trees at test time, in the shape fake-sysfs/README.md describes, so that
 // one piece of each can be made hostile (a FIFO, a loop, a 50 MB file, a strange name).
 #pragma once

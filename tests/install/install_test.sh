@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # install_test.sh BUILD SOURCE VERSION LIBDIR CXX GENERATOR [CXXFLAGS]
 # Installs BUILD into a temporary prefix with `cmake --install --prefix`, checks the installed
 # tree, then builds and runs a consumer of libcaps with pkg-config and with find_package.

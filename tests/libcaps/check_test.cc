@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for check(): every rule passing, failing and meeting an unknown host fact, on hosts and
 // guests built by hand (no fixture files, no guest parser).
 #include "libcaps/check.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for libcaps/src/decode.cc: the generic table-driven decoder on small made-up layouts.
 #include "libcaps/decode.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for the directory backend: statuses, containment and bounds, on trees built at run time,
 // for both the openat2 resolver and the fallback walker.
 #include <dirent.h>

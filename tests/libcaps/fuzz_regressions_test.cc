@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Inputs the fuzz targets of tests/fuzz found, as unit tests; their reproducers are seeds in
 // tests/fuzz/corpus/ too (see tests/fuzz/README.md).
 #include <map>

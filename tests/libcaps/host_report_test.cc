@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for libcaps/src/host_report.cc: exact round trips, loader errors, hostile input.
 #include "libcaps/host_report.h"
 

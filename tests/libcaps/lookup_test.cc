@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for libcaps/src/lookup.h and the checker's look-ups through it (check_rules.h Index):
 // issue 8 item 7, where `units = [100,000 names]` took 80 s because every name was compared
 // with every other name and every host unit. The scale tests count the look-ups' work rather

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for the model's orderings and look-ups.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for libcaps/src/parse.cc: strict hex/decimal parsing, whole error messages, quoting.
 #include "libcaps/parse.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for parse_pci_config: header fields and the PCIe extended capability walk.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for the generic <model>/<property> layout reader (through read_unit).
 #include <gtest/gtest.h>
 

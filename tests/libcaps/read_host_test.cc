@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for read_host: groups, devices and their links, unit selection, and the reasons a
 // host has no unit (platform.cc).
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for read_unit: layout detection and the intel-iommu and amd-iommu readers.
 #include <gtest/gtest.h>
 

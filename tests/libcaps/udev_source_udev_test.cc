@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for the libudev backend under the umockdev preload, on a tree built at run time; also
 // checks that the directory backend on "/" sees the same tree through the preload.
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Verdict safety, end to end: on every fixture host and guest, making any single thing the
 // reader reads unreadable or garbage never turns a verdict that was not "compatible" into
 // "compatible" (it may become undecided). The same broken hosts, many of them odd, also show

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for tools/common/atomic_file: replacement, and failures that leave everything as it was.
 #include "common/atomic_file.h"
 

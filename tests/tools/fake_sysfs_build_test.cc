@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for fake-sysfs-build: the checked-in host trees reproduce exactly, description errors
 // name file:line, and generated PCI config spaces carry their capabilities at the right offsets.
 

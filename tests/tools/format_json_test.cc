@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for tools/common/probe_format_json: whole outputs for hand-built hosts.
 #include "common/probe_format_json.h"
 

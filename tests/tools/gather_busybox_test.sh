@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # fake-sysfs/gather.sh where a guest's initramfs runs it: under `busybox sh` with PATH holding
 # busybox applets only (no bash, no GNU find/realpath/cp). It must give the same tree as the
 # fixture it gathers, and on a host with no IOMMU unit still snapshot every PCI function, the

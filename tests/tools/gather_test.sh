@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Shell test of fake-sysfs/gather.sh: gathering each checked-in fixture tree (--from) gives the
 # same tree back, forbidden and write-only files are never copied, OUT is replaced only with
 # --force and atomically, and (when umockdev is installed) libudev accepts the result.

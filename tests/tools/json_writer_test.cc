@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests for tools/common/json_writer: layout, escaping, UTF-8 repair.
 #include "common/json_writer.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Backend parity: on every fixture host, and on fixtures made hostile, the libudev backend
 // (under umockdev, opened the way the tools open it) and the directory backend give
 // byte-identical iommu-probe JSON (apart from "source"). The one difference allowed is the

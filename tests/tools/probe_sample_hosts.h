@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Hand-built hosts shared by the formatter and host report tests: one unit of each layout,
 // a hostile unit, groups and devices in every optional state.
 #pragma once

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Shell test of tools/setup.sh's package step with apt held by another process: it must wait for
 # the locks (dpkg's through DPkg::Lock::Timeout, the lists' by retrying apt-get update) instead
 # of failing at once, and still fail at once on any other error. apt-get, dpkg-query, id and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds a small busybox initramfs (newc cpio, gzip) for one VM case: busybox, the guest init
 # script, the kernel modules the case needs in load order, and, for a guest of the host's
 # architecture, iommu-probe, gather.sh and the static VFIO helper.

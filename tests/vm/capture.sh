@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Boots one VM case under QEMU (TCG) and keeps what the guest brought out in the cache, keyed by
 # kernel package + QEMU version + the case's definition (case file, initramfs builder, guest
 # init, gather.sh and, for guests that run it, iommu-probe's sources). A cached capture is

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Assertions on one VM capture (tests/vm/capture.sh): what iommu-probe said inside the guest,
 what the kernel and QEMU say, and what the checked-in fixture holds.
 

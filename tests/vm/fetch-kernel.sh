@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Fetches a Debian kernel package (the newest linux-image-*-ARCH of a Debian release) from the
 # same archive as this machine's apt sources, through a separate apt configuration, and unpacks
 # it into the VM cache. Nothing on the machine changes: apt's lists, cache and status live in the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # /init of the VM tier's initramfs (busybox sh): loads the case's modules, runs the probes and
 # gathers the tree on the real /sys, records the guest's own view, runs the case's VFIO steps,
 # and writes everything as one base64 tar, framed by marker lines, to the device named by

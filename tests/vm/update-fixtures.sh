@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Copies the tree of each VM capture into fake-sysfs/hosts/CASE (the checked-in fixture) with a
 # PROVENANCE file saying which kernel and which QEMU command line wrote it. Run after
 # `ctest -L vm` captured the cases; review `git status`/`git diff`, then regenerate the goldens

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* vfio-check GROUP...: asks the kernel whether each VFIO group is viable, the judge of device
  * assignment. Prints one line per group:
  *   group N status=0x... viable=0|1 set_container=ok|ERRNO-NAME

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Case steps (sourced by the guest's /init, busybox sh): binds devices to vfio-pci in the
 # combinations that decide VFIO group viability and asks the kernel (vfio-check: the viable flag
 # of VFIO_GROUP_GET_STATUS and VFIO_GROUP_SET_CONTAINER). One line per scenario in $o/vfio:

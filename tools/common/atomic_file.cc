@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // OutputFile: --output as a temporary file renamed over a regular file, or a device written in
 // place; every write, flush and close checked.
 #include "common/atomic_file.h"

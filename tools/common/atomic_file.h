@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Where a tool's --output goes: a regular file replaced atomically (readers see the old content
 // or the new, never a partial file), or a character device, FIFO or descriptor written straight
 // through; anything else is refused before the tool reads its inputs.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // make_compat_formatter: the --format name to its formatter.
 #include "common/compat_format.h"
 

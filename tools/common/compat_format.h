@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // iommu-compat's output formats over a guest x host matrix: text for people, JSON for scripts
 // (schema "iommu-compat/1"), JUnit XML and GitHub Actions workflow commands for CI. Each is
 // deterministic: pairs in the order given, findings in rule order, no timestamps.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // format_compat_github: GitHub Actions workflow commands (::error / ::warning annotations).
 #include <set>
 #include <string>

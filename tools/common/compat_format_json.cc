@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // format_compat_json: schema "iommu-compat/1" through JsonWriter; absent values are null.
 #include <string>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // format_compat_junit: JUnit XML (the common Ant/Jenkins dialect, schemas/junit.xsd), one
 // <testsuite> per guest x host pair. No time attributes: the output is deterministic.
 #include <string>

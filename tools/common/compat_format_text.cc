@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // format_compat_text: findings as compiler-style lines, then a guest x host matrix.
 #include <algorithm>
 #include <map>

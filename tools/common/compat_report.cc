@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers shared by iommu-compat's output formats.
 #include "common/compat_report.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // iommu-compat's results: one Report per guest x host pair, plus the input errors that made a
 // pair bad-input, and the helpers every output format shares.
 #pragma once

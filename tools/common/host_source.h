@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Choosing and opening the Source a tool reads a host through (--sysfs-root, --backend).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The streaming JSON writer: layout, string escaping and UTF-8 repair.
 #include "common/json_writer.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A small streaming JSON writer: pretty-printed, deterministic, always valid JSON.
 #pragma once
 

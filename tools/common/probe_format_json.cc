@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // format_json: the model, member by member, through JsonWriter; unknown values are null.
 #include "common/probe_format_json.h"
 

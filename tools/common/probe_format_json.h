@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // iommu-probe's JSON output (schema "iommu-probe/1", capability-model.md section 4).
 #pragma once
 

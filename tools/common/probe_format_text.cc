@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // format_text: header, unit table, unit -> group -> device tree, reasons, diagnostics count.
 #include "common/probe_format_text.h"
 

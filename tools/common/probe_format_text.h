@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // iommu-probe's text output: a summary table of units, then a unit -> group -> device tree.
 #pragma once
 

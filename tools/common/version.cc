@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The version string the tools print.
 #include "common/version.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The tools' version, from CMake's project version.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // iommu-compat: checks guest vIOMMU descriptions against hosts (a live host, fake sysfs trees
 // or host reports) and suggests the most capable guest a set of hosts supports. A thin driver:
 // parse options, load inputs, call libcaps, format.

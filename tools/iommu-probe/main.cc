@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // iommu-probe: reads a host's IOMMU units, groups and devices and prints them as text, JSON or
 // a TOML host report. A thin driver: parse options, call libcaps, format.
 #include <exception>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Checking a guest against a host: one small named function per rule, findings with evidence
 // and hints, and the verdict (contract: ../shared/reference/guest-config.md sections 2-3).
 #pragma once

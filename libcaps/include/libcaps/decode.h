@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Register decoders (pure functions over integers, driven by constexpr field tables) and the
 // vendor normalizers that map decoded registers onto the common Caps.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Diagnostics: warnings and errors collected as data while reading a tree; tools print them.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The guest description iommu-compat checks (contract: ../shared/reference/guest-config.md),
 // with the file position of every key so findings can point at it.
 #pragma once

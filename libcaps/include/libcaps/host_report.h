@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Host reports: the TOML form of a Host that iommu-probe writes and iommu-compat loads as a host.
 #pragma once
 

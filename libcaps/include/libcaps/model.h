@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The capability model: what libcaps reads from a host and every tool prints or checks.
 // Contract: ../shared/reference/capability-model.md. `std::nullopt` always means "unknown".
 #pragma once

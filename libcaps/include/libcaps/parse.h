@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Strict parsers for the values sysfs files hold (bare hex, decimal, keywords).
 #pragma once
 

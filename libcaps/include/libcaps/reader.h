@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reading a whole host through a Source: units (all three layouts), groups, devices, and the
 // reasons a host has no unit.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Result<T>: the value-or-error type returned across the libcaps API (tl::expected).
 #pragma once
 

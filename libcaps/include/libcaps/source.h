@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Source: the one interface every reader uses to see a sysfs tree (directory or libudev).
 #pragma once
 

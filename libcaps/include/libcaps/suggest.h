@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Suggesting a guest: the most capable vIOMMU of a given model that every given host supports
 // (the intersection of all their units, like QEMU's "auto" values or libvirt's cpu-baseline).
 #pragma once

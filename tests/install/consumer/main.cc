@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A program outside the project that uses the installed libcaps: reads a fake-sysfs tree
 // through the directory source, wrapped in a Source of its own (as a consumer with its own
 // backend would write, so libcaps' vtables and type info must be exported), and prints how many
