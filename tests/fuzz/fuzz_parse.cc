@@ -157,14 +157,25 @@ void check_registers(FuzzedDataProvider& fdp) {
 
 void check_pci(std::string_view bytes) {
   PciInfo info = parse_pci_config(bytes);
+  require(info.config_size == std::min<size_t>(bytes.size(), 4096), "config_size is what was read");
   if (bytes.size() < 64) {
-    require(info == PciInfo{}, "a short config gives nothing");
+    PciInfo nothing;
+    nothing.config_size = info.config_size;
+    require(info == nothing, "a short config gives nothing but its size");
     return;
   }
-  const bool extended = bytes.size() >= 4096;
-  require(info.pasid.has_value() == extended && info.ats.has_value() == extended &&
-              info.pri.has_value() == extended,
-          "extended capabilities known iff the 4 KiB are there");
+  // Root reads exactly the function's config size: 256 bytes is conventional PCI (no extended
+  // space, so no ATS, PRI or PASID), 4096 the whole extended space; any other size says nothing.
+  const bool conventional = bytes.size() == 256;
+  const bool extended = bytes.size() >= 4096 || conventional;
+  require(
+      info.pasid.has_value() == extended && info.ats.has_value() == extended &&
+          info.pri.has_value() == extended,
+      "extended capabilities known iff the 4 KiB are there, or the 256 bytes of conventional PCI");
+  if (conventional) {
+    require(!*info.pasid && !*info.ats && !*info.pri,
+            "conventional PCI has no extended capability");
+  }
   if (info.pasid && *info.pasid) {
     require((*info.pasid)->max_width >= 0 && (*info.pasid)->max_width <= 31, "PASID width 5 bits");
   }
