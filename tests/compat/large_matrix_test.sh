@@ -9,7 +9,7 @@ compat=$(realpath "$1")
 . "$(dirname "$0")/lib.sh"
 
 # Sanitizer builds reserve terabytes of address space: a ulimit -v cannot apply to them.
-if ldd "$compat" 2>/dev/null | grep -q 'libasan\|libtsan\|libubsan'; then
+if grep -q 'libasan\|libtsan\|libubsan' <<<"$(ldd "$compat" 2>/dev/null)"; then
   echo "skipped: sanitizer build"
   exit 77
 fi
@@ -45,6 +45,6 @@ for kib in 8192 16384; do
   else
     fail "ulimit -v $kib: exit $status, $(head -c 100 "$work/report.json"), $(head -3 "$work/err")"
   fi
-  ls -A "$work" | grep -q '^\.report' && fail "ulimit -v $kib: temporary file left"
+  grep -q '^\.report' <<<"$(ls -A "$work")" && fail "ulimit -v $kib: temporary file left"
 done
 finish

@@ -130,7 +130,7 @@ for tool in compat probe; do
   expect_error "$tool: file-size limit" "error: .*File too large"
   [ "$(cat "$work/limited.json")" = old ] && pass "$tool: old file kept" ||
     fail "$tool: old file replaced"
-  ls -A "$work" | grep -q '^\.limited' && fail "$tool: temporary file left" ||
+  grep -q '^\.limited' <<<"$(ls -A "$work")" && fail "$tool: temporary file left" ||
     pass "$tool: no temporary file left"
 done
 

@@ -106,8 +106,8 @@ pc_flags=$(pkg-config --cflags --libs libcaps)
 "$cxx" -std=c++20 $cxxflags -o "$tmp/app_pc" "$tmp/consumer/main.cc" "$tmp/consumer/all_headers.cc" \
   $pc_flags || fail "consumer does not compile with pkg-config --cflags --libs libcaps"
 if [ -x "$tmp/app_pc" ]; then
-  LD_LIBRARY_PATH=$prefix/$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} ldd "$tmp/app_pc" |
-    grep -q "libcaps.so.0 => $prefix/$libdir/libcaps.so.0" || fail "app_pc does not use $lib"
+  libs=$(LD_LIBRARY_PATH=$prefix/$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} ldd "$tmp/app_pc")
+  grep -q "libcaps.so.0 => $prefix/$libdir/libcaps.so.0" <<<"$libs" || fail "app_pc does not use $lib"
   LD_LIBRARY_PATH=$prefix/$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} check_run pkg-config "$tmp/app_pc"
 fi
 
@@ -116,9 +116,13 @@ if cmake -S "$tmp/consumer" -B "$tmp/consumer-build" -G "$generator" -DCMAKE_BUI
      -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CXX_FLAGS="$cxxflags" -DCMAKE_PREFIX_PATH="$prefix" \
      -DLIBCAPS_VERSION="$version" >"$tmp/consumer.log" 2>&1 &&
    cmake --build "$tmp/consumer-build" >>"$tmp/consumer.log" 2>&1; then
-  ldd "$tmp/consumer-build/app" | grep -q "libcaps.so.0 => $prefix/$libdir/libcaps.so.0" ||
+  # ldd's output is read whole before grep: `ldd | grep -q` under pipefail fails whenever grep
+  # exits on its match before ldd has written everything (SIGPIPE), as it did on a loaded run.
+  libs=$(ldd "$tmp/consumer-build/app")
+  grep -q "libcaps.so.0 => $prefix/$libdir/libcaps.so.0" <<<"$libs" ||
     fail "cmake app does not use $lib"
-  ! ldd "$tmp/consumer-build/app_static" | grep -q libcaps.so || fail "app_static links libcaps.so"
+  libs=$(ldd "$tmp/consumer-build/app_static")
+  ! grep -q libcaps.so <<<"$libs" || fail "app_static links libcaps.so"
   LD_LIBRARY_PATH=$prefix/$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} check_run cmake "$tmp/consumer-build/app"
   check_run cmake-static "$tmp/consumer-build/app_static"
 else

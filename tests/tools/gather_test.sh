@@ -119,7 +119,7 @@ else
 fi
 
 # 6. libudev accepts a gathered tree (needs umockdev and udevadm).
-if command -v udevadm >/dev/null && ldconfig -p 2>/dev/null | grep -q libumockdev-preload.so.0; then
+if command -v udevadm >/dev/null && grep -q libumockdev-preload.so.0 <<<"$(ldconfig -p 2>/dev/null)"; then
   n=$(UMOCKDEV_DIR=$work/rt/intel-icx-2s LD_PRELOAD=libumockdev-preload.so.0 \
       udevadm info --export-db | grep -c '^E: SUBSYSTEM=iommu$')
   [ "$n" -eq 5 ] && pass "libudev sees 5 units" || fail "libudev saw $n iommu units, want 5"
