@@ -64,11 +64,24 @@ void read_reserved_regions(Source& source, Group& group, Diagnostics& diagnostic
   }
 }
 
+/// A group id as the kernel names it: decimal without leading zeros. "07" is not group 7
+/// (the kernel never writes it, and reading it as 7 would make two groups of one id, or read
+/// group 7's files for a directory of another name).
+Result<uint64_t> parse_group_id(std::string_view name) {
+  Result<uint64_t> id = parse_dec(name);
+  if (id && std::to_string(*id) != name) {
+    return make_error("", "not a group id: " + quote(name) +
+                              " is not written the kernel's way (decimal, no leading zeros)");
+  }
+  if (!id) return make_error("", "not a group id: " + id.error().message);
+  return id;
+}
+
 std::optional<Group> read_group(Source& source, const DirEntry& entry, Diagnostics& diagnostics) {
-  Result<uint64_t> id = parse_dec(entry.name);
+  Result<uint64_t> id = parse_group_id(entry.name);
   if (!id) {
     add_diagnostic(diagnostics, std::string(kGroupsDir) + "/" + entry.name, Severity::kWarning,
-                   "not a group id: " + id.error().message);
+                   id.error().message);
     return std::nullopt;
   }
   Group group;
@@ -97,8 +110,18 @@ std::vector<Group> read_groups(Source& source, Diagnostics& diagnostics) {
                    "cannot list: " + describe(listing.status, listing.error));
     return groups;
   }
+  std::set<uint64_t> ids;
   for (const DirEntry& e : listing.entries) {
-    if (auto group = read_group(source, e, diagnostics)) groups.push_back(std::move(*group));
+    auto group = read_group(source, e, diagnostics);
+    if (!group) continue;
+    // A directory lists a name once; a Source that does not (a broken file system, a copied
+    // tree's tool) must not make two groups of one id.
+    if (!ids.insert(group->id).second) {
+      add_diagnostic(diagnostics, std::string(kGroupsDir) + "/" + e.name, Severity::kWarning,
+                     "listed twice; the first is kept");
+      continue;
+    }
+    groups.push_back(std::move(*group));
   }
   std::sort(groups.begin(), groups.end(),
             [](const Group& a, const Group& b) { return a.id < b.id; });
@@ -152,12 +175,12 @@ Device read_device(Source& source, const std::string& name, const Sighting& seen
   device.unit = read_link_name(source, seen.dir, "iommu", diagnostics, true).name;
   if (!device.unit) device.unit = seen.unit;
   if (auto group = read_link_name(source, seen.dir, "iommu_group", diagnostics).name) {
-    Result<uint64_t> id = parse_dec(*group);
+    Result<uint64_t> id = parse_group_id(*group);
     if (id) {
       device.group = *id;
     } else {
       add_diagnostic(diagnostics, seen.dir + "/iommu_group", Severity::kWarning,
-                     "link does not name a group id: " + quote(*group));
+                     "link does not name a group: " + id.error().message);
     }
   }
   if (!device.group) device.group = seen.group;

@@ -3,6 +3,8 @@
 // host has no unit (platform.cc).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "libcaps/reader.h"
 #include "memory_source.h"
 
@@ -146,6 +148,31 @@ TEST(ReadHostTest, BadGroupEntriesAndRegions) {
   EXPECT_EQ(h.diagnostics[1].message,
             "region ends before it starts: \"0x0000000000002000 0x0000000000001000 reserved\"");
   EXPECT_EQ(h.diagnostics[2].path, "kernel/iommu_groups/notanumber");
+}
+
+// The kernel names groups in plain decimal: "012" is another directory, not group 12 again
+// (read as 12 it made two groups of one id, and a report that would not load; found by
+// fuzz_reader). A device link naming such a directory does not give the device group 12.
+TEST(ReadHostTest, GroupNamesWithLeadingZerosAreNotGroups) {
+  MemorySource s = host_with_group();
+  s.file("sys/kernel/iommu_groups/012/type", "identity\n");
+  s.link("sys/kernel/iommu_groups/012/devices/0000:00:1f.0", "../../../../devices/x");
+  s.link("sys/kernel/iommu_groups/012/devices/0000:00:1f.0/iommu_group",
+         "../../../../kernel/iommu_groups/012");
+  Host h = read_host(s);
+  ASSERT_EQ(h.groups.size(), 1u);
+  EXPECT_EQ(h.groups[0].id, 12u);
+  EXPECT_EQ(h.groups[0].type, "DMA-FQ");
+  std::vector<std::string> messages;
+  for (const Diagnostic& d : h.diagnostics) messages.push_back(d.path + ": " + d.message);
+  EXPECT_NE(std::find(messages.begin(), messages.end(),
+                      "kernel/iommu_groups/012: not a group id: \"012\" is not written the "
+                      "kernel's way (decimal, no leading zeros)"),
+            messages.end())
+      << ::testing::PrintToString(messages);
+  for (const Device& d : h.devices) {
+    if (d.name == "0000:00:1f.0") ADD_FAILURE() << "a device of a group that is not read";
+  }
 }
 
 TEST(ReadHostTest, DeviceSeenOnlyThroughItsUnit) {
