@@ -18,7 +18,7 @@ die() { echo "build-initramfs: $*" >&2; exit 1; }
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,out,mods,gnu/bin,gnu/lib}
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,out,mods}
 cp "$busybox" "$root/bin/busybox"
 chmod 755 "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
@@ -63,8 +63,9 @@ add_module() {
 for m in "$@"; do add_module "$m"; done
 printf '%s\n' "${order[@]}" >"$root/mods/order"
 
-# Host-architecture extras: iommu-probe (and the libraries ldd lists), gather.sh with the GNU
-# tools it needs until it runs on busybox alone, and the VFIO helper.
+# Host-architecture extras: iommu-probe (and the libraries ldd lists). gather.sh runs under the
+# initramfs's busybox alone, in every guest (tests/tools/gather_busybox_test.sh holds it to
+# that on the host with the same busybox).
 copy_with_libs() {  # BINARY DESTDIR
   cp -L "$1" "$2/"
   ldd "$1" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }' | while read -r lib; do
@@ -72,34 +73,10 @@ copy_with_libs() {  # BINARY DESTDIR
     [ -e "$root$lib" ] || cp -L "$lib" "$root$lib"
   done
 }
+mkdir -p "$root/usr/local/bin"
+cp "$top/fake-sysfs/gather.sh" "$root/usr/local/bin/gather.sh"
 if [ "$probe_dir" != - ]; then
-  mkdir -p "$root/usr/local/bin"
   copy_with_libs "$probe_dir/iommu-probe" "$root/usr/local/bin"
-  cp "$top/fake-sysfs/gather.sh" "$root/usr/local/bin/gather.sh"
-  for t in bash find realpath cat cp mkdir mktemp chmod timeout sort rm mv sed date uname dirname basename; do
-    copy_with_libs "$(command -v "$t")" "$root/gnu/bin"
-  done
-fi
-# A foreign guest gets the same GNU tools for gather.sh from its architecture's Debian packages
-# (GNU_DEBS: unpacked bash, coreutils, findutils, sed and the libraries they link).
-if [ -n "${GNU_DEBS:-}" ]; then
-  for d in $GNU_DEBS; do
-    for sub in lib usr/lib; do
-      [ -d "$d/$sub" ] || continue
-      mkdir -p "$root/$sub"
-      cp -a "$d/$sub/." "$root/$sub/"
-    done
-  done
-  for t in bash find realpath cat cp mkdir mktemp chmod timeout sort rm mv sed date uname dirname basename; do
-    f=
-    for d in $GNU_DEBS; do
-      for b in bin usr/bin; do [ -z "$f" ] && [ -f "$d/$b/$t" ] && f=$d/$b/$t; done
-    done
-    [ -n "$f" ] || die "no $t in GNU_DEBS"
-    cp "$f" "$root/gnu/bin/$t"
-  done
-  mkdir -p "$root/usr/local/bin"
-  cp "$top/fake-sysfs/gather.sh" "$root/usr/local/bin/gather.sh"
 fi
 if [ -n "${VFIO_HELPER:-}" ]; then
   mkdir -p "$root/usr/local/bin"

@@ -46,11 +46,6 @@ else
   bbdir=$("$here/fetch-kernel.sh" bookworm "$debarch" busybox-static) || die "cannot fetch busybox-static:$debarch"
   busybox=$bbdir/bin/busybox
   probe_dir=-
-  gnu=()
-  for p in bash coreutils findutils sed libc6 libtinfo6 libselinux1 libpcre2-8-0 libacl1 libattr1; do
-    gnu+=("$("$here/fetch-kernel.sh" bookworm "$debarch" "$p")") || die "cannot fetch $p:$debarch"
-  done
-  export GNU_DEBS="${gnu[*]}"
 fi
 [ -x "$busybox" ] || die "no static busybox at $busybox (package busybox-static)"
 
@@ -59,7 +54,6 @@ key=$(
   {
     echo "kernel $kpkg"
     echo "qemu $qver"
-    echo "gnu ${GNU_DEBS:-}"
     cat "$casefile" "$CASES"/*.inc "$here/guest-init.sh" "$here/build-initramfs.sh" \
         "$top/fake-sysfs/gather.sh"
     [ -z "$CASE_STEPS" ] || cat "$here/$CASE_STEPS" "$here/vfio-check.c"
