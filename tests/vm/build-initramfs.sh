@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Builds a small busybox initramfs (newc cpio, gzip) for one VM case: busybox, the guest init
-# script, the kernel modules the case needs in load order, and, for a guest of the host's
-# architecture, iommu-probe, gather.sh and the static VFIO helper.
+# script, the kernel modules the case needs in load order, iommu-probe (a cross-built one for a
+# foreign guest, see build-probe-cross.sh), gather.sh and the static VFIO helper.
 # Usage: tests/vm/build-initramfs.sh KERNEL_DIR ARCH BUSYBOX PROBE_DIR OUT.cpio.gz MODULE...
 #   KERNEL_DIR  an unpacked linux-image .deb (fetch-kernel.sh)
 #   BUSYBOX     a static busybox for ARCH
-#   PROBE_DIR   the build's tools directory (iommu-probe) or "-" for none (foreign arch)
+#   PROBE_DIR   the build's tools directory (iommu-probe), a build-probe-cross.sh OUTDIR (with
+#               its `libs` list), or "-" for none
 # Modules are loaded in dependency order from each module's .modinfo `depends=` (the .deb has
 # no modules.dep); busybox insmod wants plain .ko, so .ko.xz/.ko.zst are decompressed here.
 set -euo pipefail
@@ -75,7 +76,14 @@ copy_with_libs() {  # BINARY DESTDIR
 }
 mkdir -p "$root/usr/local/bin"
 cp "$top/fake-sysfs/gather.sh" "$root/usr/local/bin/gather.sh"
-if [ "$probe_dir" != - ]; then
+if [ "$probe_dir" != - ] && [ -f "$probe_dir/libs" ]; then
+  # A cross-built probe (build-probe-cross.sh) lists its target libraries: no ldd for them here.
+  cp "$probe_dir/iommu-probe" "$root/usr/local/bin/"
+  while read -r from to; do
+    mkdir -p "$root$(dirname "$to")"
+    cp -L "$from" "$root$to"
+  done <"$probe_dir/libs"
+elif [ "$probe_dir" != - ]; then
   copy_with_libs "$probe_dir/iommu-probe" "$root/usr/local/bin"
 fi
 if [ -n "${VFIO_HELPER:-}" ]; then

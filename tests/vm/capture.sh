@@ -45,11 +45,11 @@ if [ "$native" = 1 ]; then
 else
   bbdir=$("$here/fetch-kernel.sh" bookworm "$debarch" busybox-static) || die "cannot fetch busybox-static:$debarch"
   busybox=$bbdir/bin/busybox
-  probe_dir=-
+  probe_dir=$build/cross-$debarch  # built below, when the capture is not cached
 fi
 [ -x "$busybox" ] || die "no static busybox at $busybox (package busybox-static)"
 
-# What the capture depends on. The product's sources count only where iommu-probe runs inside.
+# What the capture depends on, the product's sources included (iommu-probe runs inside).
 key=$(
   {
     echo "kernel $kpkg"
@@ -57,10 +57,9 @@ key=$(
     cat "$casefile" "$CASES"/*.inc "$here/guest-init.sh" "$here/build-initramfs.sh" \
         "$top/fake-sysfs/gather.sh"
     [ -z "$CASE_STEPS" ] || cat "$here/$CASE_STEPS" "$here/vfio-check.c"
-    if [ "$native" = 1 ]; then
-      (cd "$top" && find libcaps tools/common tools/iommu-probe -type f -print0 | LC_ALL=C sort -z |
-         xargs -0 sha256sum)
-    fi
+    (cd "$top" && find libcaps tools/common tools/iommu-probe -type f -print0 | LC_ALL=C sort -z |
+       xargs -0 sha256sum)
+    [ "$native" = 1 ] || cat "$here/build-probe-cross.sh"
   } | sha256sum | cut -c1-16)
 capdir=$cache/captures/$name/$key
 mkdir -p "$build/tests/vm/captures"
@@ -69,6 +68,14 @@ if [ -f "$capdir/.complete" ]; then
   echo "capture $name: cached ($capdir)" >&2
   echo "$capdir"
   exit 0
+fi
+
+# iommu-probe cross-built for a foreign guest, against Debian's packages for its architecture
+# (before taking a VM slot: the build needs the CPU, not a guest).
+if [ "$native" = 0 ]; then
+  echo "capture $name: cross-building iommu-probe for $debarch" >&2
+  "$here/build-probe-cross.sh" "$debarch" "$probe_dir" >/dev/null ||
+    die "cannot cross-build iommu-probe for $debarch"
 fi
 
 # At most IOMMU_VM_SLOTS guests at once, whoever started them.

@@ -6,7 +6,7 @@
 # cache directory, and dpkg never sees the package.
 # Usage: tests/vm/fetch-kernel.sh SUITE ARCH [PACKAGE]   (SUITE bookworm|trixie, ARCH amd64|arm64)
 #   PACKAGE fetches that package instead (busybox-static for a foreign architecture).
-# Prints the unpacked directory (CACHE/debs/PACKAGE_VERSION) on stdout.
+# Prints the unpacked directory (CACHE/debs/PACKAGE_VERSION_ARCH) on stdout.
 # IOMMU_VM_CACHE chooses the cache (default /var/cache/iommu-tools-vm).
 set -euo pipefail
 suite=${1:?usage: fetch-kernel.sh SUITE ARCH}
@@ -59,13 +59,16 @@ else
 fi
 [ -n "$pkg" ] || die "cannot resolve $meta in $suite for $arch"
 ver=$(apt-cache show "$pkg" | awk '/^Version:/ && !v { v = $2 } END { print v }')  # no early exit: SIGPIPE under pipefail
-dir=$cache/debs/${pkg}_$ver
+# The architecture is part of the name: libc6 for arm64 and for amd64 are different trees.
+dir=$cache/debs/${pkg}_${ver}_$arch
 if [ ! -f "$dir/.complete" ]; then
   rm -rf "$dir" "$dir.tmp"
   mkdir -p "$dir.tmp"
   (cd "$aptdir/cache/archives" && apt-get download -q "$pkg=$ver" >"$aptdir/download.log" 2>&1) ||
     { cat "$aptdir/download.log" >&2; die "apt-get download $pkg=$ver failed"; }
-  deb=$(ls "$aptdir/cache/archives/${pkg}_"*"_$arch.deb" | head -n 1)
+  deb=$(ls "$aptdir/cache/archives/${pkg}_"*"_$arch.deb" "$aptdir/cache/archives/${pkg}_"*"_all.deb" \
+    2>/dev/null | head -n 1 || true)
+  [ -n "$deb" ] || die "apt-get download $pkg=$ver gave no .deb"
   dpkg-deb -x "$deb" "$dir.tmp"
   rm -f "$deb"
   echo "$pkg $ver $suite $arch" >"$dir.tmp/.complete"
