@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// parse_guest and write_guest: the guest file (TOML, format 1) read with toml++, every problem
-// collected with its line and column, and written back deterministically.
+// parse_guest and write_guest: the guest file (TOML, format 1) read with toml++ — its syntax:
+// keys, types, positions — with validate_guest's checks of the values (guest_validate.cc), every
+// problem collected with its line and column; and written back deterministically.
 #include "libcaps/guest.h"
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 
 #include "guest_keys.h"
 #include "guest_validate.h"
+#include "libcaps/caps_properties.h"
 #include "libcaps/parse.h"
 #include "libcaps/string_literal.h"
 #include "toml_toolkit.h"
@@ -112,6 +114,13 @@ class GuestParser {
   std::optional<Located<E>> get_enum(const Scope& scope, std::string_view key,
                                      const std::array<E, N>& all, Need need = Need::kOptional);
   std::optional<Located<std::vector<std::string>>> get_units(const Scope& scope);
+  /// A [viommu] key that is a normalized property (see caps_properties.h), by its type.
+  std::optional<Located<int>> get_property(const Scope& scope, const CapsProperty<int>& p);
+  std::optional<Located<Httu>> get_property(const Scope& scope, const CapsProperty<Httu>& p);
+  std::optional<Located<Stall>> get_property(const Scope& scope, const CapsProperty<Stall>& p);
+  std::optional<Located<bool>> get_property(const Scope& scope, const CapsProperty<bool>& p);
+  std::optional<Located<std::string>> get_property(const Scope& scope,
+                                                   const CapsProperty<Formats, std::string>& p);
 
   std::string file_;
   toml_toolkit::Reader reader_;
@@ -413,19 +422,31 @@ void GuestParser::read_viommu(Scope& scope, GuestViommu& viommu) {
   if (auto model = get_string(scope, "model", Need::kRequired)) {
     viommu.model = std::move(*model);
   }
-  viommu.input_bits = narrow<int>(get_int(scope, "input_bits", kGuestAddressBitsRange));
-  viommu.output_bits = narrow<int>(get_int(scope, "output_bits", kGuestAddressBitsRange));
-  viommu.asid_bits = narrow<int>(get_int(scope, "asid_bits", kGuestAsidBitsRange));
-  viommu.ssid_bits = narrow<int>(get_int(scope, "ssid_bits", kGuestSsidBitsRange));
-  viommu.httu = get_enum(scope, "httu", kGuestHttuValues);
-  viommu.stall = get_enum(scope, "stall", kGuestStallValues);
-  viommu.btm = get_bool(scope, "btm");
-  viommu.pgtable_format = get_string(scope, "pgtable_format");
-  viommu.nested = get_bool(scope, "nested");
-  viommu.ats = get_bool(scope, "ats");
-  viommu.page_requests = get_bool(scope, "page_requests");
-  viommu.dirty_tracking = get_bool(scope, "dirty_tracking");
+  for_each_caps_property([&](const auto& property) {
+    if (property.guest != nullptr) viommu.*property.guest = get_property(scope, property);
+  });
   viommu.units = get_units(scope);
+}
+
+std::optional<Located<int>> GuestParser::get_property(const Scope& scope,
+                                                      const CapsProperty<int>& p) {
+  return narrow<int>(get_int(scope, p.guest_key, {p.lo, p.hi}));
+}
+std::optional<Located<Httu>> GuestParser::get_property(const Scope& scope,
+                                                       const CapsProperty<Httu>& p) {
+  return get_enum(scope, p.guest_key, kGuestHttuValues);
+}
+std::optional<Located<Stall>> GuestParser::get_property(const Scope& scope,
+                                                        const CapsProperty<Stall>& p) {
+  return get_enum(scope, p.guest_key, kGuestStallValues);
+}
+std::optional<Located<bool>> GuestParser::get_property(const Scope& scope,
+                                                       const CapsProperty<bool>& p) {
+  return get_bool(scope, p.guest_key);
+}
+std::optional<Located<std::string>> GuestParser::get_property(
+    const Scope& scope, const CapsProperty<Formats, std::string>& p) {
+  return get_string(scope, p.guest_key);
 }
 
 void GuestParser::read_devices(const Found& found, std::vector<GuestDevice>& devices) {
@@ -518,18 +539,9 @@ std::string write_guest(const Guest& guest) {
   const GuestViommu& v = guest.viommu;
   out += "\n[viommu]\n";
   out += "model = " + toml_string(v.model.value) + "\n";
-  put(out, "input_bits", v.input_bits);
-  put(out, "output_bits", v.output_bits);
-  put(out, "asid_bits", v.asid_bits);
-  put(out, "ssid_bits", v.ssid_bits);
-  put(out, "httu", v.httu);
-  put(out, "stall", v.stall);
-  put(out, "btm", v.btm);
-  put(out, "pgtable_format", v.pgtable_format);
-  put(out, "nested", v.nested);
-  put(out, "ats", v.ats);
-  put(out, "page_requests", v.page_requests);
-  put(out, "dirty_tracking", v.dirty_tracking);
+  for_each_caps_property([&](const auto& property) {
+    if (property.guest != nullptr) put(out, property.guest_key, v.*property.guest);
+  });
   if (v.units) {
     out += "units = [";
     for (size_t i = 0; i < v.units->value.size(); ++i) {

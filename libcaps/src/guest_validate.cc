@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <map>
+#include <type_traits>
 #include <utility>
 
+#include "libcaps/caps_properties.h"
 #include "spelling.h"
 
 namespace caps {
@@ -105,10 +107,12 @@ class Validator {
                kGuestViommuModels.end()) {
       problem(model, v.model.pos, not_one_of(model, v.model.value, kGuestViommuModels));
     }
-    in_range("viommu.input_bits", v.input_bits, kGuestAddressBitsRange);
-    in_range("viommu.output_bits", v.output_bits, kGuestAddressBitsRange);
-    in_range("viommu.asid_bits", v.asid_bits, kGuestAsidBitsRange);
-    in_range("viommu.ssid_bits", v.ssid_bits, kGuestSsidBitsRange);
+    for_each_caps_property([&](const auto& property) {
+      if constexpr (std::is_same_v<typename std::decay_t<decltype(property)>::Value, int>) {
+        in_range("viommu." + std::string(property.guest_key), v.*property.guest,
+                 {property.lo, property.hi});
+      }
+    });
     non_empty("viommu.pgtable_format", v.pgtable_format);
     if (v.units) units(*v.units);
   }

@@ -44,6 +44,7 @@
 
 #include <toml++/toml.h>
 
+#include "libcaps/caps_properties.h"
 #include "libcaps/parse.h"
 #include "libcaps/string_literal.h"
 #include "toml_toolkit.h"
@@ -136,21 +137,20 @@ class ReportWriter {
     }
   }
 
+  static std::string caps_value(int value) { return std::to_string(value); }
+  static std::string caps_value(bool value) { return bool_value(value); }
+  static std::string caps_value(Httu value) { return quoted(to_string(value)); }
+  static std::string caps_value(Stall value) { return quoted(to_string(value)); }
+  static std::string caps_value(const std::vector<std::string>& value) {
+    return string_array(value);
+  }
+
+  /// The known properties, in table order; unknown ones are left out.
   void write_caps(const Caps& caps) {
     header("[unit.caps]");
-    optional_line("input_bits", caps.input_bits);
-    optional_line("output_bits", caps.output_bits);
-    optional_line("asid_bits", caps.asid_bits);
-    optional_line("ssid_bits", caps.ssid_bits);
-    if (caps.httu) line("httu", quoted(to_string(*caps.httu)));
-    if (caps.stall) line("stall", quoted(to_string(*caps.stall)));
-    optional_line("btm", caps.btm);
-    if (caps.pgtable_formats) line("pgtable_formats", string_array(*caps.pgtable_formats));
-    optional_line("nested", caps.nested);
-    optional_line("ats", caps.ats);
-    optional_line("page_requests", caps.page_requests);
-    optional_line("dirty_tracking", caps.dirty_tracking);
-    optional_line("scalable_mode", caps.scalable_mode);
+    for_each_caps_property([&](const auto& property) {
+      if (const auto& value = caps.*property.member) line(property.name, caps_value(*value));
+    });
   }
 
   void write_string_map(std::string_view table, const std::map<std::string, std::string>& map) {
@@ -443,7 +443,10 @@ class ReportLoader {
   }
 
   void check_keys(const toml::table& t, const std::string& path, Keys known) {
-    const std::span<const std::string_view> keys(known.begin(), known.size());
+    check_keys(t, path, std::span<const std::string_view>(known.begin(), known.size()));
+  }
+  void check_keys(const toml::table& t, const std::string& path,
+                  std::span<const std::string_view> keys) {
     for (const toml_toolkit::Reader::UnknownKey& unknown : reader_.unknown_keys(t, keys)) {
       std::string message = "unknown key";
       if (unknown.near) message += ", did you mean " + std::string(*unknown.near) + "?";
@@ -621,39 +624,45 @@ class ReportLoader {
     });
   }
 
+  void load_cap(const toml::table& t, const std::string& path, std::string_view key,
+                std::optional<int>& out) {
+    out = width(t, path, key);
+  }
+  void load_cap(const toml::table& t, const std::string& path, std::string_view key,
+                std::optional<bool>& out) {
+    out = boolean(t, path, key, false);
+  }
+  void load_cap(const toml::table& t, const std::string& path, std::string_view key,
+                std::optional<Httu>& out) {
+    const std::optional<std::string> text = string(t, path, key, false);
+    if (!text) return;
+    out = parse_httu(*text);
+    if (!out) {
+      fail(t.get(key)->source(), join(path, key),
+           "expected \"none\", \"access\" or \"access+dirty\", got " + quote(*text));
+    }
+  }
+  void load_cap(const toml::table& t, const std::string& path, std::string_view key,
+                std::optional<Stall>& out) {
+    const std::optional<std::string> text = string(t, path, key, false);
+    if (!text) return;
+    out = parse_stall(*text);
+    if (!out) {
+      fail(t.get(key)->source(), join(path, key),
+           "expected \"disabled\", \"enabled\" or \"force\", got " + quote(*text));
+    }
+  }
+  void load_cap(const toml::table& t, const std::string& path, std::string_view key,
+                std::optional<std::vector<std::string>>& out) {
+    if (t.contains(key)) out = string_array(t, path, key);
+  }
+
   Caps load_caps(const toml::table& t, const std::string& path) {
-    check_keys(
-        t, path,
-        {"input_bits", "output_bits", "asid_bits", "ssid_bits", "httu", "stall", "btm",
-         "pgtable_formats", "nested", "ats", "page_requests", "dirty_tracking", "scalable_mode"});
+    static constexpr auto kNames = caps_property_names();
+    check_keys(t, path, kNames);
     Caps caps;
-    caps.input_bits = width(t, path, "input_bits");
-    caps.output_bits = width(t, path, "output_bits");
-    caps.asid_bits = width(t, path, "asid_bits");
-    caps.ssid_bits = width(t, path, "ssid_bits");
-    if (const std::optional<std::string> httu = string(t, path, "httu", false)) {
-      caps.httu = parse_httu(*httu);
-      if (!caps.httu) {
-        fail(t.get("httu")->source(), join(path, "httu"),
-             "expected \"none\", \"access\" or \"access+dirty\", got " + quote(*httu));
-      }
-    }
-    if (const std::optional<std::string> stall = string(t, path, "stall", false)) {
-      caps.stall = parse_stall(*stall);
-      if (!caps.stall) {
-        fail(t.get("stall")->source(), join(path, "stall"),
-             "expected \"disabled\", \"enabled\" or \"force\", got " + quote(*stall));
-      }
-    }
-    caps.btm = boolean(t, path, "btm", false);
-    if (t.contains("pgtable_formats")) {
-      caps.pgtable_formats = string_array(t, path, "pgtable_formats");
-    }
-    caps.nested = boolean(t, path, "nested", false);
-    caps.ats = boolean(t, path, "ats", false);
-    caps.page_requests = boolean(t, path, "page_requests", false);
-    caps.dirty_tracking = boolean(t, path, "dirty_tracking", false);
-    caps.scalable_mode = boolean(t, path, "scalable_mode", false);
+    for_each_caps_property(
+        [&](const auto& property) { load_cap(t, path, property.name, caps.*property.member); });
     return caps;
   }
 
