@@ -632,25 +632,26 @@ class ReportLoader {
                 std::optional<bool>& out) {
     out = boolean(t, path, key, false);
   }
-  void load_cap(const toml::table& t, const std::string& path, std::string_view key,
-                std::optional<Httu>& out) {
+  /// An enumeration as its to_string() spells it; `expected` lists the spellings.
+  template <class E>
+  void load_enum(const toml::table& t, const std::string& path, std::string_view key,
+                 std::optional<E>& out, std::optional<E> (*parse)(std::string_view),
+                 std::string_view expected) {
     const std::optional<std::string> text = string(t, path, key, false);
     if (!text) return;
-    out = parse_httu(*text);
+    out = parse(*text);
     if (!out) {
       fail(t.get(key)->source(), join(path, key),
-           "expected \"none\", \"access\" or \"access+dirty\", got " + quote(*text));
+           "expected " + std::string(expected) + ", got " + quote(*text));
     }
   }
   void load_cap(const toml::table& t, const std::string& path, std::string_view key,
+                std::optional<Httu>& out) {
+    load_enum(t, path, key, out, parse_httu, R"("none", "access" or "access+dirty")");
+  }
+  void load_cap(const toml::table& t, const std::string& path, std::string_view key,
                 std::optional<Stall>& out) {
-    const std::optional<std::string> text = string(t, path, key, false);
-    if (!text) return;
-    out = parse_stall(*text);
-    if (!out) {
-      fail(t.get(key)->source(), join(path, key),
-           "expected \"disabled\", \"enabled\" or \"force\", got " + quote(*text));
-    }
+    load_enum(t, path, key, out, parse_stall, R"("disabled", "enabled" or "force")");
   }
   void load_cap(const toml::table& t, const std::string& path, std::string_view key,
                 std::optional<std::vector<std::string>>& out) {
