@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: MIT
-// parse_guest and write_guest: the guest file (TOML, format 1) read with toml++, every problem
-// collected with its line and column, and written back deterministically.
+// parse_guest and write_guest: the guest file (TOML, format 1) read with toml++ — its syntax:
+// keys, types, positions — with validate_guest's checks of the values (guest_validate.cc), every
+// problem collected with its line and column; and written back deterministically.
 #include "libcaps/guest.h"
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <limits>
-#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -20,7 +19,11 @@
 #include <toml++/toml.h>
 
 #include "guest_keys.h"
+#include "guest_validate.h"
+#include "libcaps/caps_properties.h"
 #include "libcaps/parse.h"
+#include "libcaps/string_literal.h"
+#include "toml_toolkit.h"
 
 namespace caps {
 
@@ -54,92 +57,7 @@ std::string_view to_string(S1dss s1dss) {
 
 namespace {
 
-/// Optimal string alignment distance: Levenshtein plus adjacent transpositions, so the typo
-/// `bfd` is one edit from `bdf`.
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
-/// The known word nearest to `word` when it is close enough to be a typo of it: one edit for
-/// words of up to 3 characters, two up to 9, three beyond. Ties go to the earlier known word.
-std::optional<std::string_view> nearest(std::string_view word,
-                                        std::span<const std::string_view> known) {
-  // Words much longer than any key are not typos; this also bounds the work on hostile keys.
-  if (word.size() > 64) return std::nullopt;
-  size_t limit = word.size() <= 3 ? 1 : word.size() <= 9 ? 2 : 3;
-  std::optional<std::string_view> best;
-  size_t best_distance = limit + 1;
-  for (std::string_view candidate : known) {
-    size_t distance = edit_distance(word, candidate);
-    if (distance < best_distance) {
-      best = candidate;
-      best_distance = distance;
-    }
-  }
-  return best;
-}
-
-std::string did_you_mean(std::string_view word, std::span<const std::string_view> known) {
-  std::optional<std::string_view> near = nearest(word, known);
-  if (!near) return "";
-  return "; did you mean `" + std::string(*near) + "`?";
-}
-
-/// "a string", "an integer", ... for "expected X, got Y".
-std::string_view type_name(toml::node_type type) {
-  switch (type) {
-    case toml::node_type::none:
-      return "nothing";
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a floating-point number";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-  }
-  return "a value";
-}
-
-SourcePos to_pos(const toml::source_region& region) {
-  return {static_cast<int>(region.begin.line), static_cast<int>(region.begin.column)};
-}
-
-/// Where to report something about a table that may not have been written: its header, else
-/// the top of the file.
-SourcePos or_file_start(SourcePos pos) { return pos.line > 0 ? pos : SourcePos{1, 1}; }
-
-std::string join(std::span<const std::string_view> words, std::string_view separator) {
-  std::string out;
-  for (std::string_view word : words) {
-    if (!out.empty()) out += separator;
-    out += word;
-  }
-  return out;
-}
+SourcePos to_pos(const toml::source_region& region) { return toml_toolkit::position(region); }
 
 /// One table being read: the table, how messages name its keys and where its header is.
 struct Scope {
@@ -162,25 +80,20 @@ enum class Need { kOptional, kRequired };
 /// Reads one guest file, collecting every problem before giving up.
 class GuestParser {
  public:
-  explicit GuestParser(std::string_view file) : file_(file) {}
+  explicit GuestParser(std::string_view file)
+      : file_(file), reader_(file, toml_toolkit::Article::kWith) {}
 
   tl::expected<Guest, std::vector<Error>> parse(std::string_view text);
 
  private:
-  struct Pending {
-    SourcePos pos;
-    std::string message;
-  };
-
-  void error(SourcePos pos, std::string message) {
-    errors_.push_back({or_file_start(pos), std::move(message)});
-  }
+  void error(SourcePos pos, std::string message) { reader_.error(pos, std::move(message)); }
 
   bool refuse_hostile(std::string_view text);
+  /// Adds validate_guest's problems (see guest_problems) to the syntax's, in one list.
+  void validate(const Guest& guest);
   void read_top(const toml::table& top, Guest& guest);
   void read_viommu(Scope& scope, GuestViommu& viommu);
   void read_devices(const Found& found, std::vector<GuestDevice>& devices);
-  bool check_device_name(const Located<std::string>& bdf, const std::string& path);
   GuestPasidTable read_pasid_table(Scope& scope);
   GuestPasidAlloc read_pasid_alloc(Scope& scope);
 
@@ -201,9 +114,19 @@ class GuestParser {
   std::optional<Located<E>> get_enum(const Scope& scope, std::string_view key,
                                      const std::array<E, N>& all, Need need = Need::kOptional);
   std::optional<Located<std::vector<std::string>>> get_units(const Scope& scope);
+  /// A [viommu] key that is a normalized property (see caps_properties.h), by its type.
+  std::optional<Located<int>> get_property(const Scope& scope, const CapsProperty<int>& p);
+  std::optional<Located<Httu>> get_property(const Scope& scope, const CapsProperty<Httu>& p);
+  std::optional<Located<Stall>> get_property(const Scope& scope, const CapsProperty<Stall>& p);
+  std::optional<Located<bool>> get_property(const Scope& scope, const CapsProperty<bool>& p);
+  std::optional<Located<std::string>> get_property(const Scope& scope,
+                                                   const CapsProperty<Formats, std::string>& p);
 
   std::string file_;
-  std::vector<Pending> errors_;
+  toml_toolkit::Reader reader_;
+  /// Key paths the syntax left unread (missing or of the wrong type), already reported: what
+  /// validate_guest would say about their empty values is not said again.
+  std::unordered_set<std::string> unread_;
 };
 
 template <class T>
@@ -224,29 +147,28 @@ tl::expected<Guest, std::vector<Error>> GuestParser::parse(std::string_view text
     try {
       toml::table top = toml::parse(text, std::string_view(file_));
       read_top(top, guest);
+      validate(guest);
     } catch (const toml::parse_error& e) {
       // The only exception toml++ throws; it must not cross the library API.
-      std::string description(e.description());
-      if (!description.empty())
-        description[0] =
-            static_cast<char>(std::tolower(static_cast<unsigned char>(description[0])));
-      if (!description.empty() && description.back() == '.') description.pop_back();
-      error(to_pos(e.source()), "invalid TOML: " + description);
+      error(to_pos(e.source()), toml_toolkit::syntax_message(e));
     }
   }
-  if (errors_.empty()) return guest;
+  if (!reader_.failed()) return guest;
 
-  // toml++ tables iterate in key order, not file order: report in file order.
-  std::stable_sort(errors_.begin(), errors_.end(), [](const Pending& a, const Pending& b) {
-    return std::pair(a.pos.line, a.pos.column) < std::pair(b.pos.line, b.pos.column);
-  });
+  std::vector<toml_toolkit::Problem> problems = reader_.take_sorted_errors();
   std::vector<Error> out;
-  out.reserve(errors_.size());
-  for (Pending& p : errors_) {
+  out.reserve(problems.size());
+  for (toml_toolkit::Problem& p : problems) {
     out.push_back({file_ + ":" + std::to_string(p.pos.line) + ":" + std::to_string(p.pos.column),
                    std::move(p.message)});
   }
   return tl::unexpected(std::move(out));
+}
+
+void GuestParser::validate(const Guest& guest) {
+  for (GuestProblem& p : guest_problems(guest)) {
+    if (!unread_.contains(p.path)) error(p.pos, std::move(p.message));
+  }
 }
 
 /// Refuses input toml++ cannot take safely (see kGuestMaxDots) before it parses it. Strings and
@@ -317,19 +239,18 @@ bool GuestParser::refuse_hostile(std::string_view text) {
 }
 
 std::string GuestParser::key_path(const Scope& scope, std::string_view key) {
-  if (scope.path.empty()) return std::string(key);
-  return scope.path + "." + std::string(key);
+  return toml_toolkit::join(scope.path, key);
 }
 
 void GuestParser::check_keys(Scope& scope, std::span<const std::string_view> known) {
-  for (auto&& [key, node] : *scope.table) {
-    if (std::find(known.begin(), known.end(), key.str()) != known.end()) continue;
-    std::string message = "unknown key `" + std::string(key.str()) + "` " + scope.label;
-    if (std::optional<std::string_view> near = nearest(key.str(), known)) {
-      message += "; did you mean `" + std::string(*near) + "`?";
-      scope.suggested.push_back(*near);
+  for (const toml_toolkit::Reader::UnknownKey& unknown :
+       reader_.unknown_keys(*scope.table, known)) {
+    std::string message = "unknown key `" + std::string(unknown.key) + "` " + scope.label;
+    if (unknown.near) {
+      message += "; did you mean `" + std::string(*unknown.near) + "`?";
+      scope.suggested.push_back(*unknown.near);
     }
-    error(to_pos(key.source()), std::move(message));
+    error(unknown.pos, std::move(message));
   }
 }
 
@@ -346,33 +267,32 @@ Found GuestParser::find(const Scope& scope, std::string_view key, Need need) {
 
 std::optional<Scope> GuestParser::sub_table(const Found& found, std::string path,
                                             std::string label) {
-  const toml::table* table = found.node->as_table();
-  if (table == nullptr) {
-    error(found.pos,
-          path + ": expected a table, got " + std::string(type_name(found.node->type())));
-    return std::nullopt;
-  }
+  const toml::table* table = reader_.typed_at<toml::table>(found.node, found.pos, path, "a table");
+  if (table == nullptr) return std::nullopt;
   return Scope{table, std::move(path), std::move(label), to_pos(table->source()), {}};
 }
 
 std::optional<Located<int64_t>> GuestParser::get_int(const Scope& scope, std::string_view key,
                                                      GuestRange range, Need need) {
+  // What the Guest member holds: the whole range for unsigned and file-level values, else an
+  // int. validate_guest checks the range itself.
+  const bool wide = range.lo == std::numeric_limits<int64_t>::min() ||
+                    (range.lo == 0 && range.hi == kGuestUnsignedRange.hi);
+  const GuestRange fits =
+      wide ? range : GuestRange{std::numeric_limits<int>::min(), std::numeric_limits<int>::max()};
   Found found = find(scope, key, need);
   if (found.node == nullptr) return std::nullopt;
-  const toml::value<int64_t>* integer = found.node->as_integer();
   std::string path = key_path(scope, key);
-  if (integer == nullptr) {
-    error(found.pos,
-          path + ": expected an integer, got " + std::string(type_name(found.node->type())));
-    return std::nullopt;
-  }
+  const auto* integer =
+      reader_.typed_at<toml::value<int64_t>>(found.node, found.pos, path, "an integer");
+  if (integer == nullptr) return std::nullopt;
   int64_t value = integer->get();
-  if (value >= range.lo && value <= range.hi) return Located<int64_t>{value, found.pos};
-  if (range.lo == 0 && range.hi == kGuestUnsignedRange.hi) {
+  if (value >= fits.lo && value <= fits.hi) return Located<int64_t>{value, found.pos};
+  if (fits.lo == 0 && fits.hi == kGuestUnsignedRange.hi) {
     error(found.pos, path + ": expected a non-negative integer, got " + std::to_string(value));
   } else {
-    error(found.pos, path + ": expected " + std::to_string(range.lo) + ".." +
-                         std::to_string(range.hi) + ", got " + std::to_string(value));
+    // Beyond what the Guest can hold: said as validate_guest says a value out of its range.
+    error(found.pos, range_message(path, range, value));
   }
   return std::nullopt;
 }
@@ -380,29 +300,20 @@ std::optional<Located<int64_t>> GuestParser::get_int(const Scope& scope, std::st
 std::optional<Located<bool>> GuestParser::get_bool(const Scope& scope, std::string_view key) {
   Found found = find(scope, key, Need::kOptional);
   if (found.node == nullptr) return std::nullopt;
-  if (const toml::value<bool>* boolean = found.node->as_boolean()) {
-    return Located<bool>{boolean->get(), found.pos};
-  }
-  error(found.pos, key_path(scope, key) + ": expected a boolean, got " +
-                       std::string(type_name(found.node->type())));
-  return std::nullopt;
+  const auto* boolean =
+      reader_.typed_at<toml::value<bool>>(found.node, found.pos, key_path(scope, key), "a boolean");
+  if (boolean == nullptr) return std::nullopt;
+  return Located<bool>{boolean->get(), found.pos};
 }
 
 std::optional<Located<std::string>> GuestParser::get_string(const Scope& scope,
                                                             std::string_view key, Need need) {
   Found found = find(scope, key, need);
   if (found.node == nullptr) return std::nullopt;
-  const toml::value<std::string>* string = found.node->as_string();
   std::string path = key_path(scope, key);
-  if (string == nullptr) {
-    error(found.pos,
-          path + ": expected a string, got " + std::string(type_name(found.node->type())));
-    return std::nullopt;
-  }
-  if (string->get().empty()) {
-    error(found.pos, path + ": expected a non-empty string");
-    return std::nullopt;
-  }
+  const auto* string =
+      reader_.typed_at<toml::value<std::string>>(found.node, found.pos, path, "a string");
+  if (string == nullptr) return std::nullopt;
   return Located<std::string>{string->get(), found.pos};
 }
 
@@ -412,8 +323,9 @@ std::optional<Located<std::string>> GuestParser::get_choice(
   std::optional<Located<std::string>> string = get_string(scope, key, need);
   if (!string) return std::nullopt;
   if (std::find(choices.begin(), choices.end(), string->value) != choices.end()) return string;
-  error(string->pos, key_path(scope, key) + ": `" + string->value + "` is not one of " +
-                         join(choices, " | ") + did_you_mean(string->value, choices));
+  const std::string path = key_path(scope, key);
+  error(string->pos, string->value.empty() ? empty_string_message(path)
+                                           : not_one_of(path, string->value, choices));
   return std::nullopt;
 }
 
@@ -432,36 +344,27 @@ std::optional<Located<std::vector<std::string>>> GuestParser::get_units(const Sc
   Found found = find(scope, "units", Need::kOptional);
   if (found.node == nullptr) return std::nullopt;
   std::string path = key_path(scope, "units");
-  const toml::array* array = found.node->as_array();
-  if (array == nullptr) {
-    error(found.pos, path + ": expected an array of strings, got " +
-                         std::string(type_name(found.node->type())));
-    return std::nullopt;
-  }
-  if (array->empty()) {
-    error(found.pos, path + ": expected a non-empty array (leave `units` out to check every unit)");
-    return std::nullopt;
-  }
+  const toml::array* array =
+      reader_.typed_at<toml::array>(found.node, found.pos, path, "an array of strings");
+  if (array == nullptr) return std::nullopt;
+  // An empty list is validate_guest's to refuse. The elements are checked here too, where
+  // each has its own position (validate_guest knows only the list's).
   Located<std::vector<std::string>> units{{}, found.pos};
   units.value.reserve(array->size());
   // Views of the toml++ strings, which outlive this function's loop: a list of 100,000 names
   // is checked for repeats in linear time.
-  std::unordered_set<std::string_view> seen;
+  UnitsCheck check;
   bool ok = true;
   for (size_t i = 0; i < array->size(); ++i) {
     const toml::node& element = *array->get(i);
     std::string element_path = path + "[" + std::to_string(i) + "]";
     SourcePos pos = to_pos(element.source());
-    const toml::value<std::string>* string = element.as_string();
+    const auto* string =
+        reader_.typed_at<toml::value<std::string>>(&element, pos, element_path, "a string");
     if (string == nullptr) {
-      error(pos,
-            element_path + ": expected a string, got " + std::string(type_name(element.type())));
       ok = false;
-    } else if (string->get().empty()) {
-      error(pos, element_path + ": expected a non-empty string");
-      ok = false;
-    } else if (!seen.insert(string->get()).second) {
-      error(pos, element_path + ": `" + string->get() + "` is listed twice");
+    } else if (std::optional<std::string> problem = check.add(string->get())) {
+      error(pos, element_path + ": " + *problem);
       ok = false;
     } else {
       units.value.push_back(string->get());
@@ -495,6 +398,10 @@ void GuestParser::read_top(const toml::table& top, Guest& guest) {
     read_viommu(*sub, guest.viommu);
   }
 
+  // A model read from the file has a position: without one, it was missing or not a string
+  // (or [viommu] not a table), which is said already.
+  if (guest.viommu.model.pos.line == 0) unread_.insert("viommu.model");
+
   if (Found devices = find(scope, "device", Need::kOptional); devices.node != nullptr) {
     read_devices(devices, guest.devices);
   }
@@ -512,97 +419,59 @@ void GuestParser::read_top(const toml::table& top, Guest& guest) {
 
 void GuestParser::read_viommu(Scope& scope, GuestViommu& viommu) {
   check_keys(scope, kGuestViommuKeys);
-  if (auto model = get_choice(scope, "model", kGuestViommuModels, Need::kRequired)) {
+  if (auto model = get_string(scope, "model", Need::kRequired)) {
     viommu.model = std::move(*model);
   }
-  viommu.input_bits = narrow<int>(get_int(scope, "input_bits", kGuestAddressBitsRange));
-  viommu.output_bits = narrow<int>(get_int(scope, "output_bits", kGuestAddressBitsRange));
-  viommu.asid_bits = narrow<int>(get_int(scope, "asid_bits", kGuestAsidBitsRange));
-  viommu.ssid_bits = narrow<int>(get_int(scope, "ssid_bits", kGuestSsidBitsRange));
-  viommu.httu = get_enum(scope, "httu", kGuestHttuValues);
-  viommu.stall = get_enum(scope, "stall", kGuestStallValues);
-  viommu.btm = get_bool(scope, "btm");
-  viommu.pgtable_format = get_string(scope, "pgtable_format");
-  viommu.nested = get_bool(scope, "nested");
-  viommu.ats = get_bool(scope, "ats");
-  viommu.page_requests = get_bool(scope, "page_requests");
-  viommu.dirty_tracking = get_bool(scope, "dirty_tracking");
+  for_each_caps_property([&](const auto& property) {
+    if (property.guest != nullptr) viommu.*property.guest = get_property(scope, property);
+  });
   viommu.units = get_units(scope);
 }
 
+std::optional<Located<int>> GuestParser::get_property(const Scope& scope,
+                                                      const CapsProperty<int>& p) {
+  return narrow<int>(get_int(scope, p.guest_key, {p.lo, p.hi}));
+}
+std::optional<Located<Httu>> GuestParser::get_property(const Scope& scope,
+                                                       const CapsProperty<Httu>& p) {
+  return get_enum(scope, p.guest_key, kGuestHttuValues);
+}
+std::optional<Located<Stall>> GuestParser::get_property(const Scope& scope,
+                                                        const CapsProperty<Stall>& p) {
+  return get_enum(scope, p.guest_key, kGuestStallValues);
+}
+std::optional<Located<bool>> GuestParser::get_property(const Scope& scope,
+                                                       const CapsProperty<bool>& p) {
+  return get_bool(scope, p.guest_key);
+}
+std::optional<Located<std::string>> GuestParser::get_property(
+    const Scope& scope, const CapsProperty<Formats, std::string>& p) {
+  return get_string(scope, p.guest_key);
+}
+
 void GuestParser::read_devices(const Found& found, std::vector<GuestDevice>& devices) {
-  const toml::array* array = found.node->as_array();
-  if (array == nullptr) {
-    error(found.pos, "device: expected an array of tables ([[device]]), got " +
-                         std::string(type_name(found.node->type())));
-    return;
-  }
-  std::map<std::string, SourcePos> seen;
+  const toml::array* array = reader_.typed_at<toml::array>(found.node, found.pos, "device",
+                                                           "an array of tables ([[device]])");
+  if (array == nullptr) return;
+  devices.reserve(array->size());
   for (size_t i = 0; i < array->size(); ++i) {
     std::string path = "device[" + std::to_string(i) + "]";
     const toml::node& element = *array->get(i);
+    // One device per element, read or not, so that validate_guest's device[i] is the file's.
+    GuestDevice& device = devices.emplace_back();
     std::optional<Scope> scope =
         sub_table({&element, to_pos(element.source())}, path, "in [[device]]");
-    if (!scope) continue;
-    check_keys(*scope, kGuestDeviceKeys);
-    std::optional<Located<std::string>> bdf = get_string(*scope, "bdf", Need::kRequired);
-    if (!bdf || !check_device_name(*bdf, path + ".bdf")) continue;
-    auto [first, inserted] = seen.emplace(bdf->value, bdf->pos);
-    if (!inserted) {
-      error(bdf->pos, path + ".bdf: `" + bdf->value + "` is assigned twice (first at line " +
-                          std::to_string(first->second.line) + ")");
-      continue;
+    std::optional<Located<std::string>> bdf;
+    if (scope) {
+      check_keys(*scope, kGuestDeviceKeys);
+      bdf = get_string(*scope, "bdf", Need::kRequired);
     }
-    devices.push_back({std::move(*bdf)});
+    if (bdf) {
+      device.bdf = std::move(*bdf);
+    } else {
+      unread_.insert(path + ".bdf");
+    }
   }
-}
-
-bool is_hex(std::string_view text, size_t min_digits, size_t max_digits) {
-  if (text.size() < min_digits || text.size() > max_digits) return false;
-  return std::all_of(text.begin(), text.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-/// DDDD:BB:DD.F as sysfs names PCI devices: lowercase hex, domain of 4 or more digits (VMD
-/// domains start at 0x10000), device 00-1f, function 0-7.
-bool is_pci_address(std::string_view name) {
-  size_t dot = name.rfind('.');
-  size_t colon2 = name.rfind(':');
-  if (dot == std::string_view::npos || colon2 == std::string_view::npos || colon2 == 0)
-    return false;
-  size_t colon1 = name.rfind(':', colon2 - 1);
-  if (colon1 == std::string_view::npos || dot < colon2) return false;
-  std::string_view domain = name.substr(0, colon1);
-  std::string_view bus = name.substr(colon1 + 1, colon2 - colon1 - 1);
-  std::string_view device = name.substr(colon2 + 1, dot - colon2 - 1);
-  std::string_view function = name.substr(dot + 1);
-  if (!is_hex(domain, 4, 8) || !is_hex(bus, 2, 2) || !is_hex(device, 2, 2)) return false;
-  if (device[0] > '1') return false;
-  return function.size() == 1 && function[0] >= '0' && function[0] <= '7';
-}
-
-/// A [[device]] is a PCI address or, for VFIO platform devices, a platform device name (no ':'),
-/// checked only for characters a sysfs name cannot hold.
-bool GuestParser::check_device_name(const Located<std::string>& bdf, const std::string& path) {
-  const std::string& name = bdf.value;
-  if (name.find(':') == std::string::npos) {
-    bool sysfs_name = std::none_of(name.begin(), name.end(), [](char c) {
-      return c == '/' || static_cast<unsigned char>(c) <= ' ' || c == '\x7f';
-    });
-    if (sysfs_name) return true;
-    error(bdf.pos,
-          path + ": `" + name + "` is neither a PCI address DDDD:BB:DD.F nor a device name");
-    return false;
-  }
-  if (is_pci_address(name)) return true;
-  if (std::count(name.begin(), name.end(), ':') == 1 && is_pci_address("0000:" + name)) {
-    error(bdf.pos, path + ": `" + name + "` has no PCI domain; write `0000:" + name + "`");
-    return false;
-  }
-  error(bdf.pos, path + ": `" + name +
-                     "` is not a PCI address DDDD:BB:DD.F (lowercase hex, device 00-1f, "
-                     "function 0-7)");
-  return false;
 }
 
 GuestPasidTable GuestParser::read_pasid_table(Scope& scope) {
@@ -638,40 +507,8 @@ GuestPasidAlloc GuestParser::read_pasid_alloc(Scope& scope) {
   return alloc;
 }
 
-/// A TOML basic string. Strings are UTF-8 (parse_guest only produces UTF-8); control characters
-/// are escaped.
-std::string toml_string(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == '\x7f') {
-          static constexpr char kHex[] = "0123456789ABCDEF";
-          out += "\\u00";
-          out += kHex[(c >> 4) & 0xf];
-          out += kHex[c & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
+/// A TOML basic string.
+std::string toml_string(std::string_view text) { return string_literal(text); }
 
 template <class T>
 void put(std::string& out, std::string_view key, const std::optional<Located<T>>& located) {
@@ -702,18 +539,9 @@ std::string write_guest(const Guest& guest) {
   const GuestViommu& v = guest.viommu;
   out += "\n[viommu]\n";
   out += "model = " + toml_string(v.model.value) + "\n";
-  put(out, "input_bits", v.input_bits);
-  put(out, "output_bits", v.output_bits);
-  put(out, "asid_bits", v.asid_bits);
-  put(out, "ssid_bits", v.ssid_bits);
-  put(out, "httu", v.httu);
-  put(out, "stall", v.stall);
-  put(out, "btm", v.btm);
-  put(out, "pgtable_format", v.pgtable_format);
-  put(out, "nested", v.nested);
-  put(out, "ats", v.ats);
-  put(out, "page_requests", v.page_requests);
-  put(out, "dirty_tracking", v.dirty_tracking);
+  for_each_caps_property([&](const auto& property) {
+    if (property.guest != nullptr) put(out, property.guest_key, v.*property.guest);
+  });
   if (v.units) {
     out += "units = [";
     for (size_t i = 0; i < v.units->value.size(); ++i) {

@@ -3,12 +3,14 @@
 // the parser (unknown-key checks, did-you-mean suggestions) and its tests (schema coverage).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <string_view>
 
+#include "libcaps/caps_properties.h"
 #include "libcaps/guest.h"
 #include "libcaps/model.h"
 
@@ -17,10 +19,15 @@ namespace caps {
 /// Keys of each table of the guest file, in the order write_guest emits them.
 inline constexpr std::array<std::string_view, 5> kGuestTopKeys = {"format", "viommu", "device",
                                                                   "pasid_table", "pasid_alloc"};
-inline constexpr std::array<std::string_view, 14> kGuestViommuKeys = {
-    "model",          "input_bits", "output_bits",    "asid_bits", "ssid_bits", "httu",
-    "stall",          "btm",        "pgtable_format", "nested",    "ats",       "page_requests",
-    "dirty_tracking", "units"};
+/// [viommu]: the model, the normalized properties a guest sets (caps_properties.h), the units.
+inline constexpr std::array<std::string_view, caps_guest_key_count() + 2> kGuestViommuKeys = [] {
+  std::array<std::string_view, caps_guest_key_count() + 2> keys{};
+  keys.front() = "model";
+  const auto properties = caps_guest_keys();
+  std::copy(properties.begin(), properties.end(), keys.begin() + 1);
+  keys.back() = "units";
+  return keys;
+}();
 inline constexpr std::array<std::string_view, 1> kGuestDeviceKeys = {"bdf"};
 inline constexpr std::array<std::string_view, 6> kGuestPasidTableKeys = {
     "version", "bytes", "model", "base_ptr", "pasid_bits", "s1dss"};
@@ -54,9 +61,17 @@ struct GuestRange {
 /// Syntactic ranges: what a well-formed file may say. Whether a host supports a value is the
 /// checker's job, so these are deliberately wider than any hardware (ssid_bits up to 32 lets the
 /// checker report the PCIe 20-bit limit with a hint instead of a parse error).
-inline constexpr GuestRange kGuestAddressBitsRange = {1, 64};  // input_bits, output_bits
-inline constexpr GuestRange kGuestAsidBitsRange = {0, 32};
-inline constexpr GuestRange kGuestSsidBitsRange = {0, 32};
+/// The range of a width of the normalized properties (its row of kCapsProperties).
+constexpr GuestRange caps_range(std::string_view name) {
+  GuestRange range;
+  for_each_caps_property([&](const auto& property) {
+    if (property.name == name) range = {property.lo, property.hi};
+  });
+  return range;
+}
+inline constexpr GuestRange kGuestAddressBitsRange = caps_range("input_bits");  // and output
+inline constexpr GuestRange kGuestAsidBitsRange = caps_range("asid_bits");
+inline constexpr GuestRange kGuestSsidBitsRange = caps_range("ssid_bits");
 inline constexpr GuestRange kGuestPasidBitsRange = {0, 255};  // u8 pasid_bits of the config
 inline constexpr GuestRange kGuestUnsignedRange = {};         // version, bytes, base_ptr, alloc
 

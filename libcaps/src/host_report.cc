@@ -27,7 +27,8 @@
 // Register raw values, reserved bits and addresses are "0x.." strings: TOML integers are
 // signed 64-bit. Other unsigned values (field values, group ids) are integers, or "0x.."
 // strings when they exceed 2^63-1. TOML text must be UTF-8: bytes that are not valid UTF-8
-// are written as U+FFFD, the one case where a loaded report differs from the host written.
+// are written as U+FFFD (one per maximal invalid subsequence, as in JSON output: see
+// string_literal.h), the one case where a loaded report differs from the host written.
 #include "libcaps/host_report.h"
 
 #include <algorithm>
@@ -35,6 +36,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -42,7 +44,10 @@
 
 #include <toml++/toml.h>
 
+#include "libcaps/caps_properties.h"
 #include "libcaps/parse.h"
+#include "libcaps/string_literal.h"
+#include "toml_toolkit.h"
 
 namespace caps {
 
@@ -51,34 +56,8 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-/// A TOML basic string literal.
-std::string quoted(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out = "\"";
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x80) {
-      const std::size_t len = utf8_sequence_length(text, i);
-      out.append(len == 0 ? std::string_view("\xEF\xBF\xBD") : text.substr(i, len));
-      i += len == 0 ? 1 : len;
-      continue;
-    }
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7F) {
-      out += "\\u00";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    } else {
-      out += static_cast<char>(c);
-    }
-    ++i;
-  }
-  out += '"';
-  return out;
-}
+/// A TOML basic string literal (control characters escaped, invalid UTF-8 as U+FFFD).
+std::string quoted(std::string_view text) { return string_literal(text); }
 
 /// A key: bare when TOML allows it, else quoted.
 std::string toml_key(std::string_view name) {
@@ -158,21 +137,20 @@ class ReportWriter {
     }
   }
 
+  static std::string caps_value(int value) { return std::to_string(value); }
+  static std::string caps_value(bool value) { return bool_value(value); }
+  static std::string caps_value(Httu value) { return quoted(to_string(value)); }
+  static std::string caps_value(Stall value) { return quoted(to_string(value)); }
+  static std::string caps_value(const std::vector<std::string>& value) {
+    return string_array(value);
+  }
+
+  /// The known properties, in table order; unknown ones are left out.
   void write_caps(const Caps& caps) {
     header("[unit.caps]");
-    optional_line("input_bits", caps.input_bits);
-    optional_line("output_bits", caps.output_bits);
-    optional_line("asid_bits", caps.asid_bits);
-    optional_line("ssid_bits", caps.ssid_bits);
-    if (caps.httu) line("httu", quoted(to_string(*caps.httu)));
-    if (caps.stall) line("stall", quoted(to_string(*caps.stall)));
-    optional_line("btm", caps.btm);
-    if (caps.pgtable_formats) line("pgtable_formats", string_array(*caps.pgtable_formats));
-    optional_line("nested", caps.nested);
-    optional_line("ats", caps.ats);
-    optional_line("page_requests", caps.page_requests);
-    optional_line("dirty_tracking", caps.dirty_tracking);
-    optional_line("scalable_mode", caps.scalable_mode);
+    for_each_caps_property([&](const auto& property) {
+      if (const auto& value = caps.*property.member) line(property.name, caps_value(*value));
+    });
   }
 
   void write_string_map(std::string_view table, const std::map<std::string, std::string>& map) {
@@ -293,61 +271,28 @@ class ReportWriter {
 // ---------------------------------------------------------------------------------------------
 // Loading
 
-std::string_view type_name(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::table:
-      return "table";
-    case toml::node_type::array:
-      return "array";
-    case toml::node_type::string:
-      return "string";
-    case toml::node_type::integer:
-      return "integer";
-    case toml::node_type::floating_point:
-      return "float";
-    case toml::node_type::boolean:
-      return "boolean";
-    case toml::node_type::date:
-      return "date";
-    case toml::node_type::time:
-      return "time";
-    case toml::node_type::date_time:
-      return "date-time";
-    case toml::node_type::none:
-      break;
-  }
-  return "nothing";
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 using Keys = std::initializer_list<std::string_view>;
 
-/// Reads a parsed report into a Host. The first problem found is kept (later reads return
-/// defaults and are ignored), so the loader never throws and never crashes on bad input.
+/// Reads a parsed report into a Host. Unlike a guest file, a report is refused at its first
+/// problem (later reads return defaults and are ignored): it is written by iommu-probe, so a
+/// problem means it was edited or damaged, and what follows a bad table (counts, uniqueness,
+/// the [end] check) would only repeat it. The loader never throws and never crashes.
 class ReportLoader {
  public:
-  explicit ReportLoader(std::string_view file) : file_(file) {}
+  explicit ReportLoader(std::string_view file)
+      : file_(file), reader_(file, toml_toolkit::Article::kWithout) {}
 
-  const std::optional<Error>& error() const { return error_; }
+  std::optional<Error> error() const {
+    if (!reader_.failed()) return finish_error_;
+    const toml_toolkit::Problem& p = reader_.errors().front();
+    return Error{file_ + ":" + std::to_string(p.pos.line) + ":" + std::to_string(p.pos.column),
+                 p.message};
+  }
 
   /// Loads one part of the report (see split_report) into `host`, whose first line is line
   /// `first_line` of the file. The head must come first and [end] last.
   void load_part(const toml::table& root, std::size_t first_line, Host& host) {
-    line_offset_ = first_line - 1;
+    reader_.set_line_offset(first_line - 1);
     check_keys(root, "",
                {"schema", "source", "platform", "unit", "group", "device", "diagnostic", "end"});
     if (!seen_head_) {
@@ -397,15 +342,16 @@ class ReportLoader {
 
   /// Whether the report's parts were all loaded and ended with [end]; else records why not.
   void finish(std::size_t last_line) {
-    if (ended_ || error_) return;
-    error_ = Error{file_ + ":" + std::to_string(last_line),
-                   "the report ends without its [end] table, which iommu-probe writes last: it "
-                   "is incomplete (cut short while written or copied); write it again"};
+    if (ended_ || error()) return;
+    finish_error_ =
+        Error{file_ + ":" + std::to_string(last_line),
+              "the report ends without its [end] table, which iommu-probe writes last: it "
+              "is incomplete (cut short while written or copied); write it again"};
   }
 
   /// Records an error for a part toml++ could not parse.
   void parse_failed(const toml::parse_error& e, std::size_t first_line) {
-    line_offset_ = first_line - 1;
+    reader_.set_line_offset(first_line - 1);
     fail(e.source(), "", std::string(e.description()));
   }
 
@@ -431,7 +377,7 @@ class ReportLoader {
   bool load_once(const toml::table& root, std::string_view key) {
     const toml::node* n = root.get(key);
     if (!n) return false;
-    const std::size_t line = n->source().begin.line + line_offset_;
+    const std::size_t line = reader_.position(n->source()).line;
     const auto [it, inserted] = once_.try_emplace(std::string(key), line);
     if (inserted) return true;
     fail(n->source(), std::string(key),
@@ -475,7 +421,7 @@ class ReportLoader {
                     const toml::node* where, const std::string& path, std::string_view what,
                     std::string_view shown) {
     if (!where) return;
-    const std::size_t line = where->source().begin.line + line_offset_;
+    const std::size_t line = reader_.position(where->source()).line;
     const auto [it, inserted] = seen.try_emplace(key, line);
     if (inserted) return;
     fail(where->source(), path,
@@ -486,32 +432,25 @@ class ReportLoader {
  private:
   // --- errors -------------------------------------------------------------------------------
 
+  /// Records the first problem only (see the class comment).
   void fail(const toml::source_region& where, const std::string& path, std::string message) {
-    if (error_) return;
-    error_ = Error{file_ + ":" + std::to_string(where.begin.line + line_offset_) + ":" +
-                       std::to_string(where.begin.column),
-                   path.empty() ? std::move(message) : path + ": " + std::move(message)};
+    if (reader_.failed()) return;
+    reader_.error(where, path, std::move(message));
   }
 
   static std::string join(const std::string& path, std::string_view key) {
-    return path.empty() ? std::string(key) : path + "." + std::string(key);
+    return toml_toolkit::join(path, key);
   }
 
   void check_keys(const toml::table& t, const std::string& path, Keys known) {
-    for (const auto& [key, node] : t) {
-      const std::string_view name = key.str();
-      if (std::find(known.begin(), known.end(), name) != known.end()) continue;
-      std::string_view nearest;
-      std::size_t best = SIZE_MAX;
-      for (std::string_view candidate : known) {
-        const std::size_t d = edit_distance(name, candidate);
-        if (d < best) {
-          best = d;
-          nearest = candidate;
-        }
-      }
-      fail(key.source(), join(path, name),
-           "unknown key, did you mean " + std::string(nearest) + "?");
+    check_keys(t, path, std::span<const std::string_view>(known.begin(), known.size()));
+  }
+  void check_keys(const toml::table& t, const std::string& path,
+                  std::span<const std::string_view> keys) {
+    for (const toml_toolkit::Reader::UnknownKey& unknown : reader_.unknown_keys(t, keys)) {
+      std::string message = "unknown key";
+      if (unknown.near) message += ", did you mean " + std::string(*unknown.near) + "?";
+      if (!reader_.failed()) reader_.error(unknown.pos, join(path, unknown.key) + ": " + message);
     }
   }
 
@@ -528,9 +467,8 @@ class ReportLoader {
   const T* typed(const toml::node* n, const std::string& path, std::string_view expected) {
     if (!n) return nullptr;
     if (const T* value = n->as<T>()) return value;
-    fail(n->source(), path,
-         "expected " + std::string(expected) + ", got " + std::string(type_name(*n)));
-    return nullptr;
+    if (reader_.failed()) return nullptr;
+    return reader_.typed<T>(n, path, expected);
   }
 
   const toml::table* table(const toml::table& t, const std::string& path, std::string_view key) {
@@ -636,7 +574,7 @@ class ReportLoader {
     const std::string where = join(path, key);
     const auto* array = typed<toml::array>(node(t, path, key, false), where, "an array of tables");
     if (!array) return;
-    for (std::size_t i = 0; i < array->size() && !error_; ++i) {
+    for (std::size_t i = 0; i < array->size() && !reader_.failed(); ++i) {
       const std::string item_path = where + "[" + std::to_string(first + i) + "]";
       if (const auto* item = typed<toml::table>(array->get(i), item_path, "a table")) {
         load(*item, item_path);
@@ -686,39 +624,46 @@ class ReportLoader {
     });
   }
 
+  void load_cap(const toml::table& t, const std::string& path, std::string_view key,
+                std::optional<int>& out) {
+    out = width(t, path, key);
+  }
+  void load_cap(const toml::table& t, const std::string& path, std::string_view key,
+                std::optional<bool>& out) {
+    out = boolean(t, path, key, false);
+  }
+  /// An enumeration as its to_string() spells it; `expected` lists the spellings.
+  template <class E>
+  void load_enum(const toml::table& t, const std::string& path, std::string_view key,
+                 std::optional<E>& out, std::optional<E> (*parse)(std::string_view),
+                 std::string_view expected) {
+    const std::optional<std::string> text = string(t, path, key, false);
+    if (!text) return;
+    out = parse(*text);
+    if (!out) {
+      fail(t.get(key)->source(), join(path, key),
+           "expected " + std::string(expected) + ", got " + quote(*text));
+    }
+  }
+  void load_cap(const toml::table& t, const std::string& path, std::string_view key,
+                std::optional<Httu>& out) {
+    load_enum(t, path, key, out, parse_httu, R"("none", "access" or "access+dirty")");
+  }
+  void load_cap(const toml::table& t, const std::string& path, std::string_view key,
+                std::optional<Stall>& out) {
+    load_enum(t, path, key, out, parse_stall, R"("disabled", "enabled" or "force")");
+  }
+  void load_cap(const toml::table& t, const std::string& path, std::string_view key,
+                std::optional<std::vector<std::string>>& out) {
+    if (t.contains(key)) out = string_array(t, path, key);
+  }
+
   Caps load_caps(const toml::table& t, const std::string& path) {
-    check_keys(
-        t, path,
-        {"input_bits", "output_bits", "asid_bits", "ssid_bits", "httu", "stall", "btm",
-         "pgtable_formats", "nested", "ats", "page_requests", "dirty_tracking", "scalable_mode"});
+    static constexpr auto kNames = caps_property_names();
+    check_keys(t, path, kNames);
     Caps caps;
-    caps.input_bits = width(t, path, "input_bits");
-    caps.output_bits = width(t, path, "output_bits");
-    caps.asid_bits = width(t, path, "asid_bits");
-    caps.ssid_bits = width(t, path, "ssid_bits");
-    if (const std::optional<std::string> httu = string(t, path, "httu", false)) {
-      caps.httu = parse_httu(*httu);
-      if (!caps.httu) {
-        fail(t.get("httu")->source(), join(path, "httu"),
-             "expected \"none\", \"access\" or \"access+dirty\", got " + quote(*httu));
-      }
-    }
-    if (const std::optional<std::string> stall = string(t, path, "stall", false)) {
-      caps.stall = parse_stall(*stall);
-      if (!caps.stall) {
-        fail(t.get("stall")->source(), join(path, "stall"),
-             "expected \"disabled\", \"enabled\" or \"force\", got " + quote(*stall));
-      }
-    }
-    caps.btm = boolean(t, path, "btm", false);
-    if (t.contains("pgtable_formats")) {
-      caps.pgtable_formats = string_array(t, path, "pgtable_formats");
-    }
-    caps.nested = boolean(t, path, "nested", false);
-    caps.ats = boolean(t, path, "ats", false);
-    caps.page_requests = boolean(t, path, "page_requests", false);
-    caps.dirty_tracking = boolean(t, path, "dirty_tracking", false);
-    caps.scalable_mode = boolean(t, path, "scalable_mode", false);
+    for_each_caps_property(
+        [&](const auto& property) { load_cap(t, path, property.name, caps.*property.member); });
     return caps;
   }
 
@@ -750,7 +695,9 @@ class ReportLoader {
         out.emplace(key, s->get());
       } else {
         fail(value.source(), join(join(path, "extra"), key),
-             "expected a boolean, an integer or a string, got " + std::string(type_name(value)));
+             "expected a boolean, an integer or a string, got " +
+                 std::string(
+                     toml_toolkit::type_name(value.type(), toml_toolkit::Article::kWithout)));
       }
     }
     return out;
@@ -911,9 +858,9 @@ class ReportLoader {
   }
 
   std::string file_;
-  std::optional<Error> error_;
-  /// Added to toml++'s line numbers: the line before the current part's first.
-  std::size_t line_offset_ = 0;
+  toml_toolkit::Reader reader_;
+  /// Why the report is incomplete, when finish() found no [end] and nothing else wrong.
+  std::optional<Error> finish_error_;
   bool seen_head_ = false;
   bool ended_ = false;
   std::unordered_map<std::string, std::size_t> once_;  // top-level key -> line

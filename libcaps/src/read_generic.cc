@@ -5,6 +5,7 @@
 #include <array>
 #include <optional>
 
+#include "libcaps/caps_properties.h"
 #include "libcaps/parse.h"
 #include "libcaps/reader.h"
 #include "read_internal.h"
@@ -44,16 +45,12 @@ class GenericReader {
     }
     read_model();
     Caps& caps = unit_.caps;
-    caps.asid_bits = read_width("asid_bits", 0, 32, std::nullopt);
-    caps.ssid_bits = read_width("ssid_bits", 0, 32, 0);
-    caps.input_bits = read_width("input_bits", 1, 64, std::nullopt);
-    caps.output_bits = read_width("output_bits", 1, 64, std::nullopt);
-    caps.btm = read_keyword<bool>("btm", parse_enabled, false);
-    caps.httu = read_keyword<Httu>("httu", parse_httu, Httu::kNone);
-    caps.stall = read_keyword<Stall>("stall", parse_stall, Stall::kDisabled);
-    caps.nested = read_keyword<bool>("nested", parse_flag, std::nullopt);
-    caps.ats = read_keyword<bool>("ats", parse_flag, std::nullopt);
-    caps.page_requests = read_keyword<bool>("pri", parse_flag, std::nullopt, "page_requests");
+    // By the rows' generic.order, so that problems are reported in the order they always were.
+    for (int order = 1; order <= static_cast<int>(kCapsPropertyCount); ++order) {
+      for_each_caps_property([&](const auto& property) {
+        if (property.generic.order == order) read_property(property);
+      });
+    }
     if (caps.httu) {
       caps.dirty_tracking = *caps.httu == Httu::kAccessDirty;
       unit_.evidence["dirty_tracking"] = unit_.evidence["httu"];
@@ -73,12 +70,33 @@ class GenericReader {
     return std::nullopt;
   }
 
-  /// Optional feature files beyond the proposal take enabled/disabled like btm, or 1/0.
+  /// Optional feature files beyond the proposal take enabled/disabled like btm, or 1/0. (The
+  /// proposal's own files are those with a documented default: enabled/disabled only.)
   static std::optional<bool> parse_flag(std::string_view text) {
     if (text == "1") return true;
     if (text == "0") return false;
     return parse_enabled(text);
   }
+
+  /// One property that has a plain file in the layout (generic.name), by its type.
+  void read_property(const CapsProperty<int>& p) {
+    if (p.generic.name.empty()) return;
+    unit_.caps.*p.member = read_width(p.generic.name, p.lo, p.hi, p.generic.if_absent);
+  }
+  void read_property(const CapsProperty<bool>& p) {
+    if (p.generic.name.empty()) return;
+    unit_.caps.*p.member =
+        read_keyword<bool>(p.generic.name, p.generic.if_absent ? parse_enabled : parse_flag,
+                           p.generic.if_absent, p.name);
+  }
+  void read_property(const CapsProperty<Httu>& p) {
+    unit_.caps.*p.member = read_keyword<Httu>(p.generic.name, parse_httu, p.generic.if_absent);
+  }
+  void read_property(const CapsProperty<Stall>& p) {
+    unit_.caps.*p.member = read_keyword<Stall>(p.generic.name, parse_stall, p.generic.if_absent);
+  }
+  /// A file or a directory: read_pgtable_formats.
+  void read_property(const CapsProperty<Formats, std::string>&) {}
 
   std::string path(std::string_view property) const {
     return unit_path(unit_.name, dir_ + "/" + std::string(property));

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "libcaps/caps_properties.h"
+
 namespace caps {
 namespace {
 
@@ -56,26 +58,35 @@ class Builder {
     suggestion_.guest.viommu.model.value = std::string(model);
   }
 
+  /// Every property a guest can set, merged as its row of kCapsProperties says.
   Suggestion build() && {
     GuestViommu& v = suggestion_.guest.viommu;
-    v.input_bits = width("input_bits", &Caps::input_bits, 0);
-    v.output_bits = width("output_bits", &Caps::output_bits, 0);
-    v.asid_bits = width("asid_bits", &Caps::asid_bits, 0);
-    v.ssid_bits = width("ssid_bits", &Caps::ssid_bits, kPciePasidBits);
-    v.httu = httu();
-    if (model_ == kModelArmSmmuV3) {
-      v.stall = stall();
-      v.btm = feature("btm", &Caps::btm);
-    }
-    v.pgtable_format = pgtable_format();
-    v.nested = nested();
-    v.ats = feature("ats", &Caps::ats);
-    v.page_requests = feature("page_requests", &Caps::page_requests);
-    v.dirty_tracking = feature("dirty_tracking", &Caps::dirty_tracking);
+    for_each_caps_property([&](const auto& property) {
+      if (property.guest == nullptr) return;
+      if (!property.only_model.empty() && model_ != property.only_model) return;
+      v.*property.guest = merged(property);
+    });
     return std::move(suggestion_);
   }
 
  private:
+  std::optional<Located<int>> merged(const CapsProperty<int>& p) {
+    return width(std::string(p.guest_key), p.member, p.bound);
+  }
+  std::optional<Located<Httu>> merged(const CapsProperty<Httu>& p) {
+    return httu(std::string(p.guest_key), p.member);
+  }
+  std::optional<Located<Stall>> merged(const CapsProperty<Stall>& p) {
+    return stall(std::string(p.guest_key), p.member);
+  }
+  std::optional<Located<bool>> merged(const CapsProperty<bool>& p) {
+    if (p.merge == Merge::kNested) return nested(std::string(p.guest_key), p.member);
+    return feature(std::string(p.guest_key), p.member);
+  }
+  std::optional<Located<std::string>> merged(const CapsProperty<Formats, std::string>& p) {
+    return pgtable_format(std::string(p.guest_key), p.member);
+  }
+
   void note(std::string key, std::string reason) {
     suggestion_.notes.push_back({std::move(key), std::move(reason)});
   }
@@ -108,14 +119,14 @@ class Builder {
     return Located<int>{least, {}};
   }
 
-  std::optional<Located<Httu>> httu() {
-    if (!all_known("httu", &Caps::httu)) return std::nullopt;
+  std::optional<Located<Httu>> httu(const std::string& key, std::optional<Httu> Caps::*property) {
+    if (!all_known(key, property)) return std::nullopt;
     Httu least = Httu::kAccessDirty;
-    for (const HostUnit& hu : units_) least = std::min(least, *hu.unit->caps.httu);
+    for (const HostUnit& hu : units_) least = std::min(least, *(hu.unit->caps.*property));
     if (least == Httu::kNone) {
-      note("httu", "none on " + describe(units_where(units_, [](const Unit& u) {
-                     return *u.caps.httu == Httu::kNone;
-                   })));
+      note(key, "none on " + describe(units_where(units_, [&](const Unit& u) {
+                  return *(u.caps.*property) == Httu::kNone;
+                })));
       return std::nullopt;
     }
     return Located<Httu>{least, {}};
@@ -123,16 +134,17 @@ class Builder {
 
   /// `disabled` if a unit has no stall support, else `enabled`. No value fits a mix of units
   /// that force stalls and units without stall support.
-  std::optional<Located<Stall>> stall() {
-    if (!all_known("stall", &Caps::stall)) return std::nullopt;
+  std::optional<Located<Stall>> stall(const std::string& key,
+                                      std::optional<Stall> Caps::*property) {
+    if (!all_known(key, property)) return std::nullopt;
     auto with = [&](Stall s) {
-      return units_where(units_, [&](const Unit& u) { return *u.caps.stall == s; });
+      return units_where(units_, [&](const Unit& u) { return *(u.caps.*property) == s; });
     };
     const std::vector<HostUnit> disabled = with(Stall::kDisabled);
     const std::vector<HostUnit> force = with(Stall::kForce);
     if (!disabled.empty() && !force.empty()) {
-      note("stall", "no value fits both " + describe(force) + " (force) and " + describe(disabled) +
-                        " (disabled)");
+      note(key, "no value fits both " + describe(force) + " (force) and " + describe(disabled) +
+                    " (disabled)");
       return std::nullopt;
     }
     return Located<Stall>{disabled.empty() ? Stall::kEnabled : Stall::kDisabled, {}};
@@ -153,30 +165,30 @@ class Builder {
     return Located<bool>{true, {}};
   }
 
-  std::optional<Located<bool>> nested() {
+  std::optional<Located<bool>> nested(const std::string& key, std::optional<bool> Caps::*property) {
     if (model_ == kModelVirtioIommu) {
-      note("nested", "virtio-iommu has no hardware nesting");
+      note(key, "virtio-iommu has no hardware nesting");
       return std::nullopt;
     }
     auto other = units_where(units_, [&](const Unit& u) { return u.model != model_; });
     if (!other.empty()) {
-      note("nested",
-           "hardware nesting needs every unit to be " + model_ + ", not " + describe(other));
+      note(key, "hardware nesting needs every unit to be " + model_ + ", not " + describe(other));
       return std::nullopt;
     }
-    return feature("nested", &Caps::nested);
+    return feature(key, property);
   }
 
-  std::optional<Located<std::string>> pgtable_format() {
+  std::optional<Located<std::string>> pgtable_format(const std::string& key,
+                                                     std::optional<Formats> Caps::*property) {
     if (model_ == kModelVirtioIommu) {
-      note("pgtable_format", "virtio-iommu shares no page tables with the host");
+      note(key, "virtio-iommu shares no page tables with the host");
       return std::nullopt;
     }
-    if (!all_known("pgtable_format", &Caps::pgtable_formats)) return std::nullopt;
-    std::set<std::string> common(units_.front().unit->caps.pgtable_formats->begin(),
-                                 units_.front().unit->caps.pgtable_formats->end());
+    if (!all_known(key, property)) return std::nullopt;
+    std::set<std::string> common((units_.front().unit->caps.*property)->begin(),
+                                 (units_.front().unit->caps.*property)->end());
     for (const HostUnit& hu : units_) {
-      const std::vector<std::string>& have = *hu.unit->caps.pgtable_formats;
+      const std::vector<std::string>& have = *(hu.unit->caps.*property);
       std::erase_if(common, [&](const std::string& f) {
         return std::find(have.begin(), have.end(), f) == have.end();
       });
@@ -186,10 +198,10 @@ class Builder {
       if (in_family(f)) candidates.push_back(f);
     }
     if (candidates.empty()) {
-      note("pgtable_format", common.empty() ? "no page-table format is common to every unit"
-                                            : "no " + model_ +
-                                                  " page-table format is common to "
-                                                  "every unit");
+      note(key, common.empty() ? "no page-table format is common to every unit"
+                               : "no " + model_ +
+                                     " page-table format is common to "
+                                     "every unit");
       return std::nullopt;
     }
     std::sort(candidates.begin(), candidates.end(),

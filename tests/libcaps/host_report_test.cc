@@ -585,3 +585,17 @@ TEST(HostReportLoader, HostileInputNeverCrashes) {
 
 }  // namespace
 }  // namespace caps
+
+namespace caps {
+namespace {
+
+// The did-you-mean of guest files: a key far from every known one gets no suggestion.
+TEST(HostReportLoader, SuggestsOnlyKeysCloseEnoughToBeTypos) {
+  EXPECT_EQ(load_error(complete(std::string(kHead) + "[platform]\nkernel = \"6.1\"\n")),
+            "host.toml:3:1: platform.kernel: unknown key");
+  EXPECT_EQ(load_error(complete(std::string(kHead) + "[platform]\ncmdlin = \"quiet\"\n")),
+            "host.toml:3:1: platform.cmdlin: unknown key, did you mean cmdline?");
+}
+
+}  // namespace
+}  // namespace caps

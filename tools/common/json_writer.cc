@@ -1,68 +1,15 @@
 // SPDX-License-Identifier: MIT
-// The streaming JSON writer: layout, string escaping and UTF-8 repair.
+// The streaming JSON writer: layout (strings are escaped by caps::append_string_literal).
 #include "common/json_writer.h"
 
 #include <cassert>
 #include <charconv>
 
-#include "libcaps/parse.h"
+#include "libcaps/string_literal.h"
 
 namespace tools {
 
-namespace {
-
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
-
-bool is_plain(unsigned char c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; }
-
-void append_quoted(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  std::size_t i = 0;
-  while (i < text.size()) {
-    // Runs of printable ASCII, nearly all of any real document, are copied in one piece.
-    std::size_t plain = i;
-    while (plain < text.size() && is_plain(static_cast<unsigned char>(text[plain]))) ++plain;
-    if (plain > i) {
-      out.append(text.substr(i, plain - i));
-      i = plain;
-      continue;
-    }
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x80) {
-      const std::size_t len = caps::utf8_sequence_length(text, i);
-      if (len == 0) {
-        out += kReplacement;
-        i += caps::utf8_invalid_length(text, i);
-        continue;
-      }
-      out.append(text.substr(i, len));
-      i += len;
-      continue;
-    }
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7F) {
-      out += "\\u00";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
-    } else {
-      out += static_cast<char>(c);
-    }
-    ++i;
-  }
-  out += '"';
-}
-
-}  // namespace
-
-std::string json_quote(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
-  append_quoted(out, text);
-  return out;
-}
+std::string json_quote(std::string_view text) { return caps::string_literal(text); }
 
 constexpr std::size_t kFlushSize = 64 * 1024;
 
@@ -96,7 +43,7 @@ void JsonWriter::key(std::string_view name) {
   if (level.count > 0) buffer_ += level.is_inline ? ", " : ",";
   if (!level.is_inline) newline_indent(stack_.size());
   ++level.count;
-  append_quoted(buffer_, name);
+  caps::append_string_literal(buffer_, name);
   buffer_ += ": ";
   after_key_ = true;
 }
@@ -124,7 +71,7 @@ void JsonWriter::end_array() { end(false); }
 
 void JsonWriter::string(std::string_view text) {
   before_value();
-  append_quoted(buffer_, text);
+  caps::append_string_literal(buffer_, text);
   flush(false);
 }
 

@@ -17,8 +17,9 @@ enum class JsonStyle { kBlock, kInline };
 
 /// Writes one JSON value to a stream as it is built. Calls must form a valid document (a key
 /// before every member of an object, balanced begin/end); misuse is a programming error and
-/// is caught by assertions. Strings are escaped, and bytes that are not valid UTF-8 become
-/// U+FFFD, so the output is valid JSON whatever the input bytes. Output is gathered in a
+/// is caught by assertions. Strings are escaped by caps::append_string_literal, and bytes that
+/// are not valid UTF-8 become U+FFFD (one per maximal invalid subsequence), so the output is
+/// valid JSON whatever the input bytes. Output is gathered in a
 /// buffer and handed to the stream in large pieces (a probe of thousands of units writes
 /// millions of tokens; one stream call per token cost more than building the document).
 class JsonWriter {

@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "common/json_writer.h"
+#include "libcaps/caps_properties.h"
 
 namespace tools {
 
@@ -29,14 +30,6 @@ std::string hex(uint64_t value, int digits = 1) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%0*" PRIx64, digits, value);
   return buf;
-}
-
-void optional_int(JsonWriter& w, const std::optional<int>& value) {
-  if (value) {
-    w.integer(*value);
-  } else {
-    w.null();
-  }
 }
 
 void optional_bool(JsonWriter& w, const std::optional<bool>& value) {
@@ -70,46 +63,25 @@ void string_map(JsonWriter& w, const std::map<std::string, std::string>& map) {
   w.end_object();
 }
 
+void caps_value(JsonWriter& w, int value) { w.integer(value); }
+void caps_value(JsonWriter& w, bool value) { w.boolean(value); }
+void caps_value(JsonWriter& w, caps::Httu value) { w.string(caps::to_string(value)); }
+void caps_value(JsonWriter& w, caps::Stall value) { w.string(caps::to_string(value)); }
+void caps_value(JsonWriter& w, const std::vector<std::string>& value) {
+  string_array(w, value, JsonStyle::kInline);
+}
+
+/// Every property of the table, null when unknown.
 void write_caps(JsonWriter& w, const Caps& caps) {
   w.begin_object();
-  w.key("input_bits");
-  optional_int(w, caps.input_bits);
-  w.key("output_bits");
-  optional_int(w, caps.output_bits);
-  w.key("asid_bits");
-  optional_int(w, caps.asid_bits);
-  w.key("ssid_bits");
-  optional_int(w, caps.ssid_bits);
-  w.key("httu");
-  if (caps.httu) {
-    w.string(caps::to_string(*caps.httu));
-  } else {
-    w.null();
-  }
-  w.key("stall");
-  if (caps.stall) {
-    w.string(caps::to_string(*caps.stall));
-  } else {
-    w.null();
-  }
-  w.key("btm");
-  optional_bool(w, caps.btm);
-  w.key("pgtable_formats");
-  if (caps.pgtable_formats) {
-    string_array(w, *caps.pgtable_formats, JsonStyle::kInline);
-  } else {
-    w.null();
-  }
-  w.key("nested");
-  optional_bool(w, caps.nested);
-  w.key("ats");
-  optional_bool(w, caps.ats);
-  w.key("page_requests");
-  optional_bool(w, caps.page_requests);
-  w.key("dirty_tracking");
-  optional_bool(w, caps.dirty_tracking);
-  w.key("scalable_mode");
-  optional_bool(w, caps.scalable_mode);
+  caps::for_each_caps_property([&](const auto& property) {
+    w.key(property.name);
+    if (const auto& value = caps.*property.member) {
+      caps_value(w, *value);
+    } else {
+      w.null();
+    }
+  });
   w.end_object();
 }
 

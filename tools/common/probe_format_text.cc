@@ -7,6 +7,7 @@
 #include <set>
 #include <vector>
 
+#include "libcaps/caps_properties.h"
 #include "libcaps/parse.h"
 
 namespace tools {
@@ -73,17 +74,33 @@ void print_table(std::ostream& out, const std::vector<std::vector<std::string>>&
   }
 }
 
+std::string cell(const std::optional<int>& value) { return number(value); }
+std::string cell(const std::optional<bool>& value) { return yes_no(value); }
+std::string cell(const std::optional<caps::Httu>& value) {
+  return value ? std::string(caps::to_string(*value)) : "?";
+}
+std::string cell(const std::optional<caps::Stall>& value) {
+  return value ? std::string(caps::to_string(*value)) : "?";
+}
+std::string cell(const std::optional<std::vector<std::string>>& value) {
+  if (!value) return "?";
+  std::string out;
+  for (const std::string& item : *value) out += (out.empty() ? "" : ",") + printable(item);
+  return out;
+}
+
+/// The properties that have a column (CapsProperty::text_column), in table order.
 void print_unit_table(std::ostream& out, const Host& host) {
-  std::vector<std::vector<std::string>> rows = {{"unit", "model", "layout", "input", "output",
-                                                 "asid", "ssid", "httu", "nested", "ats", "pri",
-                                                 "dirty", "sm"}};
+  std::vector<std::vector<std::string>> rows = {{"unit", "model", "layout"}};
+  caps::for_each_caps_property([&](const auto& property) {
+    if (!property.text_column.empty()) rows[0].emplace_back(property.text_column);
+  });
   for (const Unit& unit : host.units) {
-    const caps::Caps& c = unit.caps;
-    rows.push_back(
-        {printable(unit.name), printable(unit.model), std::string(caps::to_string(unit.layout)),
-         number(c.input_bits), number(c.output_bits), number(c.asid_bits), number(c.ssid_bits),
-         c.httu ? std::string(caps::to_string(*c.httu)) : "?", yes_no(c.nested), yes_no(c.ats),
-         yes_no(c.page_requests), yes_no(c.dirty_tracking), yes_no(c.scalable_mode)});
+    std::vector<std::string>& row = rows.emplace_back(std::vector<std::string>{
+        printable(unit.name), printable(unit.model), std::string(caps::to_string(unit.layout))});
+    caps::for_each_caps_property([&](const auto& property) {
+      if (!property.text_column.empty()) row.push_back(cell(unit.caps.*property.member));
+    });
   }
   print_table(out, rows);
 }

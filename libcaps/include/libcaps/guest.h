@@ -104,6 +104,14 @@ struct Guest {
 /// found, each with `where` = "file:line:col" and a message naming the key.
 tl::expected<Guest, std::vector<Error>> parse_guest(std::string_view text, std::string_view file);
 
+/// Checks what a guest says, whichever front end built it (guest file, QEMU command line,
+/// libvirt XML): integer ranges, the vIOMMU model name, non-empty strings, device names and
+/// devices given twice, the units list. Values left out are not checked (absent is not wrong).
+/// parse_guest runs the same checks on every file it reads, after the TOML syntax (keys,
+/// types, positions). Each error's `where` is "file:line:col" from the value's position, or
+/// `guest.file` alone for a value without one (line 0). Changes nothing in `guest` today.
+std::vector<Error> validate_guest(Guest& guest);
+
 /// Serializes a guest as a guest file (format 1) that parse_guest reads back to the same
 /// values (positions aside).
 std::string write_guest(const Guest& guest);

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+// validate_guest: what a guest says checked for sense, whichever front end (guest file, QEMU
+// command line, libvirt XML) built it. The TOML syntax (keys, types, positions) is guest.cc's.
+#include "guest_validate.h"
+
+#include <algorithm>
+#include <map>
+#include <type_traits>
+#include <utility>
+
+#include "libcaps/caps_properties.h"
+#include "spelling.h"
+
+namespace caps {
+
+std::string range_message(std::string_view path, GuestRange range, int64_t value) {
+  return std::string(path) + ": expected " + std::to_string(range.lo) + ".." +
+         std::to_string(range.hi) + ", got " + std::to_string(value);
+}
+
+std::string not_one_of(std::string_view path, std::string_view value,
+                       std::span<const std::string_view> choices) {
+  std::string out = std::string(path) + ": `" + std::string(value) + "` is not one of ";
+  for (size_t i = 0; i < choices.size(); ++i) {
+    if (i > 0) out += " | ";
+    out += choices[i];
+  }
+  if (std::optional<std::string_view> near = nearest(value, choices)) {
+    out += "; did you mean `" + std::string(*near) + "`?";
+  }
+  return out;
+}
+
+std::string empty_string_message(std::string_view path) {
+  return std::string(path) + ": expected a non-empty string";
+}
+
+std::optional<std::string> UnitsCheck::add(std::string_view name) {
+  if (name.empty()) return "expected a non-empty string";
+  if (!seen_.insert(name).second) return "`" + std::string(name) + "` is listed twice";
+  return std::nullopt;
+}
+
+namespace {
+
+bool is_hex(std::string_view text, size_t min_digits, size_t max_digits) {
+  if (text.size() < min_digits || text.size() > max_digits) return false;
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+/// DDDD:BB:DD.F as sysfs names PCI devices: lowercase hex, domain of 4 or more digits (VMD
+/// domains start at 0x10000), device 00-1f, function 0-7.
+bool is_pci_address(std::string_view name) {
+  size_t dot = name.rfind('.');
+  size_t colon2 = name.rfind(':');
+  if (dot == std::string_view::npos || colon2 == std::string_view::npos || colon2 == 0)
+    return false;
+  size_t colon1 = name.rfind(':', colon2 - 1);
+  if (colon1 == std::string_view::npos || dot < colon2) return false;
+  std::string_view domain = name.substr(0, colon1);
+  std::string_view bus = name.substr(colon1 + 1, colon2 - colon1 - 1);
+  std::string_view device = name.substr(colon2 + 1, dot - colon2 - 1);
+  std::string_view function = name.substr(dot + 1);
+  if (!is_hex(domain, 4, 8) || !is_hex(bus, 2, 2) || !is_hex(device, 2, 2)) return false;
+  if (device[0] > '1') return false;
+  return function.size() == 1 && function[0] >= '0' && function[0] <= '7';
+}
+
+/// Collects the problems of one guest.
+class Validator {
+ public:
+  std::vector<GuestProblem> run(const Guest& guest) {
+    viommu(guest.viommu);
+    devices(guest.devices);
+    if (guest.pasid_table) {
+      in_range("pasid_table.pasid_bits", guest.pasid_table->pasid_bits, kGuestPasidBitsRange);
+    }
+    return std::move(problems_);
+  }
+
+ private:
+  void problem(std::string path, SourcePos pos, std::string message) {
+    problems_.push_back({std::move(path), pos, std::move(message)});
+  }
+
+  void in_range(std::string path, const Located<int>& value, GuestRange range) {
+    if (value.value >= range.lo && value.value <= range.hi) return;
+    std::string message = range_message(path, range, value.value);
+    problem(std::move(path), value.pos, std::move(message));
+  }
+  void in_range(std::string path, const std::optional<Located<int>>& value, GuestRange range) {
+    if (value) in_range(std::move(path), *value, range);
+  }
+
+  void non_empty(std::string path, const std::optional<Located<std::string>>& value) {
+    if (!value || !value->value.empty()) return;
+    std::string message = empty_string_message(path);
+    problem(std::move(path), value->pos, std::move(message));
+  }
+
+  void viommu(const GuestViommu& v) {
+    const std::string model = "viommu.model";
+    if (v.model.value.empty()) {
+      problem(model, v.model.pos, empty_string_message(model));
+    } else if (std::find(kGuestViommuModels.begin(), kGuestViommuModels.end(), v.model.value) ==
+               kGuestViommuModels.end()) {
+      problem(model, v.model.pos, not_one_of(model, v.model.value, kGuestViommuModels));
+    }
+    for_each_caps_property([&](const auto& property) {
+      if constexpr (std::is_same_v<typename std::decay_t<decltype(property)>::Value, int>) {
+        in_range("viommu." + std::string(property.guest_key), v.*property.guest,
+                 {property.lo, property.hi});
+      }
+    });
+    non_empty("viommu.pgtable_format", v.pgtable_format);
+    if (v.units) units(*v.units);
+  }
+
+  /// A front end other than the guest file has no position per element: the list's is used.
+  void units(const Located<std::vector<std::string>>& units) {
+    if (units.value.empty()) {
+      problem("viommu.units", units.pos,
+              "viommu.units: expected a non-empty array (leave `units` out to check every unit)");
+      return;
+    }
+    UnitsCheck check;
+    for (size_t i = 0; i < units.value.size(); ++i) {
+      if (std::optional<std::string> message = check.add(units.value[i])) {
+        std::string path = "viommu.units[" + std::to_string(i) + "]";
+        problem(path, units.pos, path + ": " + *message);
+      }
+    }
+  }
+
+  /// A [[device]] is a PCI address or, for VFIO platform devices, a platform device name (no
+  /// ':'), checked only for characters a sysfs name cannot hold.
+  bool device_name(const Located<std::string>& bdf, const std::string& path) {
+    const std::string& name = bdf.value;
+    if (name.empty()) {
+      problem(path, bdf.pos, empty_string_message(path));
+      return false;
+    }
+    if (name.find(':') == std::string::npos) {
+      bool sysfs_name = std::none_of(name.begin(), name.end(), [](char c) {
+        return c == '/' || static_cast<unsigned char>(c) <= ' ' || c == '\x7f';
+      });
+      if (sysfs_name) return true;
+      problem(path, bdf.pos,
+              path + ": `" + name + "` is neither a PCI address DDDD:BB:DD.F nor a device name");
+      return false;
+    }
+    if (is_pci_address(name)) return true;
+    if (std::count(name.begin(), name.end(), ':') == 1 && is_pci_address("0000:" + name)) {
+      problem(path, bdf.pos,
+              path + ": `" + name + "` has no PCI domain; write `0000:" + name + "`");
+      return false;
+    }
+    problem(path, bdf.pos,
+            path + ": `" + name +
+                "` is not a PCI address DDDD:BB:DD.F (lowercase hex, device 00-1f, function 0-7)");
+    return false;
+  }
+
+  void devices(const std::vector<GuestDevice>& devices) {
+    std::map<std::string_view, size_t> seen;  // name -> index of its first device
+    for (size_t i = 0; i < devices.size(); ++i) {
+      const Located<std::string>& bdf = devices[i].bdf;
+      std::string path = "device[" + std::to_string(i) + "].bdf";
+      if (!device_name(bdf, path)) continue;
+      auto [first, inserted] = seen.emplace(bdf.value, i);
+      if (inserted) continue;
+      const SourcePos first_pos = devices[first->second].bdf.pos;
+      const std::string where = first_pos.line > 0
+                                    ? "at line " + std::to_string(first_pos.line)
+                                    : "as device[" + std::to_string(first->second) + "]";
+      problem(path, bdf.pos,
+              path + ": `" + bdf.value + "` is assigned twice (first " + where + ")");
+    }
+  }
+
+  std::vector<GuestProblem> problems_;
+};
+
+}  // namespace
+
+std::vector<GuestProblem> guest_problems(const Guest& guest) { return Validator().run(guest); }
+
+std::vector<Error> validate_guest(Guest& guest) {
+  std::vector<Error> out;
+  for (GuestProblem& p : guest_problems(guest)) {
+    std::string where = guest.file;
+    if (p.pos.line > 0) {
+      where += ":" + std::to_string(p.pos.line) + ":" + std::to_string(p.pos.column);
+    }
+    out.push_back({std::move(where), std::move(p.message)});
+  }
+  return out;
+}
+
+}  // namespace caps
