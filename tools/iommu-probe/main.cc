@@ -18,6 +18,7 @@
 #include "common/atomic_file.h"
 #include "common/check_format.h"
 #include "common/host_source.h"
+#include "common/option_table.h"
 #include "common/probe_format_json.h"
 #include "common/probe_format_text.h"
 #include "common/version.h"
@@ -139,6 +140,7 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("-q,--quiet", options.quiet, "--check text: print only WARN and FAIL lines");
   app.set_version_flag("--version", std::string(tools::version()));
+  tools::add_list_options_flag(app);
 
   try {
     app.parse(argc, argv);
