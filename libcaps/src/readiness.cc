@@ -40,6 +40,19 @@ std::string name_list(const std::vector<std::string>& names) {
   return text;
 }
 
+/// Appends `part` to `text`, after `separator` unless `text` is empty.
+void append(std::string& text, std::string_view separator, std::string_view part) {
+  if (!text.empty()) text += separator;
+  text += part;
+}
+
+/// Fails `check` when the host has no unit, which every check of units' facts needs.
+bool fail_without_units(const Host& host, ReadinessCheck& check) {
+  if (!host.units.empty()) return false;
+  set(check, CheckStatus::kFail, "no IOMMU unit", "enable the IOMMU first");
+  return true;
+}
+
 std::string count(size_t n, std::string_view singular, std::string_view plural) {
   return std::to_string(n) + " " + std::string(n == 1 ? singular : plural);
 }
@@ -63,7 +76,7 @@ ReadinessCheck check_firmware(const Host& host) {
   const std::vector<std::string>& tables = host.platform.acpi_tables;
   if (!tables.empty()) {
     std::string names;
-    for (const std::string& table : tables) names += (names.empty() ? "" : ", ") + table;
+    for (const std::string& table : tables) append(names, ", ", table);
     set(check, CheckStatus::kPass, "ACPI " + names + " in sys/firmware/acpi/tables");
   } else if (!host.units.empty()) {
     set(check, CheckStatus::kPass,
@@ -80,9 +93,7 @@ ReadinessCheck check_kernel(const Host& host) {
   ReadinessCheck check = make("kernel", "IOMMU enabled by the kernel");
   if (host.units.empty()) {
     std::string why;
-    for (const std::string& reason : host.platform.why_no_units) {
-      why += (why.empty() ? "" : "; ") + reason;
-    }
+    for (const std::string& reason : host.platform.why_no_units) append(why, "; ", reason);
     set(check, CheckStatus::kFail, "no unit in sys/class/iommu",
         why.empty() ? "enable the IOMMU in the firmware and the kernel" : why);
     return check;
@@ -115,10 +126,7 @@ std::pair<std::optional<bool>, std::string> remaps_interrupts(const Unit& unit) 
 
 ReadinessCheck check_interrupt_remapping(const Host& host) {
   ReadinessCheck check = make("interrupt-remapping", "Interrupt remapping");
-  if (host.units.empty()) {
-    set(check, CheckStatus::kFail, "no IOMMU unit", "enable the IOMMU first");
-    return check;
-  }
+  if (fail_without_units(host, check)) return check;
   // Units grouped by the fact, so five identical units make one clause.
   std::map<std::string, std::vector<std::string>> by_fact;
   bool unsupported = false;
@@ -131,7 +139,7 @@ ReadinessCheck check_interrupt_remapping(const Host& host) {
   }
   std::string detail;
   for (const auto& [fact, units] : by_fact) {
-    detail += (detail.empty() ? "" : "; ") + name_list(units) + ": " + fact;
+    append(detail, "; ", name_list(units) + ": " + fact);
   }
   if (has_word(cmdline_words(host.platform), "intremap=off")) {
     set(check, CheckStatus::kFail, "intremap=off on the kernel command line",
@@ -157,10 +165,7 @@ size_t error_count(const Diagnostics& diagnostics) {
 
 ReadinessCheck check_units(const Host& host) {
   ReadinessCheck check = make("units", "Unit capabilities known");
-  if (host.units.empty()) {
-    set(check, CheckStatus::kFail, "no IOMMU unit", "enable the IOMMU first");
-    return check;
-  }
+  if (fail_without_units(host, check)) return check;
   std::map<std::string, std::vector<std::string>> by_model;
   std::vector<std::string> unknown;
   size_t errors = error_count(host.diagnostics);
@@ -171,7 +176,7 @@ ReadinessCheck check_units(const Host& host) {
   }
   std::string detail;
   for (const auto& [model, units] : by_model) {
-    detail += (detail.empty() ? "" : "; ") + model + ": " + name_list(units);
+    append(detail, "; ", model + ": " + name_list(units));
   }
   if (!unknown.empty()) {
     set(check, CheckStatus::kWarn, detail,
@@ -253,9 +258,7 @@ ReadinessCheck check_isolation(const Host& host) {
     if (endpoints > 1) shared.push_back(std::to_string(group.id));
   }
   std::string detail;
-  for (const auto& [type, n] : types) {
-    detail += (detail.empty() ? "" : ", ") + std::to_string(n) + " " + type;
-  }
+  for (const auto& [type, n] : types) append(detail, ", ", std::to_string(n) + " " + type);
   detail = "group domains: " + detail;
   std::vector<std::string> hints;
   if (!passthrough.empty()) {
@@ -269,7 +272,7 @@ ReadinessCheck check_isolation(const Host& host) {
     hints.push_back("devices that share a group (no ACS between them) are assigned together");
   }
   std::string hint;
-  for (const std::string& h : hints) hint += (hint.empty() ? "" : "; ") + h;
+  for (const std::string& h : hints) append(hint, "; ", h);
   set(check, hints.empty() ? CheckStatus::kPass : CheckStatus::kWarn, detail, hint);
   return check;
 }
