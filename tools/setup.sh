@@ -29,6 +29,9 @@ test_packages=(libgtest-dev libgmock-dev
                libxml2-utils   # xmllint validates the JUnit output against schemas/junit.xsd
                python3         # tests/compat validate JSON output against its schema
                busybox-static  # gather.sh under busybox sh; the VM guests' initramfs (static: it runs alone there)
+               zsh             # tests/completion runs the zsh completion (bash's is run by bash itself)
+               man-db groff-base   # tests/man renders the manual pages with man --warnings and groff
+               dpkg-dev debhelper fakeroot lintian   # tests/package builds the .debs, lintian checks them
                clang-14 libclang-rt-14-dev llvm-14   # the libFuzzer smoke run (tests/fuzz)
                # The VM tier (tests/vm) boots Debian kernels under QEMU: the emulators, xz for
                # the kernels' .ko.xz modules (the VFIO helper links statically with libc6-dev).

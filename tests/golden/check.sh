@@ -14,6 +14,7 @@ trap 'rm -f "$out" "$out.err"' EXIT
 # shellcheck disable=SC2046
 "$probe" $(golden_args "$host" "$variant") >"$out" 2>"$out.err"
 status=$?
+[ "$variant" = check ] && echo "exit: $status" >>"$out"
 failed=0
 diff -u "$expected" "$out" || failed=1
 if [ "$variant" = text ]; then

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
 # Shared by check.sh and update.sh: how each golden variant runs the probe on a fixture host.
+# The check variant's golden ends with the exit status ("exit: N"), which --check decides.
 # Both run from the repository root and give the probe a relative --sysfs-root, so outputs
 # name the root as "fake-sysfs/hosts/<host>" on every machine.
 golden_args() {
@@ -10,6 +11,8 @@ golden_args() {
     json) echo "${common[@]} --format json" ;;
     toml) echo "${common[@]} --format toml" ;;
     registers) echo "${common[@]} --format text --registers" ;;
+    check) echo "${common[@]} --check --color never" ;;
+    check-json) echo "${common[@]} --check --format json" ;;
     *) echo "unknown variant $variant" >&2; return 2 ;;
   esac
 }
@@ -18,6 +21,8 @@ golden_file() {
   case "$variant" in
     text) echo "tests/golden/$host.txt" ;;
     registers) echo "tests/golden/$host.registers.txt" ;;
+    check) echo "tests/golden/$host.check.txt" ;;
+    check-json) echo "tests/golden/$host.check.json" ;;
     *) echo "tests/golden/$host.$variant" ;;
   esac
 }

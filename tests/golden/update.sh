@@ -9,12 +9,13 @@ probe=$(cd "${1:-build}" && pwd)/tools/iommu-probe
 count=0
 for source in fake-sysfs/hosts/*/SOURCE; do
   host=$(basename "$(dirname "$source")")
-  for variant in text json toml registers; do
+  for variant in text json toml registers check check-json; do
     set +e
     # shellcheck disable=SC2046
     "$probe" $(golden_args "$host" "$variant") >"$(golden_file "$host" "$variant")" 2>/tmp/golden.err.$$
     status=$?
     set -e
+    [ "$variant" = check ] && echo "exit: $status" >>"$(golden_file "$host" "$variant")"
     if [ "$variant" = text ]; then
       { cat /tmp/golden.err.$$; echo "exit: $status"; } >"tests/golden/$host.stderr"
     fi

@@ -22,6 +22,7 @@
 #include "common/compat_format.h"
 #include "common/compat_report.h"
 #include "common/host_source.h"
+#include "common/option_table.h"
 #include "common/probe_format_text.h"
 #include "common/version.h"
 #include "libcaps/check.h"
@@ -455,6 +456,7 @@ std::string unknown_subcommand(int argc, char** argv) {
 int run(int argc, char** argv) {
   CLI::App app{"Checks guest vIOMMU descriptions against hosts' IOMMUs.", "iommu-compat"};
   app.set_version_flag("--version", std::string(tools::version()));
+  tools::add_list_options_flag(app);
   app.require_subcommand(1);
 
   CheckOptions check;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // iommu-probe: reads a host's IOMMU units, groups and devices and prints them as text, JSON or
 // a TOML host report. A thin driver: parse options, call libcaps, format.
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -10,15 +11,20 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include "common/atomic_file.h"
+#include "common/check_format.h"
 #include "common/host_source.h"
+#include "common/option_table.h"
 #include "common/probe_format_json.h"
 #include "common/probe_format_text.h"
 #include "common/version.h"
 #include "libcaps/host_report.h"
 #include "libcaps/reader.h"
+#include "libcaps/readiness.h"
 #include "libcaps/source.h"
 
 namespace {
@@ -38,6 +44,9 @@ struct Options {
   std::vector<std::string> units;
   bool no_pci_config = false;
   std::string output;
+  bool check = false;  // --check: readiness lines instead of the model
+  std::string color = "auto";
+  bool quiet = false;
 };
 
 void print_error(const std::string& message) {
@@ -76,6 +85,30 @@ void format(const caps::Host& host, const Options& options, std::ostream& out) {
   }
 }
 
+/// --check: the readiness lines; returns the exit status they give.
+int write_check(const caps::Host& host, caps::Source& source, const Options& options,
+                bool to_stdout, std::ostream& out) {
+  const std::vector<caps::ReadinessCheck> checks = caps::check_readiness(
+      host, caps::read_assignment_support(source, host.platform.kernel_release));
+  if (options.format == "json") {
+    tools::format_check_json(host, checks, out);
+  } else {
+    const bool color = *tools::decide_color(options.color, to_stdout && isatty(STDOUT_FILENO),
+                                            std::getenv("NO_COLOR"), std::getenv("TERM"));
+    tools::format_check_text(host, checks, out, {color, options.quiet});
+  }
+  return tools::check_exit_code(caps::worst_status(checks));
+}
+
+/// Installs the output; `status` unless that fails.
+int commit(tools::OutputFile& out, int status) {
+  if (const caps::Result<void> done = out.commit(); !done) {
+    print_error(done.error().to_string());
+    return kExitWriteFailed;
+  }
+  return status;
+}
+
 int run(int argc, char** argv) {
   Options options;
   CLI::App app{"Reports the host's IOMMU units, their capabilities, groups and devices.",
@@ -99,7 +132,15 @@ int run(int argc, char** argv) {
                "Do not read devices' PCI config space (PASID, ATS, PRI stay unknown)");
   app.add_option("--output", options.output, "Write to FILE (atomically) instead of stdout")
       ->type_name("FILE");
+  app.add_flag("--check", options.check,
+               "Check the host is ready for device assignment: one PASS/WARN/FAIL line per check "
+               "(text or json); exit 0 all pass, 3 a warning, 1 a failure");
+  app.add_option("--color", options.color, "--check text: colour the status words")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  app.add_flag("-q,--quiet", options.quiet, "--check text: print only WARN and FAIL lines");
   app.set_version_flag("--version", std::string(tools::version()));
+  tools::add_list_options_flag(app);
 
   try {
     app.parse(argc, argv);
@@ -111,6 +152,7 @@ int run(int argc, char** argv) {
       !problem.empty()) {
     return usage_error(problem);
   }
+  if (options.check && options.format == "toml") return usage_error("--check writes text or json");
   // Where the output goes is settled before the tree is read: a refusal costs nothing, and a
   // report never lands inside the tree it describes.
   std::optional<tools::OutputTarget> target;
@@ -141,6 +183,9 @@ int run(int argc, char** argv) {
   }
   const caps::ReadOptions read_options{options.units, !options.no_pci_config};
   const caps::Host host = caps::read_host(**source, read_options);
+  if (options.check) {
+    return commit(*out, write_check(host, **source, options, !target, out->stream()));
+  }
 
   bool failed = report_diagnostics(host);
   for (const std::string& name : options.units) {
@@ -149,11 +194,7 @@ int run(int argc, char** argv) {
     failed = true;
   }
   format(host, options, out->stream());
-  if (const caps::Result<void> done = out->commit(); !done) {
-    print_error(done.error().to_string());
-    return kExitWriteFailed;
-  }
-  return failed ? kExitError : kExitOk;
+  return commit(*out, failed ? kExitError : kExitOk);
 }
 
 }  // namespace

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+// Readiness checks on hosts built in memory: every check passing, warning and failing.
+#include "libcaps/readiness.h"
+
+#include <gtest/gtest.h>
+
+#include "memory_source.h"
+
+namespace caps {
+namespace {
+
+Unit unit(std::string name, std::string_view model) {
+  Unit u;
+  u.name = std::move(name);
+  u.model = std::string(model);
+  return u;
+}
+
+Unit vtd(std::string name, std::optional<bool> ir) {
+  Unit u = unit(std::move(name), kModelIntelVtd);
+  if (ir) u.extra["interrupt_remapping"] = *ir;
+  return u;
+}
+
+Group group(uint64_t id, std::string type, std::vector<std::string> devices) {
+  Group g;
+  g.id = id;
+  g.type = std::move(type);
+  g.devices = std::move(devices);
+  return g;
+}
+
+Device device(std::string name, std::optional<uint64_t> group_id,
+              std::optional<PciInfo> pci = std::nullopt) {
+  Device d;
+  d.name = std::move(name);
+  d.unit = "dmar0";
+  d.group = group_id;
+  d.pci = pci;
+  return d;
+}
+
+/// One Intel unit with interrupt remapping, one translated group of one NIC behind it.
+Host ready_host() {
+  Host host;
+  host.backend = "dir";
+  host.root = "/";
+  host.units.push_back(vtd("dmar0", true));
+  host.groups.push_back(group(7, "DMA-FQ", {"0000:3b:00.0"}));
+  host.devices.push_back(device("0000:3b:00.0", 7));
+  host.platform.acpi_tables = {"DMAR"};
+  host.platform.cmdline = "ro intel_iommu=on";
+  return host;
+}
+
+const AssignmentSupport kSupported{{true, "sys/bus/pci/drivers/vfio-pci exists"},
+                                   {true, "sys/class/misc/iommu exists (/dev/iommu)"}};
+
+const ReadinessCheck& find(const std::vector<ReadinessCheck>& checks, std::string_view id) {
+  for (const ReadinessCheck& check : checks) {
+    if (check.id == id) return check;
+  }
+  ADD_FAILURE() << "no check " << id;
+  return checks.front();
+}
+
+TEST(Readiness, ReadyHostPassesEveryCheckInOrder) {
+  const std::vector<ReadinessCheck> checks = check_readiness(ready_host(), kSupported);
+  std::vector<std::string> ids;
+  for (const ReadinessCheck& check : checks) {
+    ids.push_back(check.id);
+    EXPECT_EQ(check.status, CheckStatus::kPass) << check.id << ": " << check.detail;
+    EXPECT_EQ(check.hint, "") << check.id;
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"firmware", "kernel", "interrupt-remapping", "units",
+                                           "groups", "vfio-pci", "iommufd", "isolation"}));
+  EXPECT_EQ(find(checks, "interrupt-remapping").detail, "dmar0: ecap.IR=1");
+  EXPECT_EQ(find(checks, "isolation").detail, "group domains: 1 DMA-FQ");
+  EXPECT_EQ(worst_status(checks), CheckStatus::kPass);
+}
+
+TEST(Readiness, NoUnitFailsWithTheReasonsAsHint) {
+  Host host = ready_host();
+  host.units.clear();
+  host.groups.clear();
+  host.devices.clear();
+  host.platform.why_no_units = {"a", "b"};
+  const std::vector<ReadinessCheck> checks = check_readiness(host, kSupported);
+  EXPECT_EQ(find(checks, "firmware").status, CheckStatus::kPass);
+  const ReadinessCheck& kernel = find(checks, "kernel");
+  EXPECT_EQ(kernel.status, CheckStatus::kFail);
+  EXPECT_EQ(kernel.hint, "a; b");
+  for (std::string_view id : {"interrupt-remapping", "units", "groups", "isolation"}) {
+    EXPECT_EQ(find(checks, id).status, CheckStatus::kFail) << id;
+  }
+  host.platform.acpi_tables.clear();
+  EXPECT_EQ(find(check_readiness(host, kSupported), "firmware").status, CheckStatus::kFail);
+}
+
+TEST(Readiness, UnitsWithoutAnAcpiTablePassTheFirmwareCheck) {
+  Host host = ready_host();
+  host.platform.acpi_tables.clear();
+  const ReadinessCheck check = find(check_readiness(host, kSupported), "firmware");
+  EXPECT_EQ(check.status, CheckStatus::kPass);
+  EXPECT_EQ(check.detail,
+            "no ACPI DMAR, IVRS, IORT or VIOT table, but the kernel found 1 unit (device tree?)");
+}
+
+TEST(Readiness, InterruptRemappingByUnitModel) {
+  Host host = ready_host();
+  host.units = {vtd("dmar0", true), vtd("dmar1", false), vtd("dmar2", false)};
+  ReadinessCheck check = find(check_readiness(host, kSupported), "interrupt-remapping");
+  EXPECT_EQ(check.status, CheckStatus::kFail);
+  EXPECT_EQ(check.detail, "dmar1, dmar2: ecap.IR=0; dmar0: ecap.IR=1");
+  EXPECT_NE(check.hint.find("allow_unsafe_interrupts"), std::string::npos);
+
+  host.units = {vtd("dmar0", std::nullopt)};
+  EXPECT_EQ(find(check_readiness(host, kSupported), "interrupt-remapping").status,
+            CheckStatus::kWarn);
+
+  host.units = {unit("ivhd0", kModelAmdVi)};
+  EXPECT_EQ(find(check_readiness(host, kSupported), "interrupt-remapping").status,
+            CheckStatus::kPass);
+  host.units = {unit("smmu3.0x0", kModelArmSmmuV3)};
+  check = find(check_readiness(host, kSupported), "interrupt-remapping");
+  EXPECT_EQ(check.status, CheckStatus::kWarn);
+  EXPECT_EQ(check.detail, "smmu3.0x0: MSI isolation is the GIC ITS's");
+}
+
+TEST(Readiness, IntremapOffOnTheCommandLineFails) {
+  Host host = ready_host();
+  host.platform.cmdline = "ro intel_iommu=on intremap=off";
+  const ReadinessCheck check = find(check_readiness(host, kSupported), "interrupt-remapping");
+  EXPECT_EQ(check.status, CheckStatus::kFail);
+  EXPECT_EQ(check.detail, "intremap=off on the kernel command line");
+}
+
+TEST(Readiness, UnknownModelAndReadErrorsWarn) {
+  Host host = ready_host();
+  host.units.push_back(unit("0000:00:01.0", kModelUnknown));
+  ReadinessCheck check = find(check_readiness(host, kSupported), "units");
+  EXPECT_EQ(check.status, CheckStatus::kWarn);
+  EXPECT_EQ(check.detail, "intel-vtd: dmar0; unknown: 0000:00:01.0");
+
+  host = ready_host();
+  host.units[0].diagnostics.push_back(
+      {"class/iommu/dmar0/intel-iommu/cap", Severity::kError, "garbage"});
+  check = find(check_readiness(host, kSupported), "units");
+  EXPECT_EQ(check.status, CheckStatus::kWarn);
+  EXPECT_EQ(check.detail, "intel-vtd: dmar0; 1 error reading");
+}
+
+TEST(Readiness, GroupsMissingOrIncomplete) {
+  Host host = ready_host();
+  host.devices.push_back(device("0000:3c:00.0", std::nullopt));
+  ReadinessCheck check = find(check_readiness(host, kSupported), "groups");
+  EXPECT_EQ(check.status, CheckStatus::kWarn);
+  EXPECT_EQ(check.detail, "1 group; not in a group: 0000:3c:00.0");
+
+  host = ready_host();
+  host.groups[0].devices_known = false;
+  EXPECT_EQ(find(check_readiness(host, kSupported), "groups").status, CheckStatus::kWarn);
+
+  host.groups.clear();
+  EXPECT_EQ(find(check_readiness(host, kSupported), "groups").status, CheckStatus::kFail);
+}
+
+TEST(Readiness, IsolationWarnsOnPassthroughAndSharedGroups) {
+  Host host = ready_host();
+  host.groups[0].type = "identity";
+  ReadinessCheck check = find(check_readiness(host, kSupported), "isolation");
+  EXPECT_EQ(check.status, CheckStatus::kWarn);
+  EXPECT_EQ(check.detail, "group domains: 1 identity; passthrough (identity): group 7");
+
+  // A bridge in the group is not an endpoint; a second NIC is.
+  host = ready_host();
+  PciInfo bridge;
+  bridge.header_type = 1;
+  host.devices.push_back(device("0000:3a:00.0", 7, bridge));
+  host.groups[0].devices.push_back("0000:3a:00.0");
+  EXPECT_EQ(find(check_readiness(host, kSupported), "isolation").status, CheckStatus::kPass);
+  host.devices.push_back(device("0000:3b:00.1", 7));
+  host.groups[0].devices.push_back("0000:3b:00.1");
+  check = find(check_readiness(host, kSupported), "isolation");
+  EXPECT_EQ(check.status, CheckStatus::kWarn);
+  EXPECT_EQ(check.detail, "group domains: 1 DMA-FQ; several endpoints in group 7");
+}
+
+TEST(Readiness, FacilitiesMissingOrUnknownWarn) {
+  const AssignmentSupport missing{{false, "no vfio"}, {std::nullopt, "no misc"}};
+  const std::vector<ReadinessCheck> checks = check_readiness(ready_host(), missing);
+  EXPECT_EQ(find(checks, "vfio-pci").status, CheckStatus::kWarn);
+  EXPECT_EQ(find(checks, "vfio-pci").detail, "no vfio");
+  EXPECT_EQ(find(checks, "iommufd").status, CheckStatus::kWarn);
+  EXPECT_EQ(find(checks, "iommufd").detail, "unknown: no misc");
+  EXPECT_EQ(worst_status(checks), CheckStatus::kWarn);
+}
+
+TEST(Readiness, ReadAssignmentSupportFromTheTree) {
+  testing::MemorySource live;
+  live.dir("sys/module/kvm");
+  live.dir("sys/class/misc/kvm");
+  AssignmentSupport support = read_assignment_support(live, "6.8.0-51-generic");
+  EXPECT_EQ(support.vfio_pci.present, false);
+  EXPECT_EQ(support.iommufd.present, false);
+  EXPECT_EQ(support.iommufd.evidence, "no sys/class/misc/iommu: iommufd is not loaded");
+
+  live.dir("sys/bus/pci/drivers/vfio-pci");
+  live.link("sys/class/misc/iommu", "../../devices/virtual/misc/iommu");
+  support = read_assignment_support(live, "6.8.0-51-generic");
+  EXPECT_EQ(support.vfio_pci.present, true);
+  EXPECT_EQ(support.iommufd.present, true);
+
+  // A snapshot without sys/module or sys/class/misc: unknown, except a kernel before 6.2.
+  testing::MemorySource snapshot;
+  snapshot.dir("sys/bus/pci/drivers/nvme");
+  support = read_assignment_support(snapshot, "6.12.0");
+  EXPECT_EQ(support.vfio_pci.present, std::nullopt);
+  EXPECT_EQ(support.iommufd.present, std::nullopt);
+  support = read_assignment_support(snapshot, "6.1.0-28-amd64");
+  EXPECT_EQ(support.iommufd.present, false);
+  EXPECT_EQ(support.iommufd.evidence, "kernel 6.1.0-28-amd64 predates iommufd (6.2)");
+}
+
+}  // namespace
+}  // namespace caps
