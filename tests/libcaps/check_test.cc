@@ -1226,6 +1226,16 @@ TEST(CheckDecide, RuleIdsAreTheRulesInReportOrder) {
   EXPECT_EQ(report.findings.back().rule, ids.back());
 }
 
+// The rule families (check_rules_*.cc) are joined at run time, so nothing at compile time
+// keeps their ids unique or within a Decision's bits.
+TEST(CheckDecide, RuleIdsAreUniqueAndFitADecision) {
+  const std::span<const std::string_view> ids = rule_ids();
+  EXPECT_LE(ids.size(), Decision{}.failed.size());
+  std::vector<std::string_view> sorted(ids.begin(), ids.end());
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end());
+}
+
 TEST(CheckDecide, NamesTheRulesThatFailWarnAndMeetUnknowns) {
   Host host = simple_host();
   host.units[0].caps.ssid_bits = 8;
