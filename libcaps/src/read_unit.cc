@@ -184,6 +184,41 @@ void read_devices(Source& source, Unit& unit) {
   std::sort(unit.devices.begin(), unit.devices.end(), device_less);
 }
 
+/// The driver of the unit's parent device (class/iommu/<unit>/device/driver), if the link
+/// is there and readable. A unit without one is nothing to report: the name may still tell.
+std::optional<std::string> parent_driver(Source& source, const Unit& unit) {
+  LinkRead link = source.read_link(unit_path(unit.name, "device/driver"));
+  if (!link.ok()) return std::nullopt;
+  std::string driver = link_basename(link.target);
+  if (driver.empty() || driver == "." || driver == "..") return std::nullopt;
+  return driver;
+}
+
+/// The model of a unit that publishes no capabilities, from what the kernel does give: the
+/// driver its parent device is bound to, else the name the driver gave the unit. The
+/// capabilities stay unknown; Unit::evidence["model"] says how the model was found.
+void infer_model(Source& source, Unit& unit) {
+  if (std::optional<std::string> driver = parent_driver(source, unit)) {
+    for (const ModelInfo& model : kModels) {
+      if (model.parent_driver.empty() || *driver != model.parent_driver) continue;
+      unit.model = std::string(model.name);
+      unit.evidence["model"] = "device/driver -> " + *driver + ": model = " + unit.model +
+                               " (no capabilities published)";
+      return;
+    }
+  }
+  for (const ModelInfo& model : kModels) {
+    if (model.unit_name_prefix.empty() || !unit.name.starts_with(model.unit_name_prefix)) {
+      continue;
+    }
+    unit.model = std::string(model.name);
+    unit.evidence["model"] = "named " + std::string(model.unit_name_prefix) + "* (" +
+                             std::string(model.unit_name_source) + "): model = " + unit.model +
+                             " (no capabilities published)";
+    return;
+  }
+}
+
 }  // namespace
 
 Unit read_unit(Source& source, const std::string& name) {
@@ -222,6 +257,7 @@ Unit read_unit(Source& source, const std::string& name) {
   }
   if (layouts.empty()) {
     unit.layout = Layout::kNone;
+    infer_model(source, unit);
   } else {
     const auto& [layout, dir] = layouts[0];
     unit.layout = layout->layout;
