@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
-// The rules check() runs, one small function per rule id (guest-config.md section 2), the
-// choice of host units a guest is checked against, and the sink rules report into.
+// The rules check() runs, one small function per rule id (guest-config.md section 2) in one file
+// per family (check_rules_*.cc), the choice of host units a guest is checked against, the sink
+// rules report into and the helpers the families share.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -124,11 +126,173 @@ struct Rule {
   void (*run)(const Context& ctx, Sink& out);
 };
 
-/// Every rule, in report order.
+/// Every rule, in report order: the families below, one after the other.
 std::span<const Rule> all_rules();
 
 /// PASID_TABLE_CFG_VERSION_1 and the size of its config (guest-config.md section 2).
 inline constexpr uint64_t kPasidTableVersion1 = 1;
 inline constexpr uint64_t kPasidTableV1Bytes = 32;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers the rule families share (check_rules.cc defines the functions)
+
+std::string join(const std::vector<std::string>& parts, std::string_view separator);
+std::string quoted(std::string_view text);
+
+std::string str(int value);
+std::string str(uint64_t value);
+std::string str(bool value);
+std::string str(Httu value);
+std::string str(Stall value);
+std::string str(const std::vector<std::string>& value);
+
+/// The key's position, or the section header's when the key was not written (a default).
+SourcePos pos_or(SourcePos pos, SourcePos fallback);
+
+/// The text of a finding, for Sink::add's callbacks (the sink sets the outcome).
+Finding said(std::string_view key, SourcePos pos, std::string unit, std::string evidence,
+             std::string message, std::string hint = {});
+
+/// "<unit>: <why>" from Unit::evidence, else "<unit>: <property> = <value>".
+template <class T>
+std::string unit_evidence(const Unit& unit, std::string_view property,
+                          const std::optional<T>& value) {
+  auto it = unit.evidence.find(std::string(property));
+  if (it != unit.evidence.end()) return unit.name + ": " + it->second;
+  if (!value) {
+    return unit.name + ": " + std::string(property) + " unknown (" +
+           std::string(to_string(unit.layout)) + " layout)";
+  }
+  return unit.name + ": " + std::string(property) + " = " + str(*value);
+}
+
+/// "<unit>: <why the model>" from Unit::evidence, else the model and the layout.
+std::string model_evidence(const Unit& unit);
+
+/// A width as a message says it: "none" for 0.
+std::string supports(int bits);
+
+/// True if `value` fits in `bits` bits.
+bool fits(uint64_t value, int bits);
+
+/// Bits needed to write `value` (0 for 0).
+int bits_needed(uint64_t value);
+
+/// The largest value `bits` bits can hold.
+uint64_t largest_in(int bits);
+
+/// The smallest known value of a property over the checked units.
+template <class T>
+std::optional<T> tightest(const Context& ctx, std::optional<T> Caps::*property) {
+  std::optional<T> out;
+  for (const Unit* unit : ctx.selection.units) {
+    const std::optional<T>& value = unit->caps.*property;
+    if (value && (!out || *value < *out)) out = value;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-unit rules: one finding per unit that does not pass, or one pass finding
+
+/// One unit's outcome for a rule. Among passes, the lowest rank is the limiting unit, whose
+/// message the pass finding carries.
+struct Judged {
+  Outcome outcome = Outcome::kPass;
+  int64_t rank = 0;
+};
+
+/// The text of one unit's result.
+struct UnitText {
+  std::string evidence;
+  std::string message;
+  std::string hint;
+};
+
+/// How a per-unit check answers: each method returns the outcome and calls the text callbacks
+/// (each returning a std::string) only when the sink keeps that outcome.
+class Judge {
+ public:
+  Judge(const Sink& sink, UnitText& text) : sink_(sink), text_(text) {}
+
+  template <class Evidence, class Message>
+  Judged pass(int64_t rank, Evidence&& evidence, Message&& message) {
+    describe(Outcome::kPass, evidence, message);
+    return {Outcome::kPass, rank};
+  }
+  template <class Evidence, class Message>
+  Judged warn(Evidence&& evidence, Message&& message) {
+    describe(Outcome::kWarn, evidence, message);
+    return {Outcome::kWarn};
+  }
+  template <class Evidence, class Message>
+  Judged unknown(Evidence&& evidence, Message&& message) {
+    describe(Outcome::kUnknown, evidence, message);
+    return {Outcome::kUnknown};
+  }
+  template <class Evidence, class Message, class Hint>
+  Judged fail(Evidence&& evidence, Message&& message, Hint&& hint) {
+    if (describe(Outcome::kFail, evidence, message)) text_.hint = hint();
+    return {Outcome::kFail};
+  }
+
+ private:
+  template <class Evidence, class Message>
+  bool describe(Outcome outcome, Evidence& evidence, Message& message) {
+    if (!sink_.keeps(outcome)) return false;
+    text_.evidence = evidence();
+    text_.message = message();
+    return true;
+  }
+
+  const Sink& sink_;
+  UnitText& text_;
+};
+
+/// Runs `check(unit, judge) -> Judged` on every checked unit and reports under `key`.
+template <class Check>
+void over_units(const Context& ctx, Sink& out, std::string_view key, SourcePos pos, Check&& check) {
+  bool problem = false;
+  const Unit* limiting = nullptr;
+  int64_t limiting_rank = 0;
+  std::string limiting_message;
+  std::vector<std::string> pass_evidence;  // filled only when passes are kept
+  UnitText text;                           // each unit's, moved out when kept
+  for (const Unit* unit : ctx.selection.units) {
+    text.evidence.clear();
+    text.message.clear();
+    text.hint.clear();
+    Judge judge(out, text);
+    const Judged judged = check(*unit, judge);
+    if (judged.outcome != Outcome::kPass) {
+      problem = true;
+      out.add(judged.outcome, [&] {
+        return said(key, pos, unit->name, std::move(text.evidence), std::move(text.message),
+                    std::move(text.hint));
+      });
+      continue;
+    }
+    if (out.keeps(Outcome::kPass)) pass_evidence.push_back(std::move(text.evidence));
+    if (!limiting || judged.rank < limiting_rank) {
+      limiting = unit;
+      limiting_rank = judged.rank;
+      limiting_message = std::move(text.message);
+    }
+  }
+  if (problem || !limiting) return;
+  out.add(Outcome::kPass, [&] {
+    return said(key, pos, limiting->name, join(pass_evidence, "; "), std::move(limiting_message));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rule families, each in its own file, each in report order
+
+std::span<const Rule> unit_rules();         // check_rules_units.cc: units.exist, model
+std::span<const Rule> width_rules();        // check_rules_widths.cc: width.*
+std::span<const Rule> feature_rules();      // check_rules_features.cc: feature.*
+std::span<const Rule> pasid_table_rules();  // check_rules_pasid.cc: pasid_table.*
+std::span<const Rule> pasid_alloc_rules();  // check_rules_pasid.cc: pasid_alloc.*
+std::span<const Rule> device_rules();       // check_rules_devices.cc: device.*
 
 }  // namespace caps::rules

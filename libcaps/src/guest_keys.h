@@ -13,6 +13,7 @@
 #include "libcaps/caps_properties.h"
 #include "libcaps/guest.h"
 #include "libcaps/model.h"
+#include "model_table.h"
 
 namespace caps {
 
@@ -38,8 +39,7 @@ inline constexpr std::array<std::string_view, 4> kGuestPasidAllocKeys = {"min", 
 inline constexpr int64_t kGuestFormat = 1;
 
 /// viommu.model values (kept a string in the Guest: the checker compares it with host models).
-inline constexpr std::array<std::string_view, 4> kGuestViommuModels = {
-    kModelIntelVtd, kModelAmdVi, kModelArmSmmuV3, kModelVirtioIommu};
+inline constexpr const auto& kGuestViommuModels = kModelNames;
 
 /// Enumerators the guest file can name, spelled by their to_string().
 inline constexpr std::array<Httu, 3> kGuestHttuValues = {Httu::kNone, Httu::kAccess,

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Names of the model's enumerations, natural ordering and look-ups.
+// Names of the model's enumerations, natural ordering and look-ups (layouts and models are
+// named by model_table.cc).
 #include "libcaps/model.h"
 
 #include <algorithm>
@@ -29,20 +30,6 @@ std::optional<KernelVersion> parse_kernel_version(std::string_view release) {
   std::optional<int> minor = number(rest);
   if (!minor) return std::nullopt;
   return KernelVersion{*major, *minor};
-}
-
-std::string_view to_string(Layout layout) {
-  switch (layout) {
-    case Layout::kIntelIommu:
-      return "intel-iommu";
-    case Layout::kAmdIommu:
-      return "amd-iommu";
-    case Layout::kGeneric:
-      return "generic";
-    case Layout::kNone:
-      return "none";
-  }
-  return "none";
 }
 
 std::string_view to_string(Httu httu) {
@@ -81,11 +68,6 @@ std::optional<Stall> parse_stall(std::string_view text) {
     if (text == to_string(s)) return s;
   }
   return std::nullopt;
-}
-
-bool is_known_model(std::string_view model) {
-  return model == kModelIntelVtd || model == kModelAmdVi || model == kModelArmSmmuV3 ||
-         model == kModelVirtioIommu;
 }
 
 std::optional<uint64_t> Register::field(std::string_view field_name) const {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 
+#include "model_table.h"
 #include "read_internal.h"
 #include "read_util.h"
 
@@ -12,8 +13,6 @@ namespace caps {
 namespace {
 
 constexpr std::string_view kTablesDir = "sys/firmware/acpi/tables";
-/// VIOT (ACPI 6.4 "Virtual I/O Translation") describes a virtio-iommu and its endpoints.
-constexpr std::array<std::string_view, 4> kIommuTables = {"DMAR", "IVRS", "IORT", "VIOT"};
 constexpr std::string_view kOsrelease = "proc/sys/kernel/osrelease";
 /// Kernel command lines are at most a few KiB (COMMAND_LINE_SIZE); allow generously.
 constexpr size_t kCmdlineLimit = 64 * 1024;
@@ -143,7 +142,8 @@ void read_platform(Source& source, Host& host, bool class_dir_exists, bool expla
   Platform& platform = host.platform;
   DirRead tables = source.list_dir(kTablesDir);
   if (tables.ok()) {
-    for (std::string_view table : kIommuTables) {
+    for (const ModelInfo& model : kModels) {  // the firmware tables of every model
+      const std::string_view table = model.firmware_table;
       bool present = std::any_of(tables.entries.begin(), tables.entries.end(),
                                  [&](const DirEntry& e) { return e.name == table; });
       if (present) platform.acpi_tables.emplace_back(table);

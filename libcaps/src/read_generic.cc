@@ -8,26 +8,13 @@
 #include "libcaps/caps_properties.h"
 #include "libcaps/parse.h"
 #include "libcaps/reader.h"
+#include "model_table.h"
 #include "read_internal.h"
 #include "read_util.h"
 
 namespace caps {
 
 namespace {
-
-struct GenericModel {
-  std::string_view name;
-  uint64_t number;
-};
-
-// 1 and 2 come from the 2018 proposal; 3 and 4 are this project's additions
-// (capability-model.md section 1).
-constexpr std::array<GenericModel, 4> kGenericModels = {{
-    {kModelIntelVtd, 1},
-    {kModelArmSmmuV3, 2},
-    {kModelAmdVi, 3},
-    {kModelVirtioIommu, 4},
-}};
 
 /// Reads and parses the generic layout of one unit directory.
 class GenericReader {
@@ -36,7 +23,6 @@ class GenericReader {
       : source_(source), unit_(unit), dir_(dir) {}
 
   void read() {
-    unit_.layout = Layout::kGeneric;
     DirRead listing = source_.list_unit_dir(unit_.name, dir_);
     if (!listing.ok()) {
       add_diagnostic(unit_.diagnostics, unit_path(unit_.name, dir_), Severity::kError,
@@ -137,18 +123,18 @@ class GenericReader {
       error("model", number.error().message);
       return;
     }
-    std::string_view name = generic_model_name(*number);
-    if (name.empty()) {
+    const ModelInfo* model = model_with_generic_number(*number);
+    if (model == nullptr) {
       warn("model", "unknown model number " + std::to_string(*number) +
                         ": a new number announces a mandatory feature this tool does not know");
       return;
     }
-    if (name != dir_) {
-      warn("model", "model number " + std::to_string(*number) + " is " + std::string(name) +
+    if (model->name != dir_) {
+      warn("model", "model number " + std::to_string(*number) + " is " + std::string(model->name) +
                         " but the directory is " + quote(dir_));
       return;
     }
-    unit_.model = std::string(name);
+    unit_.model = std::string(model->name);
   }
 
   std::optional<int> read_width(std::string_view property, int lo, int hi,
@@ -263,13 +249,6 @@ class GenericReader {
 };
 
 }  // namespace
-
-std::string_view generic_model_name(uint64_t number) {
-  for (const GenericModel& m : kGenericModels) {
-    if (m.number == number) return m.name;
-  }
-  return {};
-}
 
 bool is_generic_layout_dir(Source& source, std::string_view unit, std::string_view dir) {
   if (is_known_model(dir)) return true;

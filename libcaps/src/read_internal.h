@@ -14,11 +14,6 @@ namespace caps {
 /// model, or holding a `model` file.
 bool is_generic_layout_dir(Source& source, std::string_view unit, std::string_view dir);
 
-/// Reads the generic <model>/<property> layout from `dir` into `unit`.
-void read_generic(Source& source, Unit& unit, const std::string& dir);
-
-/// The model name for a generic-layout model number (1..4), or empty.
-std::string_view generic_model_name(uint64_t number);
 
 /// Reads /sys/firmware/acpi/tables, /proc/cmdline and /proc/sys/kernel/osrelease into
 /// `host.platform`; when the host has no unit and `explain_absence` (no unit selection

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
-// Reading one unit: which layout describes it, the intel-iommu and amd-iommu readers, and the
-// unit's devices/ links. The generic layout lives in read_generic.cc.
+// Reading one unit: which layout of the layout table describes it, the intel-iommu and amd-iommu
+// readers, the model of a unit that publishes no capabilities, and the unit's devices/ links.
+// The generic layout lives in read_generic.cc.
 #include <algorithm>
 #include <array>
 
 #include "libcaps/decode.h"
 #include "libcaps/parse.h"
 #include "libcaps/reader.h"
+#include "model_table.h"
 #include "read_internal.h"
 #include "read_util.h"
 
@@ -14,12 +16,13 @@ namespace caps {
 
 namespace {
 
-constexpr std::string_view kIntelDir = "intel-iommu";
-constexpr std::string_view kAmdDir = "amd-iommu";
-
-/// Subdirectories every class device may have that describe no hardware.
+/// Subdirectories every class device may have that describe no hardware, and the kernel
+/// layouts' directories (never a generic model directory).
 bool is_infrastructure_dir(std::string_view name) {
-  return name == "devices" || name == "power" || name == kIntelDir || name == kAmdDir;
+  if (name == "devices" || name == "power") return true;
+  return std::any_of(kModels.begin(), kModels.end(), [&](const ModelInfo& m) {
+    return m.kernel_layout != nullptr && m.kernel_layout->name == name;
+  });
 }
 
 /// Reads a bare-hex register file and decodes it; nullopt (with a diagnostic) when the
@@ -96,22 +99,22 @@ std::string check_decimal(std::string_view text, std::string&) {
   return parsed ? "" : parsed.error().message;
 }
 
-void read_intel(Source& source, Unit& unit) {
-  unit.layout = Layout::kIntelIommu;
-  unit.model = std::string(kModelIntelVtd);
+}  // namespace
+
+void read_intel_layout(Source& source, Unit& unit, const std::string& dir) {
   for (auto [file, spec] : {std::pair{"cap", &vtd_cap_spec()}, {"ecap", &vtd_ecap_spec()}}) {
     // Set reserved bits stay in the register (Register::reserved), not in a diagnostic:
     // real parts set bits no public source names (EFR bit 5 on Zen 4), so a warning on every
     // such host would be noise.
-    if (auto reg = read_register(source, unit, kIntelDir, file, *spec)) {
+    if (auto reg = read_register(source, unit, dir, file, *spec)) {
       unit.registers.push_back(std::move(*reg));
     }
   }
-  read_property(source, unit, kIntelDir, "version", check_version);
-  read_property(source, unit, kIntelDir, "address", check_address);
-  read_property(source, unit, kIntelDir, "domains_supported", check_decimal);
-  read_property(source, unit, kIntelDir, "domains_used", check_decimal);
-  apply(unit, normalize_vtd(find_register(unit, "cap"), find_register(unit, "ecap")), kIntelDir);
+  read_property(source, unit, dir, "version", check_version);
+  read_property(source, unit, dir, "address", check_address);
+  read_property(source, unit, dir, "domains_supported", check_decimal);
+  read_property(source, unit, dir, "domains_used", check_decimal);
+  apply(unit, normalize_vtd(find_register(unit, "cap"), find_register(unit, "ecap")), dir);
 
   // domains_supported is the kernel's cap_ndoms(): it must agree with CAP.ND.
   auto domains = unit.properties.find("domains_supported");
@@ -120,7 +123,7 @@ void read_intel(Source& source, Unit& unit) {
     uint64_t nd = cap->field("ND").value_or(0);
     uint64_t expected = nd < 7 ? uint64_t{1} << (4 + 2 * nd) : 0;
     if (expected != 0 && std::to_string(expected) != domains->second) {
-      add_diagnostic(unit.diagnostics, unit_path(unit.name, "intel-iommu/domains_supported"),
+      add_diagnostic(unit.diagnostics, unit_path(unit.name, dir + "/domains_supported"),
                      Severity::kWarning,
                      "disagrees with cap.ND=" + std::to_string(nd) + " (" +
                          std::to_string(expected) + " domains)");
@@ -128,15 +131,14 @@ void read_intel(Source& source, Unit& unit) {
   }
 }
 
-void read_amd(Source& source, Unit& unit) {
-  unit.layout = Layout::kAmdIommu;
-  unit.model = std::string(kModelAmdVi);
-  if (auto reg = read_register(source, unit, kAmdDir, "cap", amd_cap_spec())) {
+void read_amd_layout(Source& source, Unit& unit, const std::string& dir) {
+  if (auto reg = read_register(source, unit, dir, "cap", amd_cap_spec())) {
     unit.registers.push_back(std::move(*reg));
   }
-  std::string path = unit_path(unit.name, "amd-iommu/features");
+  const std::string features_file = dir + "/features";
+  std::string path = unit_path(unit.name, features_file);
   bool order_known = true;
-  if (auto text = read_unit_value(source, unit.name, "amd-iommu/features", unit.diagnostics,
+  if (auto text = read_unit_value(source, unit.name, features_file, unit.diagnostics,
                                   IfMissing::kError)
                       .text) {
     Result<AmdFeatures> features = parse_amd_features(*text);
@@ -162,11 +164,13 @@ void read_amd(Source& source, Unit& unit) {
     if (r.second) efr2 = &*r.second;
   }
   if (!order_known && efr != nullptr && efr2 != nullptr) {
-    apply(unit, normalize_amd_either_order(cap, *efr, *efr2), kAmdDir);
+    apply(unit, normalize_amd_either_order(cap, *efr, *efr2), dir);
     return;
   }
-  apply(unit, normalize_amd(cap, efr, efr2), kAmdDir);
+  apply(unit, normalize_amd(cap, efr, efr2), dir);
 }
+
+namespace {
 
 void read_devices(Source& source, Unit& unit) {
   DirRead listing = source.list_unit_dir(unit.name, "devices");
@@ -178,6 +182,41 @@ void read_devices(Source& source, Unit& unit) {
   }
   for (DirEntry& e : listing.entries) unit.devices.push_back(std::move(e.name));
   std::sort(unit.devices.begin(), unit.devices.end(), device_less);
+}
+
+/// The driver of the unit's parent device (class/iommu/<unit>/device/driver), if the link
+/// is there and readable. A unit without one is nothing to report: the name may still tell.
+std::optional<std::string> parent_driver(Source& source, const Unit& unit) {
+  LinkRead link = source.read_link(unit_path(unit.name, "device/driver"));
+  if (!link.ok()) return std::nullopt;
+  std::string driver = link_basename(link.target);
+  if (driver.empty() || driver == "." || driver == "..") return std::nullopt;
+  return driver;
+}
+
+/// The model of a unit that publishes no capabilities, from what the kernel does give: the
+/// driver its parent device is bound to, else the name the driver gave the unit. The
+/// capabilities stay unknown; Unit::evidence["model"] says how the model was found.
+void infer_model(Source& source, Unit& unit) {
+  if (std::optional<std::string> driver = parent_driver(source, unit)) {
+    for (const ModelInfo& model : kModels) {
+      if (model.parent_driver.empty() || *driver != model.parent_driver) continue;
+      unit.model = std::string(model.name);
+      unit.evidence["model"] = "device/driver -> " + *driver + ": model = " + unit.model +
+                               " (no capabilities published)";
+      return;
+    }
+  }
+  for (const ModelInfo& model : kModels) {
+    if (model.unit_name_prefix.empty() || !unit.name.starts_with(model.unit_name_prefix)) {
+      continue;
+    }
+    unit.model = std::string(model.name);
+    unit.evidence["model"] = "named " + std::string(model.unit_name_prefix) + "* (" +
+                             std::string(model.unit_name_source) + "): model = " + unit.model +
+                             " (no capabilities published)";
+    return;
+  }
 }
 
 }  // namespace
@@ -195,32 +234,37 @@ Unit read_unit(Source& source, const std::string& name) {
     return std::any_of(top.entries.begin(), top.entries.end(),
                        [&](const DirEntry& e) { return e.name == dir; });
   };
-  std::vector<std::string> generic_dirs;
+  // The layouts that describe the unit, each with the directory it is read from.
+  std::vector<std::pair<const UnitLayout*, std::string>> layouts;
+  for (const ModelInfo& m : kModels) {
+    if (m.kernel_layout != nullptr && has(m.kernel_layout->name)) {
+      layouts.emplace_back(m.kernel_layout, m.kernel_layout->name);
+    }
+  }
+  const UnitLayout& generic = layout_info(Layout::kGeneric);
   for (const DirEntry& e : top.entries) {
     if (e.type == EntryType::kDir && !is_infrastructure_dir(e.name) &&
         is_generic_layout_dir(source, name, e.name)) {
-      generic_dirs.push_back(e.name);
+      layouts.emplace_back(&generic, e.name);
     }
   }
-  std::vector<std::string> layouts;
-  if (has(kIntelDir)) layouts.emplace_back(kIntelDir);
-  if (has(kAmdDir)) layouts.emplace_back(kAmdDir);
-  layouts.insert(layouts.end(), generic_dirs.begin(), generic_dirs.end());
   if (layouts.size() > 1) {
     std::string list;
-    for (const std::string& l : layouts) list += (list.empty() ? "" : ", ") + l;
+    for (const auto& [layout, dir] : layouts) list += (list.empty() ? "" : ", ") + dir;
     add_diagnostic(unit.diagnostics, unit_path(name, ""), Severity::kWarning,
-                   "several layouts describe this unit (" + list + "); using " + layouts[0]);
+                   "several layouts describe this unit (" + list + "); using " +
+                       layouts[0].second);
   }
   if (layouts.empty()) {
-    // SMMUv3, virtio-iommu, DART...: the unit exists but mainline publishes no capabilities.
     unit.layout = Layout::kNone;
-  } else if (layouts[0] == kIntelDir) {
-    read_intel(source, unit);
-  } else if (layouts[0] == kAmdDir) {
-    read_amd(source, unit);
+    infer_model(source, unit);
   } else {
-    read_generic(source, unit, layouts[0]);
+    const auto& [layout, dir] = layouts[0];
+    unit.layout = layout->layout;
+    if (const ModelInfo* model = model_with_kernel_layout(layout->layout)) {
+      unit.model = std::string(model->name);
+    }
+    layout->read(source, unit, dir);
   }
   read_devices(source, unit);
   return unit;

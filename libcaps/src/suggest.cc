@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "libcaps/caps_properties.h"
+#include "model_table.h"
 
 namespace caps {
 namespace {
@@ -52,10 +53,10 @@ std::vector<HostUnit> units_where(const std::vector<HostUnit>& units, Pred pred)
 
 class Builder {
  public:
-  Builder(std::string_view model, std::vector<HostUnit> units)
-      : model_(model), units_(std::move(units)) {
+  Builder(const ModelInfo& info, std::vector<HostUnit> units)
+      : info_(info), model_(info.name), units_(std::move(units)) {
     suggestion_.guest.format = 1;
-    suggestion_.guest.viommu.model.value = std::string(model);
+    suggestion_.guest.viommu.model.value = model_;
   }
 
   /// Every property a guest can set, merged as its row of kCapsProperties says.
@@ -166,8 +167,8 @@ class Builder {
   }
 
   std::optional<Located<bool>> nested(const std::string& key, std::optional<bool> Caps::*property) {
-    if (model_ == kModelVirtioIommu) {
-      note(key, "virtio-iommu has no hardware nesting");
+    if (info_.paravirtual) {
+      note(key, model_ + " has no hardware nesting");
       return std::nullopt;
     }
     auto other = units_where(units_, [&](const Unit& u) { return u.model != model_; });
@@ -180,8 +181,8 @@ class Builder {
 
   std::optional<Located<std::string>> pgtable_format(const std::string& key,
                                                      std::optional<Formats> Caps::*property) {
-    if (model_ == kModelVirtioIommu) {
-      note(key, "virtio-iommu shares no page tables with the host");
+    if (info_.paravirtual) {
+      note(key, model_ + " shares no page tables with the host");
       return std::nullopt;
     }
     if (!all_known(key, property)) return std::nullopt;
@@ -195,7 +196,7 @@ class Builder {
     }
     std::vector<std::string> candidates;
     for (const std::string& f : common) {
-      if (in_family(f)) candidates.push_back(f);
+      if (in_pgtable_family(info_, f)) candidates.push_back(f);
     }
     if (candidates.empty()) {
       note(key, common.empty() ? "no page-table format is common to every unit"
@@ -209,17 +210,9 @@ class Builder {
     return Located<std::string>{candidates.front(), {}};
   }
 
-  /// Whether a page-table format belongs to the guest model's vendor.
-  bool in_family(std::string_view format) const {
-    if (model_ == kModelIntelVtd) return format.starts_with("vtd-");
-    if (model_ == kModelAmdVi) return format.starts_with("amd-");
-    if (model_ == kModelArmSmmuV3) return format.starts_with("lpae-") || format == "v7s";
-    return false;
-  }
-
   /// Tables a guest builds itself (stage 1: vtd-fs, amd-v2, lpae) come first, as with
   /// nesting the host walks them; then the wider format; then by name.
-  static bool preferred(const std::string& a, const std::string& b) {
+  bool preferred(const std::string& a, const std::string& b) const {
     const bool a_first = is_first_stage(a);
     const bool b_first = is_first_stage(b);
     if (a_first != b_first) return a_first;
@@ -229,9 +222,9 @@ class Builder {
     return a < b;
   }
 
-  static bool is_first_stage(std::string_view format) {
-    return format.starts_with("vtd-fs-") || format.starts_with("amd-v2-") ||
-           format.starts_with("lpae-");
+  bool is_first_stage(std::string_view format) const {
+    return std::any_of(info_.first_stage_prefixes.begin(), info_.first_stage_prefixes.end(),
+                       [&](std::string_view prefix) { return format.starts_with(prefix); });
   }
 
   /// 48 for "vtd-fs-48", 6 for "amd-v1-6L", 0 when there is none.
@@ -244,6 +237,7 @@ class Builder {
     return value;
   }
 
+  const ModelInfo& info_;
   std::string model_;
   std::vector<HostUnit> units_;
   Suggestion suggestion_;
@@ -252,9 +246,10 @@ class Builder {
 }  // namespace
 
 Result<Suggestion> suggest_guest(std::string_view model, const std::vector<Host>& hosts) {
-  if (!is_known_model(model)) {
-    return make_error("model", "unknown vIOMMU model \"" + std::string(model) +
-                                   "\" (use intel-vtd, amd-vi, arm-smmu-v3 or virtio-iommu)");
+  const ModelInfo* info = find_model(model);
+  if (info == nullptr) {
+    return make_error("model", "unknown vIOMMU model \"" + std::string(model) + "\" (use " +
+                                   model_list(" or ") + ")");
   }
   if (hosts.empty()) return make_error("", "no host to suggest a guest for");
   std::vector<HostUnit> units;
@@ -264,7 +259,7 @@ Result<Suggestion> suggest_guest(std::string_view model, const std::vector<Host>
     }
     for (const Unit& unit : host.units) units.push_back({&host, &unit});
   }
-  return Builder(model, std::move(units)).build();
+  return Builder(*info, std::move(units)).build();
 }
 
 }  // namespace caps

@@ -19,7 +19,8 @@ declare -A want
 #   amd-zen4-nested  AMD-Vi, GTSup+GIOSup+EFR2.GCR3TRPMode (nested), PASmax 15 (ssid 16), HDSup
 #   arm-smmuv3-generic  generic SMMUv3 units: one forces stall, nested/ats/pri not published
 #   arm-smmuv3-nested   generic SMMUv3 units with everything (nested/ats/pri published, 48 bits)
-#   arm-smmuv3-mainline SMMUv3 units with only devices/: layout none, model unknown
+#   arm-smmuv3-mainline SMMUv3 units with only devices/: layout none, model arm-smmu-v3 (from
+#                       their parent's driver), every capability unknown
 #   no-iommu         no unit at all
 # The 0000:01:00.0, 0001:02:00.0, 0000:81:00.0, 0000:00:02.0, 0000:03:00.0 and 0000:09:00.0
 # devices the device examples assign exist only where the comments say.
@@ -29,11 +30,9 @@ arm="arm-smmuv3-generic arm-smmuv3-nested"
 # intel-vtd-pasid-nested: compatible only on VT-d in scalable mode with PSS=19, NEST, FLTS,
 # SLADS+SMPWC, DT, PRS on every unit (intel-icx-2s); VT-d without scalable mode (intel-client,
 # mixed-groups, and hetero-units' dmar1/dmar2) incompatible; AMD-Vi and SMMUv3 incompatible
-# (nested needs intel-vtd); mainline SMMUv3: nothing fails (the table and allocation are
-# right on the guest side) and every host fact is unknown: undecided.
+# (nested needs intel-vtd), mainline SMMUv3 too: its units are known to be arm-smmu-v3.
 for h in $(fixtures); do want[intel-vtd-pasid-nested:$h]=incompatible; done
 want[intel-vtd-pasid-nested:intel-icx-2s]=compatible
-want[intel-vtd-pasid-nested:arm-smmuv3-mainline]=undecided
 # intel-vtd-legacy-39bit: any host whose units publish input_bits >= 39 (VT-d, AMD-Vi, and the
 # generic-layout SMMUv3 and virtio-iommu units) is compatible; a host without a unit is not;
 # mainline SMMUv3 units publish no input_bits: undecided.
@@ -43,11 +42,10 @@ want[intel-vtd-legacy-39bit:arm-smmuv3-mainline]=undecided
 # amd-vi-nested: amd-zen4-nested has GTSup, GIOSup, EFR2.GCR3TRPMode, PASmax 15, HASup+HDSup,
 # IotlbSup: compatible. amd-genoa-snp lacks EFR.GTSup (ssid_bits 0, nested false):
 # incompatible; amd-zen2-desktop has no EFR2 (nested unknown) but also lacks HDSup (httu
-# access, dirty_tracking false): incompatible; VT-d and SMMUv3 hosts: incompatible; mainline
-# SMMUv3: model unknown, no guest-side mistake: undecided.
+# access, dirty_tracking false): incompatible; VT-d and SMMUv3 hosts, mainline SMMUv3 included
+# (nested needs amd-vi): incompatible.
 for h in $(fixtures); do want[amd-vi-nested:$h]=incompatible; done
 want[amd-vi-nested:amd-zen4-nested]=compatible
-want[amd-vi-nested:arm-smmuv3-mainline]=undecided
 # arm-smmuv3-nested: arm-smmuv3-nested has every fact (ssid 20 >= 16, OAS 48 >= 44, stall
 # enabled not force, btm, lpae-64, nested, ats): compatible. arm-smmuv3-generic has a unit with
 # stall force (and units without btm, PASIDs or httu): incompatible; VT-d and AMD-Vi hosts:
@@ -55,12 +53,10 @@ want[amd-vi-nested:arm-smmuv3-mainline]=undecided
 for h in $(fixtures); do want[arm-smmuv3-nested:$h]=incompatible; done
 want[arm-smmuv3-nested:arm-smmuv3-nested]=compatible
 want[arm-smmuv3-nested:arm-smmuv3-mainline]=undecided
-# virtio-iommu-basic: any host with a unit of known model; no-iommu has none; on mainline
-# SMMUv3 the units' model is unknown, which can never be certified (guest-config.md
-# section 2): undecided.
+# virtio-iommu-basic: any host with a unit of known model (mainline SMMUv3's units are
+# arm-smmu-v3, from their parent's driver) and nothing else asked; no-iommu has none.
 for h in $(fixtures); do want[virtio-iommu-basic:$h]=compatible; done
 want[virtio-iommu-basic:no-iommu]=incompatible
-want[virtio-iommu-basic:arm-smmuv3-mainline]=undecided
 # too-many-pasid-bits: every host. bad-*: any host, bad-input.
 for h in $(fixtures); do
   want[too-many-pasid-bits:$h]=incompatible
@@ -124,20 +120,21 @@ want[arm-smmuv3-52bit-stall:arm-smmuv3-mainline]=undecided
 # on the x-scalable-mode cases), and their devices are QEMU's (no 0000:81:00.0, no A100, no
 # DAQ card, no 0000:00:02.0 iGPU: 0000:00:02.0 is a root port): legacy-39bit and
 # virtio-iommu-basic compatible, everything else incompatible. The SMMUv3 guest's unit and the
-# virtio-iommu guest's unit on 6.12 publish nothing but devices/ (model unknown, like
-# arm-smmuv3-mainline): undecided where arm-smmuv3-mainline is, except the two device
-# examples, whose devices they lack (their 0000:01:00.0 is virtio-net without PASID):
-# incompatible.
+# virtio-iommu guest's unit on 6.12 publish nothing but devices/ (their models come from their
+# parents' drivers, arm-smmu-v3 and virtio-iommu; every capability unknown): on the SMMUv3 one
+# as on arm-smmuv3-mainline; on the virtio-iommu one the arm-smmu-v3 guests and the host-format
+# table fail too (nested and arm tables need an arm-smmu-v3 unit), legacy-39bit is undecided
+# (input_bits unknown) and virtio-iommu-basic compatible. The two device examples lack their
+# devices (0000:01:00.0 is virtio-net without PASID): incompatible.
 qemu_units="qemu-amdvi-6.1 qemu-amdvi-ir-6.1 qemu-vtd-6.1 qemu-vtd-aw48-6.1
             qemu-vtd-cm-iotlb-ir-6.1 qemu-vtd-sm-6.1 qemu-vtd-sm-6.12 qemu-vtd-sm-aw48-6.1"
 qemu_mainline="qemu-smmuv3-6.1 qemu-virtio-iommu-6.12"
 for h in $qemu_units; do want[intel-vtd-legacy-39bit:$h]=compatible; done
-for h in $qemu_mainline; do
-  for g in intel-vtd-pasid-nested intel-vtd-legacy-39bit amd-vi-nested arm-smmuv3-nested \
-           virtio-iommu-basic pasid-table-host-format arm-smmuv3-52bit-stall; do
-    want[$g:$h]=undecided
-  done
+for g in intel-vtd-legacy-39bit arm-smmuv3-nested pasid-table-host-format \
+         arm-smmuv3-52bit-stall; do
+  want[$g:qemu-smmuv3-6.1]=${want[$g:arm-smmuv3-mainline]}
 done
+want[intel-vtd-legacy-39bit:qemu-virtio-iommu-6.12]=undecided
 # The virtio-iommu guest on 6.1 has a VIOT table but no unit (the kernel lacks
 # CONFIG_VIRTIO_IOMMU): like no-iommu, every example is incompatible there.
 for guest in "$examples"/*.toml; do

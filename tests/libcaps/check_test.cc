@@ -276,6 +276,34 @@ TEST(CheckModel, UnknownHostModelIsNeverCertified) {
   EXPECT_EQ(r.verdict, Verdict::kUndecided);
 }
 
+// A unit whose model the reader took from its name or parent driver (mainline SMMUv3,
+// virtio-iommu) publishes no capabilities: the model is certified, the widths stay unknown, so
+// a guest that needs a width is undecided, never compatible.
+TEST(CheckModel, KnownModelWithoutCapabilitiesIsUndecided) {
+  Host h = simple_host();
+  Unit smmu;
+  smmu.name = "smmu3.0x0000000009050000";
+  smmu.model = std::string(kModelArmSmmuV3);
+  smmu.layout = Layout::kNone;
+  smmu.evidence["model"] = "named smmu3.* (the arm-smmu-v3 driver's \"smmu3.%pa\")";
+  h.units[0] = smmu;
+  h.devices[0].unit = smmu.name;
+  Guest g = simple_guest(std::string(kModelArmSmmuV3));
+  g.viommu.input_bits = at(48, 3);
+  g.viommu.ssid_bits = at(16, 4);
+  const Report r = check(g, h);
+  EXPECT_EQ(outcomes(r, "model"), kPass);
+  EXPECT_EQ(outcomes(r, "width.input_bits"), kUnknown);
+  EXPECT_EQ(outcomes(r, "width.ssid_bits"), kUnknown);
+  EXPECT_EQ(r.verdict, Verdict::kUndecided);
+  EXPECT_EQ(decide(g, h).verdict, Verdict::kUndecided);
+  const auto model = std::find_if(r.findings.begin(), r.findings.end(),
+                                  [](const Finding& f) { return f.rule == "model"; });
+  ASSERT_NE(model, r.findings.end());
+  EXPECT_EQ(model->evidence,
+            "smmu3.0x0000000009050000: named smmu3.* (the arm-smmu-v3 driver's \"smmu3.%pa\")");
+}
+
 TEST(CheckModel, UnknownGuestModelFails) {
   Report r = check(simple_guest("riscv-iommu"), simple_host());
   EXPECT_EQ(outcomes(r, "model"), kFail);
@@ -1224,6 +1252,16 @@ TEST(CheckDecide, RuleIdsAreTheRulesInReportOrder) {
   }
   EXPECT_EQ(report.findings.front().rule, ids.front());
   EXPECT_EQ(report.findings.back().rule, ids.back());
+}
+
+// The rule families (check_rules_*.cc) are joined at run time, so nothing at compile time
+// keeps their ids unique or within a Decision's bits.
+TEST(CheckDecide, RuleIdsAreUniqueAndFitADecision) {
+  const std::span<const std::string_view> ids = rule_ids();
+  EXPECT_LE(ids.size(), Decision{}.failed.size());
+  std::vector<std::string_view> sorted(ids.begin(), ids.end());
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end());
 }
 
 TEST(CheckDecide, NamesTheRulesThatFailWarnAndMeetUnknowns) {

@@ -160,10 +160,11 @@ TEST(ReadGenericTest, OptionalFeatureFiles) {
 }
 
 TEST(ReadGenericTest, PowerAndDevicesAreNotLayouts) {
+  // Named so that no model claims it (an smmu3.* name would make it arm-smmu-v3).
   MemorySource s;
-  s.unit_file("smmu3.0x1", "power/async", "disabled\n");
-  s.link(unit_path("smmu3.0x1", "devices/0000:00:01.0"), "../../../0000:00:01.0");
-  Unit u = read_unit(s, "smmu3.0x1");
+  s.unit_file("iommu0", "power/async", "disabled\n");
+  s.link(unit_path("iommu0", "devices/0000:00:01.0"), "../../../0000:00:01.0");
+  Unit u = read_unit(s, "iommu0");
   EXPECT_EQ(u.layout, Layout::kNone);
   EXPECT_EQ(u.model, "unknown");
   EXPECT_EQ(u.devices, (std::vector<std::string>{"0000:00:01.0"}));

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Tests for read_unit: layout detection and the intel-iommu and amd-iommu readers.
+// Tests for read_unit: layout detection, the intel-iommu and amd-iommu readers, and the model of
+// a unit that publishes no capabilities.
 #include <gtest/gtest.h>
+
+#include <map>
+#include <string>
 
 #include "libcaps/reader.h"
 #include "memory_source.h"
@@ -219,15 +223,63 @@ TEST(ReadUnitTest, AmdGarbageFeatures) {
   EXPECT_EQ(u.diagnostics[0].severity, Severity::kError);
 }
 
-TEST(ReadUnitTest, UnitWithoutCapabilityFiles) {
+TEST(ReadUnitTest, UnitWithoutCapabilityFilesKeepsItsModelUnknownWhenNothingTells) {
+  MemorySource s;
+  s.unit_file("iommu0", "uevent", "SUBSYSTEM=iommu\n");
+  Unit u = read_unit(s, "iommu0");
+  EXPECT_EQ(u.layout, Layout::kNone);
+  EXPECT_EQ(u.model, "unknown");
+  EXPECT_TRUE(u.evidence.empty());
+  EXPECT_TRUE(u.diagnostics.empty());
+}
+
+// Mainline arm-smmu-v3 publishes no capability files; its unit is named "smmu3.%pa".
+TEST(ReadUnitTest, SmmuV3UnitIsKnownByTheNameItsDriverGives) {
   MemorySource s;
   s.unit_file("smmu3.0x0000000009050000", "uevent", "SUBSYSTEM=iommu\n");
   Unit u = read_unit(s, "smmu3.0x0000000009050000");
   EXPECT_EQ(u.layout, Layout::kNone);
-  EXPECT_EQ(u.model, "unknown");
-  EXPECT_EQ(u.caps, Caps{});
+  EXPECT_EQ(u.model, "arm-smmu-v3");
+  EXPECT_EQ(u.evidence, (std::map<std::string, std::string>{
+                            {"model",
+                             "named smmu3.* (the arm-smmu-v3 driver's \"smmu3.%pa\"): model = "
+                             "arm-smmu-v3 (no capabilities published)"}}));
+  EXPECT_EQ(u.caps, Caps{});  // the capabilities stay unknown
   EXPECT_TRUE(u.registers.empty());
   EXPECT_TRUE(u.diagnostics.empty());
+}
+
+// virtio-iommu names its unit after the virtio transport's parent (a PCI address here); the
+// driver bound to the unit's parent device says what it is.
+TEST(ReadUnitTest, VirtioIommuUnitIsKnownByItsParentsDriver) {
+  MemorySource s;
+  s.unit_file("0000:00:01.0", "uevent", "SUBSYSTEM=iommu\n");
+  s.link(unit_path("0000:00:01.0", "device/driver"),
+         "../../../../bus/virtio/drivers/virtio_iommu");
+  Unit u = read_unit(s, "0000:00:01.0");
+  EXPECT_EQ(u.layout, Layout::kNone);
+  EXPECT_EQ(u.model, "virtio-iommu");
+  EXPECT_EQ(u.evidence, (std::map<std::string, std::string>{
+                            {"model",
+                             "device/driver -> virtio_iommu: model = virtio-iommu (no "
+                             "capabilities published)"}}));
+  EXPECT_EQ(u.caps, Caps{});
+  EXPECT_TRUE(u.diagnostics.empty());
+}
+
+// The parent's driver is the stronger fact: another driver's unit named like an SMMU's is not
+// taken for one, and a parent driver no model claims leaves the model unknown.
+TEST(ReadUnitTest, ParentDriverDecidesBeforeTheName) {
+  MemorySource s;
+  s.unit_file("smmu3.0x1000", "uevent", "SUBSYSTEM=iommu\n");
+  s.link(unit_path("smmu3.0x1000", "device/driver"), "../../bus/virtio/drivers/virtio_iommu");
+  EXPECT_EQ(read_unit(s, "smmu3.0x1000").model, "virtio-iommu");
+  MemorySource other;
+  other.unit_file("dart0", "uevent", "SUBSYSTEM=iommu\n");
+  other.link(unit_path("dart0", "device/driver"), "../../bus/platform/drivers/apple-dart");
+  Unit u = read_unit(other, "dart0");
+  EXPECT_EQ(u.model, "unknown");
+  EXPECT_TRUE(u.evidence.empty());
 }
 
 TEST(ReadUnitTest, SeveralLayoutsPreferTheKernelOne) {

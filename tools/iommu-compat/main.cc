@@ -28,6 +28,7 @@
 #include "libcaps/check.h"
 #include "libcaps/guest.h"
 #include "libcaps/host_report.h"
+#include "libcaps/model.h"
 #include "libcaps/reader.h"
 #include "libcaps/source.h"
 #include "libcaps/suggest.h"
@@ -486,7 +487,8 @@ int run(int argc, char** argv) {
       "1 a host has no IOMMU unit, 2 bad input, 4 the output could not be written");
   add_host_options(*suggest_cmd, suggest.hosts);
   suggest_cmd->add_option("--model", suggest.model, "The vIOMMU model")
-      ->check(CLI::IsMember({"intel-vtd", "amd-vi", "arm-smmu-v3", "virtio-iommu"}))
+      ->check(CLI::IsMember(
+          std::vector<std::string>(caps::model_names().begin(), caps::model_names().end())))
       ->required();
   suggest_cmd
       ->add_option("--output", suggest.output, "Write to FILE (atomically) instead of stdout")

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -30,15 +31,19 @@ enum class Stall { kDisabled, kEnabled, kForce };
 std::string_view to_string(Stall stall);  // "disabled", "enabled", "force"
 std::optional<Stall> parse_stall(std::string_view text);
 
-/// Model names as the contract spells them.
+/// Model names as the contract spells them. Every fact about a model is in libcaps' model
+/// table; these constants name the four for programs and tests.
 inline constexpr std::string_view kModelIntelVtd = "intel-vtd";
 inline constexpr std::string_view kModelAmdVi = "amd-vi";
 inline constexpr std::string_view kModelArmSmmuV3 = "arm-smmu-v3";
 inline constexpr std::string_view kModelVirtioIommu = "virtio-iommu";
 inline constexpr std::string_view kModelUnknown = "unknown";
 
-/// Whether `model` is one of the four a vIOMMU can be (every kModel* but kModelUnknown).
+/// Whether `model` is one a vIOMMU can be (a row of the model table; not kModelUnknown).
 bool is_known_model(std::string_view model);
+
+/// Every model a vIOMMU can be, in the order guest files and help texts list them.
+std::span<const std::string_view> model_names();
 
 /// The normalized properties every vendor maps onto (capability-model.md section 2).
 struct Caps {
