@@ -171,7 +171,9 @@ ReadinessCheck check_units(const Host& host) {
   size_t errors = error_count(host.diagnostics);
   for (const Unit& unit : host.units) {
     by_model[unit.model].push_back(unit.name);
-    if (!is_known_model(unit.model)) unknown.push_back(unit.name);
+    // A model known from the unit's name or parent driver alone (SMMUv3 and virtio-iommu on
+    // mainline kernels) is not a capability: with no fact at all, the unit's are unknown.
+    if (!is_known_model(unit.model) || unit.caps == Caps{}) unknown.push_back(unit.name);
     errors += error_count(unit.diagnostics);
   }
   std::string detail;

@@ -126,13 +126,13 @@ want[arm-smmuv3-52bit-stall:arm-smmuv3-mainline]=undecided
 # table fail too (nested and arm tables need an arm-smmu-v3 unit), legacy-39bit is undecided
 # (input_bits unknown) and virtio-iommu-basic compatible. The two device examples lack their
 # devices (0000:01:00.0 is virtio-net without PASID): incompatible.
-qemu_units="qemu-amdvi-6.1 qemu-amdvi-ir-6.1 qemu-vtd-6.1 qemu-vtd-aw48-6.1
+qemu_units="qemu-amdvi-6.1 qemu-amdvi-6.12 qemu-amdvi-ir-6.1 qemu-vtd-6.1 qemu-vtd-aw48-6.1
             qemu-vtd-cm-iotlb-ir-6.1 qemu-vtd-sm-6.1 qemu-vtd-sm-6.12 qemu-vtd-sm-aw48-6.1"
 qemu_mainline="qemu-smmuv3-6.1 qemu-virtio-iommu-6.12"
 for h in $qemu_units; do want[intel-vtd-legacy-39bit:$h]=compatible; done
 for g in intel-vtd-legacy-39bit arm-smmuv3-nested pasid-table-host-format \
          arm-smmuv3-52bit-stall; do
-  want[$g:qemu-smmuv3-6.1]=${want[$g:arm-smmuv3-mainline]}
+  for h in qemu-smmuv3-6.1 qemu-smmuv3-6.12; do want[$g:$h]=${want[$g:arm-smmuv3-mainline]}; done
 done
 want[intel-vtd-legacy-39bit:qemu-virtio-iommu-6.12]=undecided
 # The virtio-iommu guest on 6.1 has a VIOT table but no unit (the kernel lacks

@@ -18,6 +18,7 @@ Unit unit(std::string name, std::string_view model) {
 
 Unit vtd(std::string name, std::optional<bool> ir) {
   Unit u = unit(std::move(name), kModelIntelVtd);
+  u.caps.input_bits = 48;
   if (ir) u.extra["interrupt_remapping"] = *ir;
   return u;
 }
@@ -148,6 +149,19 @@ TEST(Readiness, UnknownModelAndReadErrorsWarn) {
   check = find(check_readiness(host, kSupported), "units");
   EXPECT_EQ(check.status, CheckStatus::kWarn);
   EXPECT_EQ(check.detail, "intel-vtd: dmar0; 1 error reading");
+}
+
+// SMMUv3 and virtio-iommu units on mainline kernels: the model comes from the unit's name or
+// parent driver, but the kernel publishes no capability. That is not "capabilities known".
+TEST(Readiness, KnownModelWithoutAnyCapabilityWarns) {
+  Host host = ready_host();
+  host.units.push_back(unit("smmu3.0x0000000009050000", kModelArmSmmuV3));
+  const ReadinessCheck check = find(check_readiness(host, kSupported), "units");
+  EXPECT_EQ(check.status, CheckStatus::kWarn);
+  EXPECT_EQ(check.detail, "arm-smmu-v3: smmu3.0x0000000009050000; intel-vtd: dmar0");
+  EXPECT_NE(check.hint.find("smmu3.0x0000000009050000: the kernel publishes no capability"),
+            std::string::npos)
+      << check.hint;
 }
 
 TEST(Readiness, GroupsMissingOrIncomplete) {
