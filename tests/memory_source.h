@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -10,6 +11,37 @@
 #include "libcaps/source.h"
 
 namespace caps::testing {
+
+/// Bytes in memory read at offsets, as the directory backend reads a file with pread. Every
+/// byte handed out is added to `*counter`. After fail_bytes(begin, end, status), a read that
+/// touches a byte in [begin, end) fails with `status`.
+class MemoryFile final : public PositionedFile {
+ public:
+  MemoryFile(std::string data, std::size_t size_hint, std::size_t* counter = nullptr)
+      : data_(std::move(data)), size_hint_(size_hint), counter_(counter) {}
+
+  void fail_bytes(std::size_t begin, std::size_t end, ReadStatus status) {
+    fail_begin_ = begin;
+    fail_end_ = end;
+    fail_status_ = status;
+  }
+
+  FileRead read_at(std::size_t offset, std::size_t length) override {
+    if (offset < fail_end_ && offset + length > fail_begin_) return {fail_status_, {}, 0};
+    std::string bytes = offset < data_.size() ? data_.substr(offset, length) : std::string();
+    if (counter_ != nullptr) *counter_ += bytes.size();
+    return {ReadStatus::kOk, std::move(bytes), 0};
+  }
+  std::size_t size_hint() const override { return size_hint_; }
+
+ private:
+  std::string data_;
+  std::size_t size_hint_;
+  std::size_t* counter_;
+  std::size_t fail_begin_ = 0;
+  std::size_t fail_end_ = 0;
+  ReadStatus fail_status_ = ReadStatus::kError;
+};
 
 /// Paths are root-relative ("sys/class/iommu/dmar0/intel-iommu/cap"). Directories exist
 /// implicitly as parents of files and links. Unit paths resolve through sys/class/iommu
@@ -44,6 +76,29 @@ class MemorySource : public Source {
     }
     if (it->second.size() > limit) return {ReadStatus::kTooLarge, {}, 0};
     return {ReadStatus::kOk, it->second, 0};
+  }
+
+  /// Positioned reads of a file's bytes, counted in bytes_read_at(). `size_hint` is its size
+  /// unless set_size_hint() says otherwise (sysfs reports a `config` file's whole size to a
+  /// non-root reader who gets only 64 bytes of it).
+  FileOpen open_file(std::string_view path, std::size_t /*limit*/) override {
+    std::string p(path);
+    // The same statuses as read_file; the reads' bounds are the caller's, as in the directory
+    // backend.
+    FileRead whole = read_file(path, std::string::npos - 1);
+    if (!whole.ok()) return {whole.status, nullptr, whole.error};
+    auto hint = size_hints_.find(p);
+    const std::size_t size = hint != size_hints_.end() ? hint->second : whole.data.size();
+    return {ReadStatus::kOk, std::make_unique<MemoryFile>(std::move(whole.data), size, &reads_[p]),
+            0};
+  }
+
+  /// Makes open_file report `size` as the file's size.
+  void set_size_hint(const std::string& path, std::size_t size) { size_hints_[path] = size; }
+  /// Bytes read from `path` through open_file's positioned reads so far.
+  std::size_t bytes_read_at(const std::string& path) const {
+    auto it = reads_.find(path);
+    return it == reads_.end() ? 0 : it->second;
   }
 
   DirRead list_dir(std::string_view path) override {
@@ -98,6 +153,8 @@ class MemorySource : public Source {
   std::map<std::string, std::string> links_;
   std::set<std::string> dirs_;
   std::map<std::string, ReadStatus> failures_;
+  std::map<std::string, std::size_t> size_hints_;
+  std::map<std::string, std::size_t> reads_;
 };
 
 }  // namespace caps::testing

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <deque>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -132,39 +133,95 @@ bool wait_readable(int fd) {
   return ::poll(&pfd, 1, kReadWaitMs) >= 0;
 }
 
-/// Reads at most limit + 1 bytes: the extra byte is how a too-large file is told apart
-/// without reading the rest of it. st_size is useless here (sysfs always says 4096).
-FileRead read_bounded(int fd, std::size_t limit) {
-  const std::size_t cap = limit == std::numeric_limits<std::size_t>::max() ? limit : limit + 1;
-  std::string data(std::min(cap, kFirstChunk), '\0');
-  std::size_t used = 0;
+/// Fills data[used, data.size()) from `fd` (at the file position, or from `offset` when it is
+/// not kNoOffset), stopping early only at end of file. Returns 0 or an errno value.
+constexpr std::size_t kNoOffset = std::numeric_limits<std::size_t>::max();
+
+int fill(int fd, std::string& data, std::size_t& used, std::size_t offset) {
   int waits = 0;
-  while (true) {
-    if (used == data.size()) {
-      if (used == cap) break;
-      data.resize(std::min(cap, data.size() * 2));
-    }
-    const ssize_t n = ::read(fd, data.data() + used, data.size() - used);
-    if (n == 0) break;
+  while (used < data.size()) {
+    char* into = data.data() + used;
+    const std::size_t want = data.size() - used;
+    const ssize_t n = offset == kNoOffset
+                          ? ::read(fd, into, want)
+                          : ::pread(fd, into, want, static_cast<off_t>(offset + used));
+    if (n == 0) return 0;
     if (n > 0) {
       used += static_cast<std::size_t>(n);
       continue;
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN && ++waits <= kMaxReadWaits && wait_readable(fd)) continue;
-    return file_error(errno);
+    return errno;
+  }
+  return 0;
+}
+
+/// Reads at most limit + 1 bytes: the extra byte is how a too-large file is told apart
+/// without reading the rest of it. st_size is useless here (sysfs always says 4096).
+FileRead read_bounded(int fd, std::size_t limit) {
+  const std::size_t cap = limit == std::numeric_limits<std::size_t>::max() ? limit : limit + 1;
+  std::string data(std::min(cap, kFirstChunk), '\0');
+  std::size_t used = 0;
+  while (true) {
+    if (const int error = fill(fd, data, used, kNoOffset); error != 0) return file_error(error);
+    if (used < data.size() || used == cap) break;
+    data.resize(std::min(cap, data.size() * 2));
   }
   if (used > limit) return file_status(ReadStatus::kTooLarge);
   data.resize(used);
   return FileRead{ReadStatus::kOk, std::move(data), 0};
 }
 
+/// A regular file beneath the root, read with pread: only the bytes asked for.
+class DirFile final : public PositionedFile {
+ public:
+  DirFile(Fd fd, std::size_t size) : fd_(std::move(fd)), size_(size) {}
+
+  FileRead read_at(std::size_t offset, std::size_t length) override {
+    constexpr auto kMaxOffset = static_cast<std::size_t>(std::numeric_limits<off_t>::max());
+    if (length > kMaxOffset || offset > kMaxOffset - length) {
+      return file_error(EINVAL);
+    }
+    std::string data(length, '\0');
+    std::size_t used = 0;
+    if (const int error = fill(fd_.get(), data, used, offset); error != 0) {
+      return file_error(error);
+    }
+    data.resize(used);
+    return FileRead{ReadStatus::kOk, std::move(data), 0};
+  }
+  std::size_t size_hint() const override { return size_; }
+
+ private:
+  Fd fd_;
+  std::size_t size_;
+};
+
+/// The size of an opened regular file, or why it cannot be read as one.
+FileOpen stat_regular(int fd, struct stat& st) {
+  if (::fstat(fd, &st) != 0) return FileOpen{status_of(errno), nullptr, errno};
+  if (!S_ISREG(st.st_mode)) return FileOpen{ReadStatus::kNotRegular, nullptr, 0};
+  return FileOpen{ReadStatus::kOk, nullptr, 0};
+}
+
 /// Checks the opened object is a regular file, then reads it.
 FileRead read_opened(Fd fd, std::size_t limit) {
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return file_error(errno);
-  if (!S_ISREG(st.st_mode)) return file_status(ReadStatus::kNotRegular);
+  if (FileOpen checked = stat_regular(fd.get(), st); !checked.ok()) {
+    return file_status(checked.status, checked.error);
+  }
   return read_bounded(fd.get(), limit);
+}
+
+/// Checks the opened object is a regular file, then keeps it open for positioned reads.
+FileOpen open_opened(Fd fd) {
+  struct stat st {};
+  FileOpen checked = stat_regular(fd.get(), st);
+  if (!checked.ok()) return checked;
+  const std::size_t size = st.st_size > 0 ? static_cast<std::size_t>(st.st_size) : 0;
+  checked.file = std::make_unique<DirFile>(std::move(fd), size);
+  return checked;
 }
 
 /// Collects a directory stream's entries, sorted. `stat_entry(name, st)` is the fallback for
@@ -317,6 +374,16 @@ class DirSource final : public Source {
     Opened opened = open_beneath(path, kFileFlags);
     if (!opened.fd) return file_error(opened.error);
     return read_opened(std::move(opened.fd), limit);
+  }
+
+  /// The same checks and opening as read_file; `limit` is not needed, the reads are the caller's.
+  FileOpen open_file(std::string_view path, std::size_t /*limit*/) override {
+    if (const int error = check_path(path); error != 0) {
+      return FileOpen{status_of(error), nullptr, error};
+    }
+    Opened opened = open_beneath(path, kFileFlags);
+    if (!opened.fd) return FileOpen{status_of(opened.error), nullptr, opened.error};
+    return open_opened(std::move(opened.fd));
   }
 
   DirRead list_dir(std::string_view path) override {

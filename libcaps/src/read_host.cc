@@ -190,29 +190,31 @@ Device read_device(Source& source, const std::string& name, const Sighting& seen
   if (!options.read_pci_config) return device;
 
   std::string config_path = seen.dir + "/config";
-  FileRead config = source.read_file(config_path, kConfigLimit);
-  if (config.status == ReadStatus::kMissing) return device;  // not a PCI device
+  FileOpen opened = source.open_file(config_path, kConfigLimit);
+  if (opened.status == ReadStatus::kMissing) return device;  // not a PCI device
+  const PciConfigRead config = opened.ok() ? read_pci_config(*opened.file)
+                                           : PciConfigRead{opened.status, {}, opened.error};
   if (!config.ok()) {
     add_diagnostic(diagnostics, config_path, Severity::kWarning,
                    "cannot read PCI config: " + describe(config.status, config.error));
     return device;
   }
-  if (config.data.size() < 64) {
+  const size_t size = config.info.config_size;
+  if (size < 64) {
     add_diagnostic(diagnostics, config_path, Severity::kWarning,
-                   "PCI config is only " + std::to_string(config.data.size()) +
+                   "PCI config is only " + std::to_string(size) +
                        " bytes; expected at least the 64-byte header");
     return device;
   }
   // pci_read_config() (drivers/pci/pci-sysfs.c) gives 64 bytes (128 for CardBus) to non-root
   // and cfg_size, 256 or 4096, to root; any other size is a cut copy.
-  const size_t size = config.data.size();
   if (size != 64 && size != 128 && size != 256 && size < kConfigLimit) {
     add_diagnostic(diagnostics, config_path, Severity::kWarning,
                    "PCI config is " + std::to_string(size) +
                        " bytes, not a size the kernel gives (64 or 128 to non-root, 256 or "
                        "4096 to root): its extended capabilities are unknown");
   }
-  device.pci = parse_pci_config(config.data);
+  device.pci = config.info;
   return device;
 }
 

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Source: shared defaults (unit files are plain root-relative paths) and status names.
+// Source: shared defaults (unit files are plain root-relative paths, positioned reads served
+// from a whole read) and status names.
 #include "libcaps/source.h"
+
+#include <utility>
 
 namespace caps {
 
@@ -42,6 +45,31 @@ FileRead Source::read_unit_file(std::string_view unit, std::string_view path, st
 
 DirRead Source::list_unit_dir(std::string_view unit, std::string_view path) {
   return list_dir(unit_path(unit, path));
+}
+
+namespace {
+
+/// A file read whole, read at offsets from memory.
+class WholeFile final : public PositionedFile {
+ public:
+  explicit WholeFile(std::string data) : data_(std::move(data)) {}
+
+  FileRead read_at(std::size_t offset, std::size_t length) override {
+    if (offset >= data_.size()) return FileRead{ReadStatus::kOk, {}, 0};
+    return FileRead{ReadStatus::kOk, data_.substr(offset, length), 0};
+  }
+  std::size_t size_hint() const override { return data_.size(); }
+
+ private:
+  std::string data_;
+};
+
+}  // namespace
+
+FileOpen Source::open_file(std::string_view path, std::size_t limit) {
+  FileRead whole = read_file(path, limit);
+  if (!whole.ok()) return FileOpen{whole.status, nullptr, whole.error};
+  return FileOpen{ReadStatus::kOk, std::make_unique<WholeFile>(std::move(whole.data)), 0};
 }
 
 }  // namespace caps

@@ -169,6 +169,9 @@ class UdevSource final : public Source {
   FileRead read_file(std::string_view path, std::size_t limit) override {
     return dir_->read_file(path, limit);
   }
+  FileOpen open_file(std::string_view path, std::size_t limit) override {
+    return dir_->open_file(path, limit);
+  }
   DirRead list_dir(std::string_view path) override { return dir_->list_dir(path); }
   LinkRead read_link(std::string_view path) override { return dir_->read_link(path); }
 

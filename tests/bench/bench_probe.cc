@@ -282,13 +282,40 @@ void write_host(const std::string& root, int units) {
 // ---------------------------------------------------------------------------------------------
 // Recording what the probe reads, and replaying it with plain syscalls.
 
-enum class OpKind { kReadFile, kListDir, kReadLink };
+enum class OpKind { kReadFile, kListDir, kReadLink, kPositioned };
+
+/// A positioned read: offset and length.
+using Range = std::pair<std::size_t, std::size_t>;
 
 /// One file system operation the probe asked its Source for, as a root-relative path.
 struct Op {
   OpKind kind = OpKind::kReadFile;
   std::string path;
-  std::size_t limit = 0;  // read_file only
+  std::size_t limit = 0;      // read_file only
+  std::vector<Range> ranges;  // positioned only: the reads made through open_file's handle
+};
+
+Op make_op(OpKind kind, std::string path, std::size_t limit = 0) {
+  return Op{kind, std::move(path), limit, {}};
+}
+
+/// Forwards positioned reads to the backend's file and logs them on the open_file operation.
+class RecordingFile final : public caps::PositionedFile {
+ public:
+  RecordingFile(std::unique_ptr<caps::PositionedFile> inner, std::vector<Op>& log,
+                std::size_t index)
+      : inner_(std::move(inner)), log_(log), index_(index) {}
+
+  caps::FileRead read_at(std::size_t offset, std::size_t length) override {
+    log_[index_].ranges.emplace_back(offset, length);
+    return inner_->read_at(offset, length);
+  }
+  std::size_t size_hint() const override { return inner_->size_hint(); }
+
+ private:
+  std::unique_ptr<caps::PositionedFile> inner_;
+  std::vector<Op>& log_;
+  std::size_t index_;
 };
 
 /// A Source that forwards to another and logs every operation.
@@ -301,28 +328,36 @@ class RecordingSource final : public caps::Source {
 
   caps::DirRead list_units() override {
     // Where the directory backend lists units (source.h: "the names in sys/class/iommu").
-    log_.push_back({OpKind::kListDir, "sys/class/iommu", 0});
+    log_.push_back(make_op(OpKind::kListDir, "sys/class/iommu"));
     return inner_.list_units();
   }
   caps::FileRead read_unit_file(std::string_view unit, std::string_view path,
                                 std::size_t limit) override {
-    log_.push_back({OpKind::kReadFile, caps::unit_path(unit, path), limit});
+    log_.push_back(make_op(OpKind::kReadFile, caps::unit_path(unit, path), limit));
     return inner_.read_unit_file(unit, path, limit);
   }
   caps::DirRead list_unit_dir(std::string_view unit, std::string_view path) override {
-    log_.push_back({OpKind::kListDir, caps::unit_path(unit, path), 0});
+    log_.push_back(make_op(OpKind::kListDir, caps::unit_path(unit, path)));
     return inner_.list_unit_dir(unit, path);
   }
   caps::FileRead read_file(std::string_view path, std::size_t limit) override {
-    log_.push_back({OpKind::kReadFile, std::string(path), limit});
+    log_.push_back(make_op(OpKind::kReadFile, std::string(path), limit));
     return inner_.read_file(path, limit);
   }
+  caps::FileOpen open_file(std::string_view path, std::size_t limit) override {
+    log_.push_back(make_op(OpKind::kPositioned, std::string(path), limit));
+    caps::FileOpen opened = inner_.open_file(path, limit);
+    if (opened.ok()) {
+      opened.file = std::make_unique<RecordingFile>(std::move(opened.file), log_, log_.size() - 1);
+    }
+    return opened;
+  }
   caps::DirRead list_dir(std::string_view path) override {
-    log_.push_back({OpKind::kListDir, std::string(path), 0});
+    log_.push_back(make_op(OpKind::kListDir, std::string(path)));
     return inner_.list_dir(path);
   }
   caps::LinkRead read_link(std::string_view path) override {
-    log_.push_back({OpKind::kReadLink, std::string(path), 0});
+    log_.push_back(make_op(OpKind::kReadLink, std::string(path)));
     return inner_.read_link(path);
   }
 
@@ -401,6 +436,7 @@ struct ReplayOp {
   OpKind kind;
   std::string abs;
   std::size_t limit;
+  std::vector<Range> ranges;
 };
 
 /// The log as replay operations; `root` empty keeps the paths root-relative.
@@ -408,9 +444,20 @@ std::vector<ReplayOp> prepare_replay(const std::string& root, const std::vector<
   std::vector<ReplayOp> ops;
   ops.reserve(log.size());
   for (const Op& op : log) {
-    ops.push_back({op.kind, root.empty() ? op.path : root + "/" + op.path, op.limit});
+    ops.push_back({op.kind, root.empty() ? op.path : root + "/" + op.path, op.limit, op.ranges});
   }
   return ops;
+}
+
+/// The positioned reads of one opened file; the bytes read.
+std::size_t pread_ranges(int fd, const std::vector<Range>& ranges, std::vector<char>& buffer) {
+  std::size_t bytes = 0;
+  for (const auto& [offset, length] : ranges) {
+    const ssize_t n = ::pread(fd, buffer.data(), std::min(length, buffer.size()),
+                              static_cast<off_t>(offset));
+    if (n > 0) bytes += static_cast<std::size_t>(n);
+  }
+  return bytes;
 }
 
 /// The floor: every operation of the log with plain syscalls, nothing parsed. Files are read
@@ -434,6 +481,13 @@ std::size_t replay(const std::vector<ReplayOp>& ops, std::vector<char>& buffer) 
           total += static_cast<std::size_t>(n);
         }
         bytes += total;
+        ::close(fd);
+        break;
+      }
+      case OpKind::kPositioned: {
+        const int fd = ::open(op.abs.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) break;
+        bytes += pread_ranges(fd, op.ranges, buffer);
         ::close(fd);
         break;
       }
@@ -501,6 +555,15 @@ std::size_t replay_beneath(int root_fd, const std::vector<ReplayOp>& ops,
         ::close(fd);
         break;
       }
+      case OpKind::kPositioned: {
+        const int fd = open_beneath(root_fd, op.abs.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) break;
+        struct stat st {};
+        ::fstat(fd, &st);
+        bytes += pread_ranges(fd, op.ranges, buffer) + static_cast<std::size_t>(st.st_size);
+        ::close(fd);
+        break;
+      }
       case OpKind::kListDir: {
         const int fd = open_beneath(root_fd, op.abs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) break;
@@ -548,8 +611,15 @@ double time_replay_beneath(const std::string& root, const std::vector<ReplayOp>&
 // ---------------------------------------------------------------------------------------------
 // The whole binary, for context: process start, option parsing, reading, formatting, writing.
 
-/// Runs `argv` with stdout and stderr on /dev/null; returns wall milliseconds and the exit status.
-std::pair<double, int> time_exec(const std::vector<std::string>& args) {
+/// How one process run went.
+struct Exec {
+  double wall_ms = 0;
+  double cpu_ms = 0;  // user + system time of the child: what load from other processes hides
+  int status = 0;
+};
+
+/// Runs `argv` with stdout and stderr on /dev/null.
+Exec time_exec(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -564,9 +634,14 @@ std::pair<double, int> time_exec(const std::vector<std::string>& args) {
     ::_exit(127);
   }
   int status = 0;
-  if (::waitpid(pid, &status, 0) < 0) die("waitpid");
-  const double ms = ms_since(start);
-  return {ms, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)};
+  rusage usage{};
+  if (::wait4(pid, &status, 0, &usage) < 0) die("wait4");
+  Exec out;
+  out.wall_ms = ms_since(start);
+  const auto ms = [](const timeval& t) { return t.tv_sec * 1000.0 + t.tv_usec / 1000.0; };
+  out.cpu_ms = ms(usage.ru_utime) + ms(usage.ru_stime);
+  out.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -576,7 +651,12 @@ struct Options {
   int min_runs = 7;
   double min_seconds = 0.3;  // per size and side: small trees get more runs
   std::string probe_bin = IOMMU_BINARY_DIR "/tools/iommu-probe";
+  std::string floor_bin = IOMMU_BINARY_DIR "/tests/bench/floor_reader";
+  int pairs = 7;         // whole-process pairs on the largest tree
+  std::string ops_log;   // keep floor_reader's log here (default: beside the tree, removed)
   bool profile = false;  // only the probe loop on the first size, for callgrind or perf
+  std::string write_tree;  // only write the tree of the first size there, and keep it
+  std::string tree;        // measure this tree (written by --write-tree) instead of writing one
   int profile_runs = 20;
 };
 
@@ -596,6 +676,8 @@ struct Row {
 
 void usage() {
   std::cerr << "usage: bench_probe [--sizes N,N,...] [--runs K] [--probe-bin PATH]\n"
+               "                   [--floor-bin PATH] [--pairs K] [--ops-log FILE]\n"
+               "                   [--write-tree N DIR] [--tree N DIR]\n"
                "                   [--profile N [--profile-runs K]]\n";
   std::exit(2);
 }
@@ -618,9 +700,21 @@ Options parse_options(int argc, char** argv) {
       options.min_runs = std::max(1, std::atoi(value().c_str()));
     } else if (arg == "--probe-bin") {
       options.probe_bin = value();
+    } else if (arg == "--floor-bin") {
+      options.floor_bin = value();
+    } else if (arg == "--pairs") {
+      options.pairs = std::max(1, std::atoi(value().c_str()));
+    } else if (arg == "--ops-log") {
+      options.ops_log = value();
     } else if (arg == "--profile") {
       options.profile = true;
       options.sizes = {std::atoi(value().c_str())};
+    } else if (arg == "--tree") {
+      options.sizes = {std::atoi(value().c_str())};
+      options.tree = value();
+    } else if (arg == "--write-tree") {
+      options.sizes = {std::atoi(value().c_str())};
+      options.write_tree = value();
     } else if (arg == "--profile-runs") {
       options.profile_runs = std::max(1, std::atoi(value().c_str()));
     } else {
@@ -733,32 +827,87 @@ void print_verdicts(const std::vector<Row>& rows) {
               big.probe_ops == big.floor_ops ? "same" : "DIFFERENT");
 }
 
-/// Times the iommu-probe binary on the tree; returns the lines to print after the tables.
-std::string time_binary(const Options& options, const std::string& root, int units,
-                        const Row& in_process) {
-  char text[512];
-  if (::access(options.probe_bin.c_str(), X_OK) != 0) {
-    std::snprintf(text, sizeof text, "\niommu-probe binary: not found at %s (skipped)\n",
-                  options.probe_bin.c_str());
-    return text;
+/// The operations as floor_reader's log: one line each, absolute paths (floor_reader.c).
+void write_ops_log(const std::string& file, const std::string& root, const std::vector<Op>& log) {
+  std::string text;
+  for (const Op& op : log) {
+    const std::string abs = root + "/" + op.path;
+    switch (op.kind) {
+      case OpKind::kReadFile:
+        text += "R " + std::to_string(op.limit) + " " + abs + "\n";
+        break;
+      case OpKind::kPositioned:
+        text += "P " + std::to_string(op.ranges.size());
+        for (const auto& [offset, length] : op.ranges) {
+          text += " " + std::to_string(offset) + " " + std::to_string(length);
+        }
+        text += " " + abs + "\n";
+        break;
+      case OpKind::kListDir:
+        text += "D " + abs + "\n";
+        break;
+      case OpKind::kReadLink:
+        text += "L " + abs + "\n";
+        break;
+    }
   }
-  const std::vector<std::string> args = {options.probe_bin, "--sysfs-root", root, "--format",
-                                         "json"};
-  std::vector<double> samples;
-  int status = 0;
-  time_exec(args);  // warm-up
-  for (int i = 0; i < 5; ++i) {
-    auto [ms, code] = time_exec(args);
-    samples.push_back(ms);
-    status = code;
+  std::FILE* out = std::fopen(file.c_str(), "w");
+  if (out == nullptr || std::fwrite(text.data(), 1, text.size(), out) != text.size() ||
+      std::fclose(out) != 0) {
+    die("write " + file);
   }
-  const Summary s = summarize(samples);
+}
+
+/// Whole processes on the largest tree: iommu-probe --format json >/dev/null against
+/// floor_reader replaying the probe's operations, in pairs (floor, then probe). Returns the
+/// lines to print after the tables.
+std::string time_processes(const Options& options, const std::string& root, int units,
+                           const Row& in_process) {
+  char text[1024];
+  for (const std::string& bin : {options.probe_bin, options.floor_bin}) {
+    if (::access(bin.c_str(), X_OK) != 0) {
+      std::snprintf(text, sizeof text, "\nwhole processes: %s not found (skipped)\n",
+                    bin.c_str());
+      return text;
+    }
+  }
+  const std::string log_file = options.ops_log.empty() ? root + ".ops" : options.ops_log;
+  write_ops_log(log_file, root, record_probe(root));
+  const std::vector<std::string> probe = {options.probe_bin, "--sysfs-root", root, "--format",
+                                          "json"};
+  const std::vector<std::string> floor = {options.floor_bin, log_file};
+  time_exec(floor);  // warm-up
+  const int status = time_exec(probe).status;
+  std::vector<double> probe_ms, floor_ms, ratios, probe_cpu, floor_cpu, cpu_ratios;
+  for (int i = 0; i < options.pairs; ++i) {
+    const Exec f = time_exec(floor);
+    const Exec p = time_exec(probe);
+    floor_ms.push_back(f.wall_ms);
+    probe_ms.push_back(p.wall_ms);
+    ratios.push_back(p.wall_ms / f.wall_ms);
+    floor_cpu.push_back(f.cpu_ms);
+    probe_cpu.push_back(p.cpu_ms);
+    cpu_ratios.push_back(p.cpu_ms / f.cpu_ms);
+  }
+  if (options.ops_log.empty()) ::unlink(log_file.c_str());
+  const Summary p = summarize(probe_ms);
+  const Summary f = summarize(floor_ms);
+  const Summary r = summarize(ratios);
+  const Summary pc = summarize(probe_cpu);
+  const Summary fc = summarize(floor_cpu);
+  const Summary rc = summarize(cpu_ratios);
   std::snprintf(
       text, sizeof text,
-      "\niommu-probe --sysfs-root <tree N=%d> --format json >/dev/null (fork+exec, 5 runs):\n"
-      "  best %.1f ms, median %.1f ms, exit status %d; in-process probe median %.1f ms, "
-      "so process start + CLI + output cost %.1f ms\n",
-      units, s.best, s.median, status, in_process.probe.median, s.median - in_process.probe.median);
+      "\nwhole processes on the tree N=%d, %d pairs (floor_reader, then iommu-probe):\n"
+      "  iommu-probe --sysfs-root <tree> --format json >/dev/null: wall best %.1f ms, median "
+      "%.1f ms; CPU median %.1f ms; exit status %d\n"
+      "  floor_reader <ops log>: wall best %.1f ms, median %.1f ms; CPU median %.1f ms\n"
+      "  ratio probe/floor per pair, wall: median %.2f (best pair %.2f): goal 1.5x %s\n"
+      "  ratio probe/floor per pair, CPU (user+sys): median %.2f (best pair %.2f)\n"
+      "  process start + CLI + output beyond the in-process probe: %.1f ms\n",
+      units, options.pairs, p.best, p.median, pc.median, status, f.best, f.median, fc.median,
+      r.median, r.best, r.median <= 1.5 ? "met" : "NOT met", rc.median, rc.best,
+      p.median - in_process.probe.median);
   return text;
 }
 
@@ -777,20 +926,25 @@ int run_profile(const Options& options) {
 
 int run(const Options& options) {
   if (options.profile) return run_profile(options);
+  if (!options.write_tree.empty()) {
+    write_host(options.write_tree, options.sizes.front());
+    return 0;
+  }
   TempDir tmp("bench-probe");
   std::vector<Row> rows;
   std::string binary;
   for (int units : options.sizes) {
-    const std::string root = tmp.path() + "/n" + std::to_string(units);
+    const std::string root =
+        options.tree.empty() ? tmp.path() + "/n" + std::to_string(units) : options.tree;
     const Clock::time_point start = Clock::now();
-    write_host(root, units);
+    if (options.tree.empty()) write_host(root, units);
     std::fprintf(stderr, "bench_probe: N=%d tree written in %.1f s, measuring...\n", units,
                  ms_since(start) / 1000);
     rows.push_back(measure(root, units, options));
-    if (units == options.sizes.back()) binary = time_binary(options, root, units, rows.back());
+    if (units == options.sizes.back()) binary = time_processes(options, root, units, rows.back());
     // One tree at a time keeps the disk footprint at that of the largest tree.
     std::error_code ignored;
-    std::filesystem::remove_all(root, ignored);
+    if (options.tree.empty()) std::filesystem::remove_all(root, ignored);
   }
   print_table(rows);
   print_verdicts(rows);

@@ -13,7 +13,7 @@ build=${BENCH_BUILD_DIR:-$src/build-bench}
 # Release build. The benchmarks' own sources are always built with -Werror.
 cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CXX_FLAGS=-Wno-error=restrict >/dev/null
-cmake --build "$build" --target bench_probe bench_compat iommu-probe
+cmake --build "$build" --target bench_probe bench_compat iommu-probe floor_reader
 
 echo
 echo "== bench_probe (fake sysfs trees under ${TMPDIR:-/tmp}, removed at exit; ~0.6 GB at N=4096)"

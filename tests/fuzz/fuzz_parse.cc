@@ -13,6 +13,7 @@
 #include "libcaps/decode.h"
 #include "libcaps/parse.h"
 #include "libcaps/reader.h"
+#include "memory_source.h"
 
 namespace caps::fuzz {
 namespace {
@@ -155,8 +156,24 @@ void check_registers(FuzzedDataProvider& fdp) {
                                  present & 16 ? &efr2 : nullptr));
 }
 
+/// Reading the config at offsets (what read_host does) says what parsing it whole says, and
+/// too large past 4 KiB, whatever size the file reports: exact, sysfs's 4096 to a non-root
+/// reader, none, or a size cut from the input.
+void check_pci_read_at_offsets(std::string_view bytes, const PciInfo& whole) {
+  for (std::size_t hint : {bytes.size(), std::size_t{4096}, std::size_t{0}, bytes.size() / 2}) {
+    testing::MemoryFile file(std::string(bytes), hint);
+    const PciConfigRead read = read_pci_config(file);
+    if (bytes.size() > kConfigLimit) {
+      require(read.status == ReadStatus::kTooLarge, "a config past 4 KiB is too large");
+      continue;
+    }
+    require(read.ok() && read.info == whole, "positioned reads give what a whole read gives");
+  }
+}
+
 void check_pci(std::string_view bytes) {
   PciInfo info = parse_pci_config(bytes);
+  check_pci_read_at_offsets(bytes, info);
   require(info.config_size == std::min<size_t>(bytes.size(), 4096), "config_size is what was read");
   if (bytes.size() < 64) {
     PciInfo nothing;

@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: MIT
-// Tests for parse_pci_config: header fields and the PCIe extended capability walk.
+// Tests for parse_pci_config and read_pci_config: header fields, the PCIe extended capability
+// walk, and reading only what it needs from a file at offsets.
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "libcaps/reader.h"
+#include "memory_source.h"
 
 namespace caps {
 namespace {
+
+using testing::MemoryFile;
 
 /// A config space image of `size` bytes with little-endian helpers.
 struct Config {
@@ -135,6 +140,88 @@ TEST(PciConfigTest, TooShortForAHeader) {
   PciInfo info = parse_pci_config(std::string(10, '\xff'));
   EXPECT_EQ(info.vendor, 0);
   EXPECT_FALSE(info.pasid.has_value());
+}
+
+/// Configs of every kind the walk meets, as a whole read of the file would give them.
+std::vector<std::string> sample_configs() {
+  std::vector<std::string> out;
+  for (size_t size : {0u, 10u, 63u, 64u, 128u, 200u, 256u, 4095u, 4096u, 4097u, 8192u}) {
+    Config c = intel_nic();
+    c.bytes.resize(size, '\0');
+    out.push_back(c.bytes);
+  }
+  Config loop(4096);
+  loop.ext(0x100, 0x000f, 0x200);
+  loop.ext(0x200, 0x0013, 0x100);
+  out.push_back(loop.bytes);
+  Config at_end(4096);
+  at_end.ext(0x100, 0x0001, 0xffc);
+  at_end.ext(0xffc, 0x001b, 0);
+  out.push_back(at_end.bytes);
+  Config absent(4096);
+  absent.put(0x100, 0xffffffff, 4);
+  out.push_back(absent.bytes);
+  return out;
+}
+
+TEST(ReadPciConfigTest, SaysWhatAWholeReadSaysWhateverTheReportedSize) {
+  // The reported size is a hint: exact (a copied tree), 4096 for a 64-byte non-root read of
+  // sysfs, 0 (procfs style), or wrong either way. Every case ends where a whole read does.
+  for (const std::string& bytes : sample_configs()) {
+    for (size_t hint : {bytes.size(), size_t{0}, size_t{64}, size_t{4096}, size_t{5000}}) {
+      MemoryFile file(bytes, hint);
+      const PciConfigRead read = read_pci_config(file);
+      if (bytes.size() > kConfigLimit) {
+        EXPECT_EQ(read.status, ReadStatus::kTooLarge) << bytes.size() << " hint " << hint;
+        continue;
+      }
+      ASSERT_TRUE(read.ok()) << bytes.size() << " hint " << hint;
+      EXPECT_EQ(read.info, parse_pci_config(bytes)) << bytes.size() << " hint " << hint;
+    }
+  }
+}
+
+TEST(ReadPciConfigTest, ReadsOnlyTheHeaderFieldsAndTheChain) {
+  // 1 byte proves the size (the last one, and nothing after it), 16 of header, 4 per extended
+  // capability header (ATS, PRI, PASID) and the PASID capability register's 2.
+  size_t read = 0;
+  MemoryFile nic(intel_nic().bytes, 4096, &read);
+  const PciConfigRead info = read_pci_config(nic);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info.info, parse_pci_config(intel_nic().bytes));
+  EXPECT_EQ(read, 1u + 16 + 3 * 4 + 2);
+
+  read = 0;
+  Config plain(4096);  // PCIe, no extended capability: one header of zeros
+  MemoryFile bridge(plain.bytes, 4096, &read);
+  ASSERT_TRUE(read_pci_config(bridge).ok());
+  EXPECT_EQ(read, 1u + 16 + 4);
+
+  read = 0;
+  MemoryFile conventional(Config(256).bytes, 256, &read);
+  ASSERT_TRUE(read_pci_config(conventional).ok());
+  EXPECT_EQ(read, 1u + 16);
+
+  // A non-root reader: sysfs says 4096, the reads give 64 bytes, read from the start.
+  read = 0;
+  MemoryFile non_root(intel_nic().bytes.substr(0, 64), 4096, &read);
+  const PciConfigRead short_read = read_pci_config(non_root);
+  ASSERT_TRUE(short_read.ok());
+  EXPECT_EQ(short_read.info.config_size, 64u);
+  EXPECT_EQ(read, 64u);
+}
+
+TEST(ReadPciConfigTest, AFailedReadFailsTheWhole) {
+  // Wherever a read fails (the size check, the header, deep in the chain), the result is
+  // that failure, as when a whole read fails; never a half-read config.
+  for (size_t at : {size_t{0x0e}, size_t{0x160}, size_t{0x164}, size_t{0xfff}}) {
+    MemoryFile file(intel_nic().bytes, 4096);
+    file.fail_bytes(at, at + 1, ReadStatus::kError);
+    EXPECT_EQ(read_pci_config(file).status, ReadStatus::kError) << at;
+  }
+  MemoryFile unread(intel_nic().bytes, 4096);
+  unread.fail_bytes(0x20, 0x100, ReadStatus::kDenied);  // between header and chain: never read
+  EXPECT_TRUE(read_pci_config(unread).ok());
 }
 
 }  // namespace

@@ -132,6 +132,52 @@ TEST(ReadHostTest, ConfigSizeSaysWhatTheKernelHasForTheFunction) {
             "4096 to root): its extended capabilities are unknown");
 }
 
+TEST(ReadHostTest, ConfigIsReadAtOffsetsNotWhole) {
+  // The NIC has ATS, PRI and PASID: a byte proves the size, 16 bytes of header fields, three
+  // capability headers and the PASID register: 31 of its 4096 bytes.
+  MemorySource s = host_with_group();
+  std::string config(4096, '\0');
+  config[0x00] = '\x86';
+  config[0x01] = '\x80';
+  const auto put32 = [&config](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) config[at + i] = static_cast<char>(v >> (8 * i));
+  };
+  put32(0x100, 0x000f | 1u << 16 | 0x110u << 20);  // ATS
+  put32(0x110, 0x0013 | 1u << 16 | 0x120u << 20);  // PRI
+  put32(0x120, 0x001b | 1u << 16);                 // PASID, last
+  put32(0x124, 20u << 8);
+  const std::string dir = "sys/kernel/iommu_groups/12/devices/";
+  s.file(dir + "0000:3b:00.0/config", config);
+  // A non-root read of sysfs: the file says 4096 bytes and gives 64.
+  s.file(dir + "0000:3b:00.1/config", config.substr(0, 64));
+  s.set_size_hint(dir + "0000:3b:00.1/config", 4096);
+  const Host h = read_host(s);
+  ASSERT_TRUE(h.devices[0].pci && h.devices[1].pci);
+  EXPECT_EQ(h.devices[0].pci, parse_pci_config(config));
+  ASSERT_TRUE(h.devices[0].pci->pasid && *h.devices[0].pci->pasid);
+  EXPECT_EQ(**h.devices[0].pci->pasid, (PasidCapability{20, false, false}));
+  EXPECT_EQ(s.bytes_read_at(dir + "0000:3b:00.0/config"), 31u);
+  EXPECT_EQ(h.devices[1].pci, parse_pci_config(config.substr(0, 64)));
+  EXPECT_EQ(h.devices[1].pci->config_size, 64u);
+  EXPECT_TRUE(h.diagnostics.empty()) << h.diagnostics[0].message;
+}
+
+TEST(ReadHostTest, ConfigTooLargeWhateverItsReportedSize) {
+  MemorySource s = host_with_group();
+  const std::string dir = "sys/kernel/iommu_groups/12/devices/";
+  s.file(dir + "0000:3b:00.0/config", std::string(4097, '\0'));
+  s.file(dir + "0000:3b:00.1/config", std::string(4097, '\0'));
+  s.set_size_hint(dir + "0000:3b:00.1/config", 4096);  // misreported: found by reading
+  const Host h = read_host(s);
+  EXPECT_EQ(h.devices[0].pci, std::nullopt);
+  EXPECT_EQ(h.devices[1].pci, std::nullopt);
+  ASSERT_EQ(h.diagnostics.size(), 2u);
+  EXPECT_EQ(h.diagnostics[0],
+            (Diagnostic{"kernel/iommu_groups/12/devices/0000:3b:00.0/config", Severity::kWarning,
+                        "cannot read PCI config: too large"}));
+  EXPECT_EQ(h.diagnostics[1].message, "cannot read PCI config: too large");
+}
+
 TEST(ReadHostTest, BadGroupEntriesAndRegions) {
   MemorySource s = host_with_group();
   s.file("sys/kernel/iommu_groups/notanumber/type", "DMA\n");

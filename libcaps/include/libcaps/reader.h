@@ -26,7 +26,22 @@ Host read_host(Source& source, const ReadOptions& options = {});
 /// Reads one unit directory (layout detection, registers, normalization, devices/).
 Unit read_unit(Source& source, const std::string& name);
 
-/// Parses PCI config space bytes (the first 64, 256 or all 4096). Pure; used by read_host.
+/// Parses PCI config space bytes (the first 64, 256 or all 4096). Pure.
 PciInfo parse_pci_config(std::string_view config);
+
+/// PCI config facts read from an open `config` file.
+struct PciConfigRead {
+  ReadStatus status = ReadStatus::kError;  // kTooLarge past kConfigLimit bytes
+  PciInfo info;                            // info.config_size: the bytes a whole read gives
+  int error = 0;
+
+  bool ok() const { return status == ReadStatus::kOk; }
+};
+
+/// What parse_pci_config says about the file's whole content, reading only the header fields
+/// and the extended capability chain at their offsets, about 30 bytes instead of 4096: on a
+/// live host every config dword read is a config cycle, a trap to the hypervisor in a VM.
+/// Used by read_host.
+PciConfigRead read_pci_config(PositionedFile& config);
 
 }  // namespace caps

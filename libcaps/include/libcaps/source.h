@@ -58,6 +58,27 @@ struct LinkRead {
   bool ok() const { return status == ReadStatus::kOk; }
 };
 
+/// A file opened for reads at offsets, so a caller reads only the bytes it needs: every dword
+/// of a live PCI function's `config` is a config cycle (a trap to the hypervisor in a virtual
+/// machine), and the probe needs a few dozen of its 4096 bytes.
+class PositionedFile {
+ public:
+  virtual ~PositionedFile() = default;
+  /// Up to `length` bytes from `offset`; fewer only where the file ends.
+  virtual FileRead read_at(std::size_t offset, std::size_t length) = 0;
+  /// The size the file system reports (st_size). A hint, not a promise: sysfs reports a
+  /// `config` file's whole size even to a non-root reader, who gets only its first 64 bytes.
+  virtual std::size_t size_hint() const = 0;
+};
+
+struct FileOpen {
+  ReadStatus status = ReadStatus::kError;
+  std::unique_ptr<PositionedFile> file;  // null unless kOk
+  int error = 0;
+
+  bool ok() const { return status == ReadStatus::kOk; }
+};
+
 /// Sysfs attribute files are at most a page; anything longer is not a kernel attribute.
 inline constexpr std::size_t kAttrLimit = 4096;
 /// PCI config space is at most 4 KiB.
@@ -85,6 +106,11 @@ class Source {
 
   /// Any file under the root.
   virtual FileRead read_file(std::string_view path, std::size_t limit) = 0;
+  /// Any file under the root, opened for positioned reads with read_file's guarantees (beneath
+  /// the root, a regular file, never blocking). The caller reads at most `limit` + 1 bytes of
+  /// it. The default reads the file whole through read_file(path, limit) and serves the reads
+  /// from memory (so it can say kTooLarge here); backends that can read at offsets override it.
+  virtual FileOpen open_file(std::string_view path, std::size_t limit);
   /// Any directory under the root.
   virtual DirRead list_dir(std::string_view path) = 0;
   /// The text of a symlink under the root (not followed).
