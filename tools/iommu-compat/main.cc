@@ -26,6 +26,7 @@
 #include "common/version.h"
 #include "libcaps/check.h"
 #include "libcaps/guest.h"
+#include "libcaps/guest_vmm.h"
 #include "libcaps/host_report.h"
 #include "libcaps/reader.h"
 #include "libcaps/source.h"
@@ -55,6 +56,8 @@ struct HostOptions {
 struct CheckOptions {
   HostOptions hosts;
   std::vector<std::string> guests;
+  std::vector<std::string> qemu_args;  // --qemu-args: command lines given inline
+  std::string qemu_version;
   std::string format = "text";
   std::string output;
   bool show_passes = false;
@@ -249,8 +252,30 @@ bool looks_like_host_report(std::string_view text) {
   return false;
 }
 
-GuestInput load_guest(const std::string& path) {
-  GuestInput in{path, std::nullopt, {}};
+/// A guest in any syntax, told by its content: guest file, QEMU command line, libvirt domain.
+tl::expected<caps::Guest, std::vector<caps::Error>> parse_any_guest(const std::string& text,
+                                                                   const std::string& name,
+                                                                   caps::QemuVersion version) {
+  switch (caps::detect_guest_input(text)) {
+    case caps::GuestInputKind::kQemu:
+      return caps::parse_qemu_guest(text, name, version);
+    case caps::GuestInputKind::kLibvirt:
+      return caps::parse_libvirt_guest(text, name, version);
+    case caps::GuestInputKind::kToml:
+      break;
+  }
+  return caps::parse_guest(text, name);
+}
+
+/// `--qemu-args '...'` (its name in messages) or a guest file.
+GuestInput load_guest(const std::string& path, caps::QemuVersion version, bool inline_args) {
+  GuestInput in{inline_args ? "--qemu-args" : path, std::nullopt, {}};
+  if (inline_args) {
+    auto parsed = caps::parse_qemu_guest(path, "--qemu-args", version);
+    if (parsed) in.guest = std::move(*parsed);
+    if (!parsed) in.errors = std::move(parsed.error());
+    return in;
+  }
   caps::Result<std::string> text = read_text_file(path);
   if (!text) {
     in.errors.push_back(text.error());
@@ -262,7 +287,7 @@ GuestInput load_guest(const std::string& path) {
                          "--host DIR for every *.toml in a directory"});
     return in;
   }
-  auto parsed = caps::parse_guest(*text, path);
+  auto parsed = parse_any_guest(*text, path, version);
   if (parsed) {
     in.guest = std::move(*parsed);
   } else {
@@ -306,6 +331,15 @@ class ErrorEcho {
 
 int run_check(const CheckOptions& options) {
   if (std::string error = check_backend(options.hosts); !error.empty()) return usage_error(error);
+  if (options.guests.empty() && options.qemu_args.empty()) {
+    return usage_error("guests: at least one GUEST file or --qemu-args is required");
+  }
+  caps::QemuVersion version = caps::kNewestQemu;
+  if (!options.qemu_version.empty()) {
+    const caps::Result<caps::QemuVersion> parsed = caps::parse_qemu_version(options.qemu_version);
+    if (!parsed) return usage_error(parsed.error().to_string());
+    version = *parsed;
+  }
   const std::vector<ReportPath> reports = expand_reports(options.hosts.reports);
   std::optional<tools::OutputTarget> target;
   if (!options.output.empty()) {
@@ -330,8 +364,11 @@ int run_check(const CheckOptions& options) {
   caps::Verdict overall = caps::Verdict::kCompatible;
   // One guest at a time and each pair formatted as soon as it is checked: a matrix of
   // thousands of guests needs the memory of one pair, not of all.
-  for (const std::string& path : options.guests) {
-    const GuestInput guest = load_guest(path);
+  std::vector<std::pair<std::string, bool>> guests;  // (path or arguments, inline)
+  for (const std::string& args : options.qemu_args) guests.emplace_back(args, true);
+  for (const std::string& path : options.guests) guests.emplace_back(path, false);
+  for (const auto& [path, inline_args] : guests) {
+    const GuestInput guest = load_guest(path, version, inline_args);
     for (const HostInput& host : hosts) {
       const tools::CompatPair pair = run_pair(guest, host, {.passes = passes_shown});
       if (echo_errors) echo.add(pair);
@@ -473,9 +510,18 @@ int run(int argc, char** argv) {
                    "a device or FIFO written in place")
       ->type_name("FILE");
   check_cmd->add_flag("--show-passes", check.show_passes, "Text: list passing findings too");
-  check_cmd->add_option("guests", check.guests, "Guest description files (TOML, format 1)")
-      ->type_name("GUEST.toml")
-      ->required();
+  check_cmd->add_option("--qemu-args", check.qemu_args,
+                        "A QEMU command line to check, shell-quoted in one argument (repeatable)")
+      ->type_name("'ARGS'")
+      ->allow_extra_args(false);
+  check_cmd->add_option("--qemu-version", check.qemu_version,
+                        "The QEMU release the VMM rules judge by (default: 11.0, the newest cited)")
+      ->type_name("X.Y");
+  check_cmd
+      ->add_option("guests", check.guests,
+                   "Guests: guest files (TOML), QEMU command lines (one argument a line, or "
+                   "shell-quoted) or libvirt domain XML, told apart by their content")
+      ->type_name("GUEST");
 
   SuggestOptions suggest;
   CLI::App* suggest_cmd = app.add_subcommand(
