@@ -119,7 +119,8 @@ Decision decide(const Guest& guest, const Host& host) {
   // VMM findings have no bit (their rules are not rule_ids()), but they count in the verdict.
   if (guest.vmm.syntax != GuestSyntax::kToml && decision.verdict != Verdict::kIncompatible) {
     Verdict vmm = verdict_of(check_vmm(guest));
-    if (vmm == Verdict::kIncompatible || (vmm == Verdict::kUndecided && decision.verdict == Verdict::kCompatible))
+    if (vmm == Verdict::kIncompatible ||
+        (vmm == Verdict::kUndecided && decision.verdict == Verdict::kCompatible))
       decision.verdict = vmm;
   }
   return decision;

@@ -33,10 +33,12 @@ struct DriverAttr {
   std::string_view option;
 };
 constexpr DriverAttr kDriverAttrs[] = {
-    {"intremap", "intremap"}, {"caching_mode", "caching-mode"}, {"eim", "eim"},
-    {"iotlb", "device-iotlb"}, {"aw_bits", "aw-bits"}, {"dma_translation", "dma-translation"},
-    {"xtsup", "xtsup"},       {"passthrough", "pt"},             {"granule", "granule"},
-    {"accel", "accel"},       {"ats", "ats"},                    {"ril", "ril"},
+    {"intremap", "intremap"}, {"caching_mode", "caching-mode"},
+    {"eim", "eim"},           {"iotlb", "device-iotlb"},
+    {"aw_bits", "aw-bits"},   {"dma_translation", "dma-translation"},
+    {"xtsup", "xtsup"},       {"passthrough", "pt"},
+    {"granule", "granule"},   {"accel", "accel"},
+    {"ats", "ats"},           {"ril", "ril"},
     {"ssidSize", "ssidsize"}, {"oas", "oas"}};
 
 class DomainReader {
@@ -94,9 +96,8 @@ class DomainReader {
   SourcePos pos_of(xmlNode* n, std::string_view attribute) const {
     const long line = xmlGetLineNo(n);
     if (line < 1 || static_cast<size_t>(line) > line_starts_.size()) return {1, 1};
-    const size_t line_end = static_cast<size_t>(line) < line_starts_.size()
-                                ? line_starts_[line]
-                                : text_.size();
+    const size_t line_end =
+        static_cast<size_t>(line) < line_starts_.size() ? line_starts_[line] : text_.size();
     size_t at = text_.rfind("<" + std::string(reinterpret_cast<const char*>(n->name)), line_end);
     if (at == std::string_view::npos) return {static_cast<int>(line), 1};
     if (!attribute.empty()) {
@@ -111,8 +112,8 @@ class DomainReader {
 
   void add(std::string name, std::string value, xmlNode* n, std::string_view attribute,
            std::string from) {
-    guest_.vmm.settings.push_back({std::move(name), std::move(value), pos_of(n, attribute),
-                                   std::move(from)});
+    guest_.vmm.settings.push_back(
+        {std::move(name), std::move(value), pos_of(n, attribute), std::move(from)});
   }
 
   void read_memory(xmlNode* n) {
@@ -173,9 +174,9 @@ class DomainReader {
       return add("unchecked", "<iommu model='" + model + "'>", iommu, "model", from);
     }
     // Without per-bus attributes libvirt gives SMMUv3 as the virt machine's iommu=smmuv3.
-    const bool machine_smmu = device == "arm-smmuv3" &&
-                              (driver == nullptr || (attr(driver, "pciBus").empty() &&
-                                                     attr(driver, "accel").empty()));
+    const bool machine_smmu =
+        device == "arm-smmuv3" &&
+        (driver == nullptr || (attr(driver, "pciBus").empty() && attr(driver, "accel").empty()));
     if (machine_smmu) {
       add("machine.iommu", "smmuv3", iommu, "model", from);
     } else {
@@ -210,8 +211,8 @@ class DomainReader {
       while (static_cast<int>(v.size()) < width) v = "0" + v;
       return v;
     };
-    std::string bdf = hex("domain", 4) + ":" + hex("bus", 2) + ":" + hex("slot", 2) + "." +
-                      hex("function", 1);
+    std::string bdf =
+        hex("domain", 4) + ":" + hex("bus", 2) + ":" + hex("slot", 2) + "." + hex("function", 1);
     add("vfio-pci.host", bdf, address, "", "<hostdev> <address> " + bdf);
     if (xmlNode* driver = child(hostdev, "driver"); driver && attr(driver, "iommufd") == "yes") {
       add("vfio-pci.iommufd", "iommufd0", driver, "iommufd", "<driver iommufd='yes'>");
@@ -238,8 +239,8 @@ tl::expected<Guest, std::vector<Error>> parse_libvirt_guest(std::string_view tex
   guest.vmm.qemu_version = version;
   // No network, no entity expansion, no DTD loading: a domain file is read as it stands.
   std::unique_ptr<xmlDoc, DocFree> doc(
-      xmlReadMemory(text.data(), static_cast<int>(text.size()), std::string(file).c_str(),
-                    nullptr, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+      xmlReadMemory(text.data(), static_cast<int>(text.size()), std::string(file).c_str(), nullptr,
+                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
   if (!doc) {
     const xmlError* e = xmlGetLastError();
     std::string where = std::string(file) + ":" + std::to_string(e ? e->line : 1) + ":" +

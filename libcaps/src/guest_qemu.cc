@@ -91,7 +91,8 @@ std::optional<Located<int>> int_fact(const GuestVmm& vmm, std::string_view optio
                                      std::optional<int> fallback, SourcePos device_pos) {
   if (const VmmSetting* s = find(vmm, "viommu." + std::string(option))) {
     std::optional<int64_t> value = parse_int(s->value);
-    if (value && *value >= 0 && *value <= 1024) return Located<int>{static_cast<int>(*value), s->pos};
+    if (value && *value >= 0 && *value <= 1024)
+      return Located<int>{static_cast<int>(*value), s->pos};
     return std::nullopt;
   }
   if (!fallback) return std::nullopt;
@@ -196,7 +197,9 @@ tl::expected<std::vector<Word>, Error> split_shell(std::string_view text, std::s
   std::vector<Word> words;
   std::optional<Word> word;
   SourcePos p{1, 1};
-  auto advance = [&](char c) { p = c == '\n' ? SourcePos{p.line + 1, 1} : SourcePos{p.line, p.column + 1}; };
+  auto advance = [&](char c) {
+    p = c == '\n' ? SourcePos{p.line + 1, 1} : SourcePos{p.line, p.column + 1};
+  };
   auto put = [&](char c, SourcePos at) {
     if (!word) word = Word{};
     word->text += c;
@@ -234,9 +237,9 @@ tl::expected<std::vector<Word>, Error> split_shell(std::string_view text, std::s
         advance(text[i]);
       }
       if (i >= text.size()) {
-        return tl::unexpected(Error{std::string(file) + ":" + std::to_string(open.line) + ":" +
-                                        std::to_string(open.column),
-                                    std::string("unterminated ") + quote + " quote"});
+        return tl::unexpected(Error{
+            std::string(file) + ":" + std::to_string(open.line) + ":" + std::to_string(open.column),
+            std::string("unterminated ") + quote + " quote"});
       }
       c = quote;
     } else {
@@ -360,11 +363,27 @@ std::vector<Item> split_json(const Word& w) {
 
 /// Options that take no argument (qemu-options.hx); any other option takes the next word.
 bool is_flag(std::string_view option) {
-  static constexpr std::string_view kFlags[] = {
-      "S",        "nographic", "nodefaults",      "no-user-config", "no-reboot",
-      "no-shutdown", "enable-kvm", "daemonize", "snapshot", "no-hpet", "no-acpi",
-      "usb",      "s",         "full-screen",     "no-fd-bootchk",  "sandbox-off",
-      "version",  "help",      "preconfig",       "only-migratable", "enable-sync-profile"};
+  static constexpr std::string_view kFlags[] = {"S",
+                                                "nographic",
+                                                "nodefaults",
+                                                "no-user-config",
+                                                "no-reboot",
+                                                "no-shutdown",
+                                                "enable-kvm",
+                                                "daemonize",
+                                                "snapshot",
+                                                "no-hpet",
+                                                "no-acpi",
+                                                "usb",
+                                                "s",
+                                                "full-screen",
+                                                "no-fd-bootchk",
+                                                "sandbox-off",
+                                                "version",
+                                                "help",
+                                                "preconfig",
+                                                "only-migratable",
+                                                "enable-sync-profile"};
   return std::find(std::begin(kFlags), std::end(kFlags), option) != std::end(kFlags);
 }
 
@@ -413,8 +432,10 @@ class QemuReader {
       return add("unchecked", "-" + option, word.pos[0], f);
     }
     const bool json = arg->text.starts_with("{");
-    if (option == "device") return read_device(json ? split_json(*arg) : split_opts(*arg, "driver"), f);
-    if (option == "object") return read_object(json ? split_json(*arg) : split_opts(*arg, "qom-type"), f);
+    if (option == "device")
+      return read_device(json ? split_json(*arg) : split_opts(*arg, "driver"), f);
+    if (option == "object")
+      return read_object(json ? split_json(*arg) : split_opts(*arg, "qom-type"), f);
     if (option == "machine" || option == "M") {
       for (const Item& item : split_opts(*arg, "type")) {
         if (item.key == "type") {
@@ -449,7 +470,8 @@ class QemuReader {
     }
     if (option == "cpu") {
       for (const Item& item : split_opts(*arg, "model")) {
-        if (item.key == "phys-bits") add("cpu.phys-bits", item.value, item.pos, f + ", option phys-bits");
+        if (item.key == "phys-bits")
+          add("cpu.phys-bits", item.value, item.pos, f + ", option phys-bits");
       }
       return;
     }
@@ -457,8 +479,8 @@ class QemuReader {
   }
 
   void read_device(const std::vector<Item>& items, const std::string& f) {
-    auto driver = std::find_if(items.begin(), items.end(),
-                               [](const Item& i) { return i.key == "driver"; });
+    auto driver =
+        std::find_if(items.begin(), items.end(), [](const Item& i) { return i.key == "driver"; });
     if (driver == items.end()) return add("unchecked", "-device", {}, f);
     if (!vmm::model_of_device(driver->value).empty()) {
       add("viommu", driver->value, driver->pos, f);
@@ -481,8 +503,8 @@ class QemuReader {
   }
 
   void read_object(const std::vector<Item>& items, const std::string& f) {
-    auto type = std::find_if(items.begin(), items.end(),
-                             [](const Item& i) { return i.key == "qom-type"; });
+    auto type =
+        std::find_if(items.begin(), items.end(), [](const Item& i) { return i.key == "qom-type"; });
     auto id = std::find_if(items.begin(), items.end(), [](const Item& i) { return i.key == "id"; });
     if (type != items.end() && type->value == "iommufd") {
       return add("iommufd", id != items.end() ? id->value : "", type->pos, f);
@@ -524,11 +546,13 @@ Result<QemuVersion> parse_qemu_version(std::string_view text) {
   const char* end = text.data() + text.size();
   auto [p1, e1] = std::from_chars(text.data(), end, v.major);
   if (e1 != std::errc() || p1 == end || *p1 != '.') {
-    return make_error("--qemu-version", "expected MAJOR.MINOR (7.2, 10.0), got `" + std::string(text) + "`");
+    return make_error("--qemu-version",
+                      "expected MAJOR.MINOR (7.2, 10.0), got `" + std::string(text) + "`");
   }
   auto [p2, e2] = std::from_chars(p1 + 1, end, v.minor);
   if (e2 != std::errc() || (p2 != end && *p2 != '.') || v.major < 2 || v.major > 99) {
-    return make_error("--qemu-version", "expected MAJOR.MINOR (7.2, 10.0), got `" + std::string(text) + "`");
+    return make_error("--qemu-version",
+                      "expected MAJOR.MINOR (7.2, 10.0), got `" + std::string(text) + "`");
   }
   return v;
 }

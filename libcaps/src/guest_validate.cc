@@ -20,9 +20,8 @@ class Validator {
 
   void error(SourcePos pos, std::string message) {
     if (pos.line == 0) pos = {1, 1};
-    errors_.push_back(
-        {file_ + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column),
-         std::move(message)});
+    errors_.push_back({file_ + ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column),
+                       std::move(message)});
   }
 
   void range(const std::optional<Located<int>>& value, std::string_view key, GuestRange r) {

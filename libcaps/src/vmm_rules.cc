@@ -66,8 +66,8 @@ constexpr KnownOption kKnownOptions[] = {
 };
 
 /// Options every -device takes (qdev and PCI), never judged.
-constexpr std::string_view kDeviceOptions[] = {"id", "bus", "addr", "primary-bus", "multifunction",
-                                               "romfile", "rombar", "acpi-index"};
+constexpr std::string_view kDeviceOptions[] = {
+    "id", "bus", "addr", "primary-bus", "multifunction", "romfile", "rombar", "acpi-index"};
 
 std::string version_string(QemuVersion v) {
   return std::to_string(v.major) + "." + std::to_string(v.minor);
@@ -131,8 +131,8 @@ void rule_options(const GuestVmm& vmm, std::vector<Finding>& out) {
       continue;
     const KnownOption* k = known(device, option);
     if (k == nullptr) {
-      add(out, Outcome::kWarn, s, "not checked: iommu-compat does not know " + device + " option `" + option + "`",
-          "");
+      add(out, Outcome::kWarn, s,
+          "not checked: iommu-compat does not know " + device + " option `" + option + "`", "");
       continue;
     }
     if (vmm.qemu_version < k->since) {
@@ -160,8 +160,9 @@ void rule_options(const GuestVmm& vmm, std::vector<Finding>& out) {
           "Parameter '" + option + "' expects " + expects + ", got `" + s.value + "`",
           "write " + option + "=" + (k->kind == KnownOption::kUint ? "N" : "on or off"));
     } else {
-      add_pass(out, s, option + "=" + s.value + " is a " + device + " option of QEMU " +
-                           version_string(vmm.qemu_version));
+      add_pass(out, s,
+               option + "=" + s.value + " is a " + device + " option of QEMU " +
+                   version_string(vmm.qemu_version));
     }
   }
 }
@@ -201,7 +202,8 @@ void rule_machine(const GuestVmm& vmm, std::vector<Finding>& out) {
         "Parameter 'driver' expects a pluggable device type: -device arm-smmuv3 needs QEMU 10.1",
         "use -machine virt,iommu=smmuv3");
   }
-  if (const VmmSetting* object = find(vmm, "iommufd"); object && vmm.qemu_version < QemuVersion{8, 2}) {
+  if (const VmmSetting* object = find(vmm, "iommufd");
+      object && vmm.qemu_version < QemuVersion{8, 2}) {
     add(out, Outcome::kFail, *object,
         "Parameter 'qom-type' does not accept value 'iommufd': QEMU " +
             version_string(vmm.qemu_version) + " has no iommufd backend (added in 8.2)",
@@ -328,7 +330,8 @@ void rule_smmuv3(const GuestVmm& vmm, std::vector<Finding>& out) {
   }
   if (const VmmSetting* ssid = find(vmm, "viommu.ssidsize")) {
     if (parse_int(ssid->value).value_or(99) > 20) {
-      add(out, Outcome::kFail, *ssid, "SSIDSIZE must be at most 20 bits", "set ssidsize=20 or lower");
+      add(out, Outcome::kFail, *ssid, "SSIDSIZE must be at most 20 bits",
+          "set ssidsize=20 or lower");
     }
   }
   if (const VmmSetting* acc = find(vmm, "viommu.accel");
@@ -367,8 +370,8 @@ void rule_phys_bits(const GuestVmm& vmm, std::vector<Finding>& out) {
   if (phys == nullptr || aw == nullptr) return;
   if (parse_int(phys->value).value_or(0) > parse_int(aw->value).value_or(64)) {
     add(out, Outcome::kWarn, *phys,
-        "phys-bits " + phys->value + " > vIOMMU aw-bits " + aw->value +
-            ": BARs placed above 2^" + aw->value + " cannot be mapped for peer-to-peer DMA",
+        "phys-bits " + phys->value + " > vIOMMU aw-bits " + aw->value + ": BARs placed above 2^" +
+            aw->value + " cannot be mapped for peer-to-peer DMA",
         "set aw-bits >= phys-bits or phys-bits=" + aw->value);
   }
 }
@@ -395,11 +398,15 @@ void rule_unchecked(const GuestVmm& vmm, std::vector<Finding>& out) {
 
 const std::vector<Rule>& rules() {
   static const std::vector<Rule> all = {
-      {"vmm.option", "hw/i386/intel_iommu.c, hw/i386/amd_iommu.c, hw/virtio/virtio-iommu.c, hw/arm/smmuv3.c (property lists)",
+      {"vmm.option",
+       "hw/i386/intel_iommu.c, hw/i386/amd_iommu.c, hw/virtio/virtio-iommu.c, hw/arm/smmuv3.c "
+       "(property lists)",
        "7.2 and later, each option from the release that added it", rule_options},
       {"vmm.machine", "hw/i386/pc_q35.c, hw/i386/x86-iommu.c, hw/arm/virt.c, backends/iommufd.c",
        "7.2 and later", rule_machine},
-      {"vmm.intel", "hw/i386/intel_iommu.c (vtd_decide_config), hw/i386/x86-iommu.c, hw/i386/intel_iommu_accel.c",
+      {"vmm.intel",
+       "hw/i386/intel_iommu.c (vtd_decide_config), hw/i386/x86-iommu.c, "
+       "hw/i386/intel_iommu_accel.c",
        "7.2 and later; x-flts from 10.0; eim without KVM from 9.0", rule_intel},
       {"vmm.vcpus", "hw/i386/x86-common.c (x86_cpus_init), hw/i386/pc.c, hw/i386/amd_iommu.c",
        "7.2 and later; xtsup from 8.1; TCG x2APIC from 9.0", rule_vcpus},
@@ -428,7 +435,8 @@ std::vector<Finding> check_vmm(const Guest& guest) {
       if (f.evidence.empty() && rule.id.starts_with("libvirt.")) {
         f.evidence = std::string(rule.source) + " (" + std::string(rule.versions) + ")";
       } else if (f.evidence.empty()) {
-        f.evidence = "QEMU " + version_string(guest.vmm.qemu_version) + ": " + std::string(rule.source);
+        f.evidence =
+            "QEMU " + version_string(guest.vmm.qemu_version) + ": " + std::string(rule.source);
       }
       out.push_back(std::move(f));
     }

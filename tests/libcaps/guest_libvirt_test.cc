@@ -51,8 +51,8 @@ TEST(GuestLibvirt, ReadsTheDomainIntoQemuSettingsWithPositions) {
 }
 
 TEST(GuestLibvirt, SmmuWithoutPerBusAttributesIsTheMachines) {
-  auto g = parse_libvirt_guest(
-      "<domain><devices><iommu model='smmuv3'/></devices></domain>", "d.xml");
+  auto g =
+      parse_libvirt_guest("<domain><devices><iommu model='smmuv3'/></devices></domain>", "d.xml");
   ASSERT_TRUE(g);
   EXPECT_EQ(vmm::find(g->vmm, "machine.iommu")->value, "smmuv3");
   EXPECT_EQ(g->viommu.model.value, "arm-smmu-v3");

@@ -17,8 +17,9 @@ Guest parse(std::string_view text, QemuVersion version = kNewestQemu) {
 }
 
 TEST(GuestQemu, ShellLineGivesTheGuestTheTomlParserWouldAndPositions) {
-  Guest g = parse("qemu-system-x86_64 -machine q35 -device intel-iommu,aw-bits=48,device-iotlb=on "
-                  "-device vfio-pci,host=3B:00.0");
+  Guest g = parse(
+      "qemu-system-x86_64 -machine q35 -device intel-iommu,aw-bits=48,device-iotlb=on "
+      "-device vfio-pci,host=3B:00.0");
   EXPECT_EQ(g.viommu.model.value, "intel-vtd");
   EXPECT_EQ(g.viommu.model.pos, (SourcePos{1, 41}));
   ASSERT_TRUE(g.viommu.input_bits);
@@ -41,10 +42,11 @@ TEST(GuestQemu, ArgvFileOneArgumentALine) {
 }
 
 TEST(GuestQemu, QuotesCommasAndContinuations) {
-  Guest g = parse("LC_ALL=C /usr/bin/qemu-system-x86_64 \\\n"
-                  "-name 'guest=a,,b' \\\n"
-                  "-device '{\"driver\":\"virtio-iommu-pci\",\"aw-bits\":42}' \\\n"
-                  "-m 2G -smp 4,sockets=1");
+  Guest g = parse(
+      "LC_ALL=C /usr/bin/qemu-system-x86_64 \\\n"
+      "-name 'guest=a,,b' \\\n"
+      "-device '{\"driver\":\"virtio-iommu-pci\",\"aw-bits\":42}' \\\n"
+      "-m 2G -smp 4,sockets=1");
   EXPECT_EQ(g.viommu.model.value, "virtio-iommu");
   ASSERT_TRUE(g.viommu.input_bits);
   EXPECT_EQ(g.viommu.input_bits->value, 42);

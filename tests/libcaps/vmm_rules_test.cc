@@ -15,17 +15,20 @@ std::vector<std::string> problems(std::string_view args, QemuVersion version = k
   std::vector<std::string> out;
   if (!guest) return out;
   for (const Finding& f : check_vmm(*guest)) {
-    if (f.outcome != Outcome::kPass) out.push_back(f.rule + " " + std::string(to_string(f.outcome)) + ": " + f.message);
+    if (f.outcome != Outcome::kPass)
+      out.push_back(f.rule + " " + std::string(to_string(f.outcome)) + ": " + f.message);
   }
   return out;
 }
 
 TEST(VmmRules, EveryIntelProblemAtOnceWithQemusReason) {
-  auto p = problems("-machine q35 -device intel-iommu,aw-bits=40,intremap=off,eim=on,"
-                    "x-pasid-mode=on,device-iotlb=on -device vfio-pci,host=0000:3b:00.0");
+  auto p = problems(
+      "-machine q35 -device intel-iommu,aw-bits=40,intremap=off,eim=on,"
+      "x-pasid-mode=on,device-iotlb=on -device vfio-pci,host=0000:3b:00.0");
   ASSERT_EQ(p.size(), 5u);
-  EXPECT_EQ(p[0], "vmm.intel fail: argument 3 (-device intel-iommu), option aw-bits: Supported "
-                  "values for aw-bits are: 39, 48");
+  EXPECT_EQ(p[0],
+            "vmm.intel fail: argument 3 (-device intel-iommu), option aw-bits: Supported "
+            "values for aw-bits are: 39, 48");
   EXPECT_NE(p[1].find("eim=on cannot be selected without intremap=on"), std::string::npos);
   EXPECT_NE(p[2].find("Need to set scalable mode for PASID"), std::string::npos);
   EXPECT_NE(p[3].find("PASID based device IOTLB is not supported"), std::string::npos);
@@ -34,9 +37,11 @@ TEST(VmmRules, EveryIntelProblemAtOnceWithQemusReason) {
 
 TEST(VmmRules, AcceptedConfigurationsHaveNoProblem) {
   EXPECT_TRUE(problems("-machine q35 -device intel-iommu,intremap=on,caching-mode=on,aw-bits=48 "
-                       "-device vfio-pci,host=0000:3b:00.0").empty());
+                       "-device vfio-pci,host=0000:3b:00.0")
+                  .empty());
   EXPECT_TRUE(problems("-machine q35 -accel kvm -machine kernel-irqchip=split -smp 300 "
-                       "-device intel-iommu,intremap=on,eim=on").empty());
+                       "-device intel-iommu,intremap=on,eim=on")
+                  .empty());
   EXPECT_TRUE(problems("-machine virt,iommu=smmuv3").empty());
 }
 
@@ -54,8 +59,9 @@ TEST(VmmRules, TheReleaseDecides) {
 
 TEST(VmmRules, X86MachineVcpusAndSmmu) {
   EXPECT_NE(problems("-machine pc -device intel-iommu").at(0).find("q35"), std::string::npos);
-  EXPECT_NE(problems("-machine q35 -device intel-iommu -device amd-iommu")
-                .at(0).find("multiple vIOMMUs"), std::string::npos);
+  EXPECT_NE(
+      problems("-machine q35 -device intel-iommu -device amd-iommu").at(0).find("multiple vIOMMUs"),
+      std::string::npos);
   EXPECT_NE(problems("-accel kvm -smp 256 -machine q35 -device amd-iommu").at(0).find("xtsup=on"),
             std::string::npos);
   auto smmu = problems("-machine virt -device arm-smmuv3,oas=52,ssidsize=24,accel=on");
@@ -78,8 +84,10 @@ TEST(VmmRules, UnknownOptionsAreNotCheckedNeverFatal) {
 }
 
 TEST(VmmRules, LibvirtsOwnRule) {
-  auto g = parse_libvirt_guest("<domain><devices><iommu model='intel'><driver intremap='on'/>"
-                               "</iommu></devices></domain>", "d.xml");
+  auto g = parse_libvirt_guest(
+      "<domain><devices><iommu model='intel'><driver intremap='on'/>"
+      "</iommu></devices></domain>",
+      "d.xml");
   ASSERT_TRUE(g);
   std::vector<Finding> f = check_vmm(*g);
   ASSERT_FALSE(f.empty());

@@ -98,6 +98,25 @@ for binary, args in combinations():
         print(f"FAIL: {line}: QEMU {'accepted' if accepted else 'refused ' + str(reason)}, "
               f"iommu-compat {'refused ' + str(why) if refused else 'accepted'}")
         failures += 1
+# What `suggest --format qemu` prints for this QEMU is accepted by it.
+for binary, model, fixture in (("qemu-system-x86_64", "intel-vtd", "intel-icx-2s"),
+                               ("qemu-system-x86_64", "amd-vi", "amd-zen4-nested"),
+                               ("qemu-system-x86_64", "virtio-iommu", "intel-icx-2s"),
+                               ("qemu-system-aarch64", "arm-smmu-v3", "arm-smmuv3-nested")):
+    if shutil.which(binary) is None:
+        continue
+    version = versions.setdefault(binary, qemu_version(binary))
+    printed = subprocess.run([compat, "suggest", "--format", "qemu", "--qemu-version", version,
+                              "--model", model, "--sysfs-root",
+                              os.path.join(root, "fake-sysfs", "hosts", fixture)],
+                             capture_output=True, text=True).stdout.splitlines()[0]
+    accepted, reason = qemu_accepts(binary, printed.split())
+    tested += 1
+    if accepted:
+        print(f"ok: QEMU {version} accepts the suggestion {printed}")
+    else:
+        print(f"FAIL: QEMU {version} refuses the suggestion {printed}: {reason}")
+        failures += 1
 if tested == 0:
     print("skip: no qemu-system-x86_64 or qemu-system-aarch64")
     sys.exit(77)

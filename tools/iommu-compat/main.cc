@@ -66,6 +66,8 @@ struct CheckOptions {
 struct SuggestOptions {
   HostOptions hosts;
   std::string model;
+  std::string format = "toml";
+  std::string qemu_version;
   std::string output;
 };
 
@@ -252,10 +254,16 @@ bool looks_like_host_report(std::string_view text) {
   return false;
 }
 
+/// --qemu-version's release, or the newest the VMM rules cite when it is not given.
+caps::Result<caps::QemuVersion> qemu_version(const std::string& value) {
+  if (value.empty()) return caps::kNewestQemu;
+  return caps::parse_qemu_version(value);
+}
+
 /// A guest in any syntax, told by its content: guest file, QEMU command line, libvirt domain.
 tl::expected<caps::Guest, std::vector<caps::Error>> parse_any_guest(const std::string& text,
-                                                                   const std::string& name,
-                                                                   caps::QemuVersion version) {
+                                                                    const std::string& name,
+                                                                    caps::QemuVersion version) {
   switch (caps::detect_guest_input(text)) {
     case caps::GuestInputKind::kQemu:
       return caps::parse_qemu_guest(text, name, version);
@@ -334,12 +342,8 @@ int run_check(const CheckOptions& options) {
   if (options.guests.empty() && options.qemu_args.empty()) {
     return usage_error("guests: at least one GUEST file or --qemu-args is required");
   }
-  caps::QemuVersion version = caps::kNewestQemu;
-  if (!options.qemu_version.empty()) {
-    const caps::Result<caps::QemuVersion> parsed = caps::parse_qemu_version(options.qemu_version);
-    if (!parsed) return usage_error(parsed.error().to_string());
-    version = *parsed;
-  }
+  const caps::Result<caps::QemuVersion> version = qemu_version(options.qemu_version);
+  if (!version) return usage_error(version.error().to_string());
   const std::vector<ReportPath> reports = expand_reports(options.hosts.reports);
   std::optional<tools::OutputTarget> target;
   if (!options.output.empty()) {
@@ -368,7 +372,7 @@ int run_check(const CheckOptions& options) {
   for (const std::string& args : options.qemu_args) guests.emplace_back(args, true);
   for (const std::string& path : options.guests) guests.emplace_back(path, false);
   for (const auto& [path, inline_args] : guests) {
-    const GuestInput guest = load_guest(path, version, inline_args);
+    const GuestInput guest = load_guest(path, *version, inline_args);
     for (const HostInput& host : hosts) {
       const tools::CompatPair pair = run_pair(guest, host, {.passes = passes_shown});
       if (echo_errors) echo.add(pair);
@@ -382,16 +386,30 @@ int run_check(const CheckOptions& options) {
   return caps::exit_code(overall);
 }
 
-/// The suggestion as a guest file, then comments naming the hosts and what was left out.
+/// The suggestion as a guest file, QEMU options or libvirt domain, then comments naming the
+/// hosts and what was left out (XML comments after the domain for libvirt).
 std::string suggestion_text(const caps::Suggestion& suggestion,
-                            const std::vector<caps::Host>& hosts) {
-  std::string out = caps::write_guest(suggestion.guest);
-  out += "\n# suggested by iommu-compat for:\n";
-  for (const caps::Host& host : hosts) out += "#   " + tools::printable(host.root) + "\n";
-  if (suggestion.notes.empty()) return out;
-  out += "# left out or limited:\n";
+                            const std::vector<caps::Host>& hosts, const std::string& format,
+                            caps::QemuVersion version) {
+  std::string out = format == "qemu"      ? caps::write_qemu_args(suggestion.guest, version) + "\n"
+                    : format == "libvirt" ? caps::write_libvirt_iommu(suggestion.guest, version)
+                                          : caps::write_guest(suggestion.guest);
+  std::vector<std::string> lines = {"suggested by iommu-compat for:"};
+  for (const caps::Host& host : hosts) lines.push_back("  " + tools::printable(host.root));
+  if (!suggestion.notes.empty()) lines.push_back("left out or limited:");
   for (const caps::SuggestNote& note : suggestion.notes) {
-    out += "#   " + tools::printable(note.key) + ": " + tools::printable(note.reason) + "\n";
+    lines.push_back("  " + tools::printable(note.key) + ": " + tools::printable(note.reason));
+  }
+  out += "\n";
+  for (const std::string& line : lines) {
+    if (format != "libvirt") {
+      out += "# " + line + "\n";
+      continue;
+    }
+    std::string comment = line;  // "--" may not appear inside an XML comment
+    for (size_t at = comment.find("--"); at != std::string::npos; at = comment.find("--", at))
+      comment.replace(at, 2, "-\\-");
+    out += "<!-- " + comment + " -->\n";
   }
   return out;
 }
@@ -417,6 +435,8 @@ int run_suggest(const SuggestOptions& options) {
     hosts.push_back(std::move(*input.host));
   }
   if (bad) return kExitBadInput;
+  const caps::Result<caps::QemuVersion> version = qemu_version(options.qemu_version);
+  if (!version) return usage_error(version.error().to_string());
   const caps::Result<caps::Suggestion> suggestion = caps::suggest_guest(options.model, hosts);
   if (!suggestion) {
     print_error(suggestion.error().to_string());
@@ -424,7 +444,7 @@ int run_suggest(const SuggestOptions& options) {
   }
   const std::unique_ptr<tools::OutputFile> out = open_output(target);
   if (!out) return kExitWriteFailed;
-  out->stream() << suggestion_text(*suggestion, hosts);
+  out->stream() << suggestion_text(*suggestion, hosts, options.format, *version);
   if (!commit(*out)) return kExitWriteFailed;
   return kExitOk;
 }
@@ -510,12 +530,14 @@ int run(int argc, char** argv) {
                    "a device or FIFO written in place")
       ->type_name("FILE");
   check_cmd->add_flag("--show-passes", check.show_passes, "Text: list passing findings too");
-  check_cmd->add_option("--qemu-args", check.qemu_args,
-                        "A QEMU command line to check, shell-quoted in one argument (repeatable)")
+  check_cmd
+      ->add_option("--qemu-args", check.qemu_args,
+                   "A QEMU command line to check, shell-quoted in one argument (repeatable)")
       ->type_name("'ARGS'")
       ->allow_extra_args(false);
-  check_cmd->add_option("--qemu-version", check.qemu_version,
-                        "The QEMU release the VMM rules judge by (default: 11.0, the newest cited)")
+  check_cmd
+      ->add_option("--qemu-version", check.qemu_version,
+                   "The QEMU release the VMM rules judge by (default: 11.0, the newest cited)")
       ->type_name("X.Y");
   check_cmd
       ->add_option("guests", check.guests,
@@ -532,6 +554,16 @@ int run(int argc, char** argv) {
   suggest_cmd->add_option("--model", suggest.model, "The vIOMMU model")
       ->check(CLI::IsMember({"intel-vtd", "amd-vi", "arm-smmu-v3", "virtio-iommu"}))
       ->required();
+  suggest_cmd
+      ->add_option("--format", suggest.format,
+                   "toml: a guest file; qemu: QEMU options; "
+                   "libvirt: a domain with the <iommu>")
+      ->check(CLI::IsMember({"toml", "qemu", "libvirt"}))
+      ->capture_default_str();
+  suggest_cmd
+      ->add_option("--qemu-version", suggest.qemu_version,
+                   "The QEMU release the options are for (default: 11.0)")
+      ->type_name("X.Y");
   suggest_cmd
       ->add_option("--output", suggest.output, "Write to FILE (atomically) instead of stdout")
       ->type_name("FILE");

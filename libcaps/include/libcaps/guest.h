@@ -119,7 +119,7 @@ struct VmmSetting {
 /// (vmm_rules.cc). Empty for a TOML guest: format 1 has no keys for these facts.
 struct GuestVmm {
   GuestSyntax syntax = GuestSyntax::kToml;
-  QemuVersion qemu_version;  // the release the rules judge by (--qemu-version)
+  QemuVersion qemu_version;          // the release the rules judge by (--qemu-version)
   std::vector<VmmSetting> settings;  // in the order written
 
   bool operator==(const GuestVmm&) const = default;

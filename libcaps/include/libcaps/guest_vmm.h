@@ -45,6 +45,15 @@ tl::expected<Guest, std::vector<Error>> parse_libvirt_guest(std::string_view tex
                                                             std::string_view file,
                                                             QemuVersion version = kNewestQemu);
 
+/// The guest as QEMU options ("-machine q35,kernel-irqchip=split -device intel-iommu,...", then
+/// a -device vfio-pci per device) that QEMU `version` accepts and that ask no more than the
+/// guest: widths rounded down to the values QEMU takes; what QEMU cannot express left out.
+std::string write_qemu_args(const Guest& guest, QemuVersion version = kNewestQemu);
+
+/// The same as a libvirt domain holding only what bears on the vIOMMU: <iommu> with its <driver>,
+/// the <features><ioapic> intremap needs, and a <hostdev> per device.
+std::string write_libvirt_iommu(const Guest& guest, QemuVersion version = kNewestQemu);
+
 /// The VMM's own rules (QEMU realize-time errors, libvirt validation) over guest.vmm, all at once,
 /// judged for guest.vmm.qemu_version. Empty for a TOML guest.
 std::vector<Finding> check_vmm(const Guest& guest);
