@@ -213,6 +213,11 @@ class DomainReader {
     };
     std::string bdf =
         hex("domain", 4) + ":" + hex("bus", 2) + ":" + hex("slot", 2) + "." + hex("function", 1);
+    // An <address> without bus, slot or function names no device (validate_guest refuses it).
+    if (attr(address, "bus").empty() || attr(address, "slot").empty() ||
+        attr(address, "function").empty()) {
+      bdf = "<address> without bus, slot or function";
+    }
     add("vfio-pci.host", bdf, address, "", "<hostdev> <address> " + bdf);
     if (xmlNode* driver = child(hostdev, "driver"); driver && attr(driver, "iommufd") == "yes") {
       add("vfio-pci.iommufd", "iommufd0", driver, "iommufd", "<driver iommufd='yes'>");

@@ -299,7 +299,14 @@ void rule_intel(const GuestVmm& vmm, std::vector<Finding>& out) {
 /// vmm.vcpus: more than 255 vCPUs need x2APIC interrupt remapping in the vIOMMU.
 void rule_vcpus(const GuestVmm& vmm, std::vector<Finding>& out) {
   const VmmSetting* smp = find(vmm, "smp");
-  if (smp == nullptr || parse_int(smp->value).value_or(0) <= 255) return;
+  if (smp == nullptr) return;
+  const std::optional<int64_t> cpus = parse_int(smp->value);
+  if (!cpus || *cpus < 1 || *cpus > 65536) {
+    // An unreadable count must not pass as "few vCPUs".
+    return add(out, Outcome::kFail, *smp, "Invalid SMP CPUs `" + smp->value + "`",
+               "give the vCPU count as a number");
+  }
+  if (*cpus <= 255) return;
   const std::string type = device_type(vmm);
   const std::string acc = accel(vmm);
   if (vmm.qemu_version < QemuVersion{9, 0} && acc != "kvm") {

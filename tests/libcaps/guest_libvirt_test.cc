@@ -72,6 +72,15 @@ TEST(GuestLibvirt, BadXmlAndOtherRootsAreErrorsWithPositions) {
   EXPECT_NE(none.error().front().message.find("no vIOMMU"), std::string::npos);
 }
 
+TEST(GuestLibvirt, AnAddressWithoutBusIsRefused) {
+  auto g = parse_libvirt_guest(
+      "<domain><devices><iommu model='virtio'/><hostdev mode='subsystem' type='pci'>"
+      "<source><address domain='0x0000'/></source></hostdev></devices></domain>",
+      "d.xml");
+  ASSERT_FALSE(g);
+  EXPECT_NE(g.error().front().message.find("without bus, slot or function"), std::string::npos);
+}
+
 TEST(GuestLibvirt, NoEntityExpansionOrNetwork) {
   auto g = parse_libvirt_guest(
       "<!DOCTYPE d [<!ENTITY x SYSTEM 'file:///etc/passwd'>]>\n"

@@ -73,6 +73,12 @@ TEST(VmmRules, X86MachineVcpusAndSmmu) {
             std::string::npos);
 }
 
+TEST(VmmRules, AnUnreadableVcpuCountFails) {
+  auto p = problems("-smp 99999999999999999999 -device intel-iommu");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("Invalid SMP CPUs"), std::string::npos);
+}
+
 TEST(VmmRules, UnknownOptionsAreNotCheckedNeverFatal) {
   auto p = problems("-machine q35 -device intel-iommu,frob=1");
   ASSERT_EQ(p.size(), 1u);
