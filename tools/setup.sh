@@ -23,7 +23,8 @@ esac
 
 # What building and running needs, and what only the tests need (reasons beside each).
 build_packages=(g++ cmake ninja-build pkg-config
-                libcli11-dev libtomlplusplus-dev libudev-dev libexpected-dev)
+                libcli11-dev libtomlplusplus-dev libudev-dev libexpected-dev
+                libxml2-dev)   # libvirt domain XML guests (the parser libvirt uses)
 test_packages=(libgtest-dev libgmock-dev
                umockdev        # runs the libudev backend on fixture trees
                libxml2-utils   # xmllint validates the JUnit output against schemas/junit.xsd

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "check_rules.h"
+#include "libcaps/guest_vmm.h"
 
 namespace caps {
 
@@ -104,11 +105,26 @@ Report check(const Guest& guest, const Host& host, const CheckOptions& options) 
   report.host = host.root;
   const rules::OutcomeMask keep =
       options.passes ? rules::kAllOutcomes : rules::kAllOutcomes & ~rules::mask_of(Outcome::kPass);
-  report.verdict = run_rules(guest, host, keep, &report.findings).verdict;
+  // The VMM's own rules first: QEMU refuses those configurations whatever the host.
+  for (Finding& f : check_vmm(guest)) {
+    if (options.passes || f.outcome != Outcome::kPass) report.findings.push_back(std::move(f));
+  }
+  run_rules(guest, host, keep, &report.findings);
+  report.verdict = verdict_of(report.findings);
   return report;
 }
 
-Decision decide(const Guest& guest, const Host& host) { return run_rules(guest, host, 0, nullptr); }
+Decision decide(const Guest& guest, const Host& host) {
+  Decision decision = run_rules(guest, host, 0, nullptr);
+  // VMM findings have no bit (their rules are not rule_ids()), but they count in the verdict.
+  if (guest.vmm.syntax != GuestSyntax::kToml && decision.verdict != Verdict::kIncompatible) {
+    Verdict vmm = verdict_of(check_vmm(guest));
+    if (vmm == Verdict::kIncompatible ||
+        (vmm == Verdict::kUndecided && decision.verdict == Verdict::kCompatible))
+      decision.verdict = vmm;
+  }
+  return decision;
+}
 
 std::span<const std::string_view> rule_ids() {
   static const std::vector<std::string_view> ids = [] {

@@ -27,6 +27,7 @@
 #include "common/version.h"
 #include "libcaps/check.h"
 #include "libcaps/guest.h"
+#include "libcaps/guest_vmm.h"
 #include "libcaps/host_report.h"
 #include "libcaps/model.h"
 #include "libcaps/reader.h"
@@ -57,6 +58,8 @@ struct HostOptions {
 struct CheckOptions {
   HostOptions hosts;
   std::vector<std::string> guests;
+  std::vector<std::string> qemu_args;  // --qemu-args: command lines given inline
+  std::string qemu_version;
   std::string format = "text";
   std::string output;
   bool show_passes = false;
@@ -65,6 +68,8 @@ struct CheckOptions {
 struct SuggestOptions {
   HostOptions hosts;
   std::string model;
+  std::string format = "toml";
+  std::string qemu_version;
   std::string output;
 };
 
@@ -251,8 +256,36 @@ bool looks_like_host_report(std::string_view text) {
   return false;
 }
 
-GuestInput load_guest(const std::string& path) {
-  GuestInput in{path, std::nullopt, {}};
+/// --qemu-version's release, or the newest the VMM rules cite when it is not given.
+caps::Result<caps::QemuVersion> qemu_version(const std::string& value) {
+  if (value.empty()) return caps::kNewestQemu;
+  return caps::parse_qemu_version(value);
+}
+
+/// A guest in any syntax, told by its content: guest file, QEMU command line, libvirt domain.
+tl::expected<caps::Guest, std::vector<caps::Error>> parse_any_guest(const std::string& text,
+                                                                    const std::string& name,
+                                                                    caps::QemuVersion version) {
+  switch (caps::detect_guest_input(text)) {
+    case caps::GuestInputKind::kQemu:
+      return caps::parse_qemu_guest(text, name, version);
+    case caps::GuestInputKind::kLibvirt:
+      return caps::parse_libvirt_guest(text, name, version);
+    case caps::GuestInputKind::kToml:
+      break;
+  }
+  return caps::parse_guest(text, name);
+}
+
+/// `--qemu-args '...'` (its name in messages) or a guest file.
+GuestInput load_guest(const std::string& path, caps::QemuVersion version, bool inline_args) {
+  GuestInput in{inline_args ? "--qemu-args" : path, std::nullopt, {}};
+  if (inline_args) {
+    auto parsed = caps::parse_qemu_guest(path, "--qemu-args", version);
+    if (parsed) in.guest = std::move(*parsed);
+    if (!parsed) in.errors = std::move(parsed.error());
+    return in;
+  }
   caps::Result<std::string> text = read_text_file(path);
   if (!text) {
     in.errors.push_back(text.error());
@@ -264,7 +297,7 @@ GuestInput load_guest(const std::string& path) {
                          "--host DIR for every *.toml in a directory"});
     return in;
   }
-  auto parsed = caps::parse_guest(*text, path);
+  auto parsed = parse_any_guest(*text, path, version);
   if (parsed) {
     in.guest = std::move(*parsed);
   } else {
@@ -308,6 +341,11 @@ class ErrorEcho {
 
 int run_check(const CheckOptions& options) {
   if (std::string error = check_backend(options.hosts); !error.empty()) return usage_error(error);
+  if (options.guests.empty() && options.qemu_args.empty()) {
+    return usage_error("guests: at least one GUEST file or --qemu-args is required");
+  }
+  const caps::Result<caps::QemuVersion> version = qemu_version(options.qemu_version);
+  if (!version) return usage_error(version.error().to_string());
   const std::vector<ReportPath> reports = expand_reports(options.hosts.reports);
   std::optional<tools::OutputTarget> target;
   if (!options.output.empty()) {
@@ -332,8 +370,11 @@ int run_check(const CheckOptions& options) {
   caps::Verdict overall = caps::Verdict::kCompatible;
   // One guest at a time and each pair formatted as soon as it is checked: a matrix of
   // thousands of guests needs the memory of one pair, not of all.
-  for (const std::string& path : options.guests) {
-    const GuestInput guest = load_guest(path);
+  std::vector<std::pair<std::string, bool>> guests;  // (path or arguments, inline)
+  for (const std::string& args : options.qemu_args) guests.emplace_back(args, true);
+  for (const std::string& path : options.guests) guests.emplace_back(path, false);
+  for (const auto& [path, inline_args] : guests) {
+    const GuestInput guest = load_guest(path, *version, inline_args);
     for (const HostInput& host : hosts) {
       const tools::CompatPair pair = run_pair(guest, host, {.passes = passes_shown});
       if (echo_errors) echo.add(pair);
@@ -347,16 +388,30 @@ int run_check(const CheckOptions& options) {
   return caps::exit_code(overall);
 }
 
-/// The suggestion as a guest file, then comments naming the hosts and what was left out.
+/// The suggestion as a guest file, QEMU options or libvirt domain, then comments naming the
+/// hosts and what was left out (XML comments after the domain for libvirt).
 std::string suggestion_text(const caps::Suggestion& suggestion,
-                            const std::vector<caps::Host>& hosts) {
-  std::string out = caps::write_guest(suggestion.guest);
-  out += "\n# suggested by iommu-compat for:\n";
-  for (const caps::Host& host : hosts) out += "#   " + tools::printable(host.root) + "\n";
-  if (suggestion.notes.empty()) return out;
-  out += "# left out or limited:\n";
+                            const std::vector<caps::Host>& hosts, const std::string& format,
+                            caps::QemuVersion version) {
+  std::string out = format == "qemu"      ? caps::write_qemu_args(suggestion.guest, version) + "\n"
+                    : format == "libvirt" ? caps::write_libvirt_iommu(suggestion.guest, version)
+                                          : caps::write_guest(suggestion.guest);
+  std::vector<std::string> lines = {"suggested by iommu-compat for:"};
+  for (const caps::Host& host : hosts) lines.push_back("  " + tools::printable(host.root));
+  if (!suggestion.notes.empty()) lines.push_back("left out or limited:");
   for (const caps::SuggestNote& note : suggestion.notes) {
-    out += "#   " + tools::printable(note.key) + ": " + tools::printable(note.reason) + "\n";
+    lines.push_back("  " + tools::printable(note.key) + ": " + tools::printable(note.reason));
+  }
+  out += "\n";
+  for (const std::string& line : lines) {
+    if (format != "libvirt") {
+      out += "# " + line + "\n";
+      continue;
+    }
+    std::string comment = line;  // "--" may not appear inside an XML comment
+    for (size_t at = comment.find("--"); at != std::string::npos; at = comment.find("--", at))
+      comment.replace(at, 2, "-\\-");
+    out += "<!-- " + comment + " -->\n";
   }
   return out;
 }
@@ -382,6 +437,8 @@ int run_suggest(const SuggestOptions& options) {
     hosts.push_back(std::move(*input.host));
   }
   if (bad) return kExitBadInput;
+  const caps::Result<caps::QemuVersion> version = qemu_version(options.qemu_version);
+  if (!version) return usage_error(version.error().to_string());
   const caps::Result<caps::Suggestion> suggestion = caps::suggest_guest(options.model, hosts);
   if (!suggestion) {
     print_error(suggestion.error().to_string());
@@ -389,7 +446,7 @@ int run_suggest(const SuggestOptions& options) {
   }
   const std::unique_ptr<tools::OutputFile> out = open_output(target);
   if (!out) return kExitWriteFailed;
-  out->stream() << suggestion_text(*suggestion, hosts);
+  out->stream() << suggestion_text(*suggestion, hosts, options.format, *version);
   if (!commit(*out)) return kExitWriteFailed;
   return kExitOk;
 }
@@ -476,9 +533,20 @@ int run(int argc, char** argv) {
                    "a device or FIFO written in place")
       ->type_name("FILE");
   check_cmd->add_flag("--show-passes", check.show_passes, "Text: list passing findings too");
-  check_cmd->add_option("guests", check.guests, "Guest description files (TOML, format 1)")
-      ->type_name("GUEST.toml")
-      ->required();
+  check_cmd
+      ->add_option("--qemu-args", check.qemu_args,
+                   "A QEMU command line to check, shell-quoted in one argument (repeatable)")
+      ->type_name("'ARGS'")
+      ->allow_extra_args(false);
+  check_cmd
+      ->add_option("--qemu-version", check.qemu_version,
+                   "The QEMU release the VMM rules judge by (default: 11.0, the newest cited)")
+      ->type_name("X.Y");
+  check_cmd
+      ->add_option("guests", check.guests,
+                   "Guests: guest files (TOML), QEMU command lines (one argument a line, or "
+                   "shell-quoted) or libvirt domain XML, told apart by their content")
+      ->type_name("GUEST");
 
   SuggestOptions suggest;
   CLI::App* suggest_cmd = app.add_subcommand(
@@ -490,6 +558,16 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember(
           std::vector<std::string>(caps::model_names().begin(), caps::model_names().end())))
       ->required();
+  suggest_cmd
+      ->add_option("--format", suggest.format,
+                   "toml: a guest file; qemu: QEMU options; "
+                   "libvirt: a domain with the <iommu>")
+      ->check(CLI::IsMember({"toml", "qemu", "libvirt"}))
+      ->capture_default_str();
+  suggest_cmd
+      ->add_option("--qemu-version", suggest.qemu_version,
+                   "The QEMU release the options are for (default: 11.0)")
+      ->type_name("X.Y");
   suggest_cmd
       ->add_option("--output", suggest.output, "Write to FILE (atomically) instead of stdout")
       ->type_name("FILE");

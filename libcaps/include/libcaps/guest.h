@@ -88,6 +88,43 @@ struct GuestPasidAlloc {
   bool operator==(const GuestPasidAlloc&) const = default;
 };
 
+/// Which syntax a guest came in.
+enum class GuestSyntax { kToml, kQemu, kLibvirt };
+
+/// A QEMU release: the VMM rules and the defaults that changed between releases depend on it.
+struct QemuVersion {
+  int major = 10;
+  int minor = 0;
+
+  auto operator<=>(const QemuVersion&) const = default;
+};
+
+/// One setting of a VMM configuration, spelled the way QEMU spells it whatever the syntax it came
+/// in (libvirt's `caching_mode` is `viommu.caching-mode`), and where the user wrote it.
+struct VmmSetting {
+  /// "viommu" (value: the QEMU device type), "viommu.<option>" (`aw-bits`, `eim`, ...),
+  /// "machine" (type), "machine.<option>" (`kernel-irqchip`, `iommu`, ...), "accel", "smp"
+  /// (vCPUs), "m" (MiB), "cpu.phys-bits", "iommufd" (its id), "vfio-pci.host",
+  /// "vfio-pci.iommufd", "ioapic" (libvirt's driver), "unchecked" (an option no rule reads).
+  std::string name;
+  std::string value;
+  SourcePos pos;
+  /// The user's own text: "argument 7 `-device intel-iommu,aw-bits=40`", "<driver aw_bits='40'>".
+  std::string from;
+
+  bool operator==(const VmmSetting&) const = default;
+};
+
+/// The VMM configuration a QEMU command line or libvirt domain gave, for the VMM's own rules
+/// (vmm_rules.cc). Empty for a TOML guest: format 1 has no keys for these facts.
+struct GuestVmm {
+  GuestSyntax syntax = GuestSyntax::kToml;
+  QemuVersion qemu_version;          // the release the rules judge by (--qemu-version)
+  std::vector<VmmSetting> settings;  // in the order written
+
+  bool operator==(const GuestVmm&) const = default;
+};
+
 struct Guest {
   std::string file;  // the name used in messages (path as given)
   int format = 1;
@@ -96,6 +133,7 @@ struct Guest {
   std::vector<GuestDevice> devices;
   std::optional<GuestPasidTable> pasid_table;
   std::optional<GuestPasidAlloc> pasid_alloc;
+  GuestVmm vmm;
 
   bool operator==(const Guest&) const = default;
 };

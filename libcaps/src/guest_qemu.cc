@@ -1,0 +1,581 @@
+// SPDX-License-Identifier: MIT
+// The QEMU command-line front end: argv files and shell-quoted lines split into arguments with
+// the position of every character, QemuOpts (key=value, `,,`) and JSON option syntax, and the
+// settings that bear on the vIOMMU; plus the mapping to the format-neutral Guest shared with the
+// libvirt front end.
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libcaps/guest_vmm.h"
+#include "vmm_internal.h"
+
+namespace caps {
+namespace vmm {
+
+const VmmSetting* find(const GuestVmm& vmm, std::string_view name) {
+  for (auto it = vmm.settings.rbegin(); it != vmm.settings.rend(); ++it) {
+    if (it->name == name) return &*it;
+  }
+  return nullptr;
+}
+
+std::optional<bool> parse_bool(std::string_view value) {
+  if (value == "on" || value == "yes" || value == "true") return true;
+  if (value == "off" || value == "no" || value == "false") return false;
+  return std::nullopt;
+}
+
+std::optional<int64_t> parse_int(std::string_view value) {
+  int base = 10;
+  if (value.starts_with("0x") || value.starts_with("0X")) {
+    value.remove_prefix(2);
+    base = 16;
+  }
+  int64_t out = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out, base);
+  if (ec != std::errc() || end != value.data() + value.size() || value.empty()) return std::nullopt;
+  return out;
+}
+
+std::optional<uint64_t> parse_mib(std::string_view value) {
+  uint64_t shift_kib = 10;  // MiB in KiB
+  if (!value.empty() && std::isalpha(static_cast<unsigned char>(value.back()))) {
+    switch (std::tolower(static_cast<unsigned char>(value.back()))) {
+      case 'k':
+        shift_kib = 0;
+        break;
+      case 'm':
+        shift_kib = 10;
+        break;
+      case 'g':
+        shift_kib = 20;
+        break;
+      case 't':
+        shift_kib = 30;
+        break;
+      default:
+        return std::nullopt;
+    }
+    value.remove_suffix(1);
+  }
+  std::optional<int64_t> n = parse_int(value);
+  if (!n || *n < 0 || *n > (int64_t{1} << 40)) return std::nullopt;
+  return (static_cast<uint64_t>(*n) << shift_kib) >> 10;
+}
+
+std::string_view model_of_device(std::string_view device) {
+  if (device == "intel-iommu") return kModelIntelVtd;
+  if (device == "amd-iommu") return kModelAmdVi;
+  if (device == "virtio-iommu-pci" || device == "virtio-iommu") return kModelVirtioIommu;
+  if (device == "arm-smmuv3" || device == "smmuv3") return kModelArmSmmuV3;
+  return "";
+}
+
+namespace {
+
+/// An option of the vIOMMU as a bool fact, at its position.
+std::optional<Located<bool>> bool_fact(const GuestVmm& vmm, std::string_view option) {
+  const VmmSetting* s = find(vmm, "viommu." + std::string(option));
+  if (s == nullptr) return std::nullopt;
+  std::optional<bool> value = parse_bool(s->value);
+  if (!value) return std::nullopt;  // the rule vmm.option_value reports it
+  return Located<bool>{*value, s->pos};
+}
+
+/// An integer option of the vIOMMU, else its default at the device's position.
+std::optional<Located<int>> int_fact(const GuestVmm& vmm, std::string_view option,
+                                     std::optional<int> fallback, SourcePos device_pos) {
+  if (const VmmSetting* s = find(vmm, "viommu." + std::string(option))) {
+    std::optional<int64_t> value = parse_int(s->value);
+    if (value && *value >= 0 && *value <= 1024)
+      return Located<int>{static_cast<int>(*value), s->pos};
+    return std::nullopt;
+  }
+  if (!fallback) return std::nullopt;
+  return Located<int>{*fallback, device_pos};
+}
+
+/// "0000:3b:00.0" from QEMU's host= ("3b:00.0", "0000:3B:00.0") or sysfsdev= path.
+std::string normalize_bdf(std::string value) {
+  if (size_t slash = value.rfind('/'); slash != std::string::npos) value = value.substr(slash + 1);
+  std::transform(value.begin(), value.end(), value.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (std::count(value.begin(), value.end(), ':') == 1) value = "0000:" + value;
+  return value;
+}
+
+}  // namespace
+
+std::vector<Error> derive_guest(Guest& guest) {
+  const GuestVmm& vmm = guest.vmm;
+  const VmmSetting* device = find(vmm, "viommu");
+  const VmmSetting* machine_iommu = find(vmm, "machine.iommu");
+  std::string type;
+  SourcePos pos;
+  if (device != nullptr) {
+    type = device->value;
+    pos = device->pos;
+  } else if (machine_iommu != nullptr && machine_iommu->value == "smmuv3") {
+    type = "smmuv3";
+    pos = machine_iommu->pos;
+  } else if (machine_iommu != nullptr && machine_iommu->value != "none") {
+    // QEMU's own refusal (hw/arm/virt.c), and nothing else to read a vIOMMU from.
+    const SourcePos at = machine_iommu->pos.line > 0 ? machine_iommu->pos : SourcePos{1, 1};
+    return {{guest.file + ":" + std::to_string(at.line) + ":" + std::to_string(at.column),
+             machine_iommu->from + ": Invalid iommu value `" + machine_iommu->value +
+                 "`: valid values are none, smmuv3"}};
+  } else {
+    return {{guest.file,
+             "no vIOMMU: expected -device intel-iommu|amd-iommu|virtio-iommu-pci|arm-smmuv3, "
+             "-machine virt,iommu=smmuv3 or a libvirt <iommu model>"}};
+  }
+  GuestViommu& v = guest.viommu;
+  v.model = {std::string(model_of_device(type)), pos};
+  const VmmSetting* machine = find(vmm, "machine");
+  const bool arm_virt = machine != nullptr && machine->value.starts_with("virt");
+  const QemuVersion version = vmm.qemu_version;
+  if (type == "intel-iommu") {
+    // aw-bits default 39, 48 from 9.2 (pc_compat_9_1 keeps 39 for older machine types).
+    v.input_bits = int_fact(vmm, "aw-bits", version >= QemuVersion{9, 2} ? 48 : 39, pos);
+    v.ats = bool_fact(vmm, "device-iotlb");
+    v.nested = bool_fact(vmm, "x-flts");  // stage 1 bound to the host's: hardware nesting
+  } else if (type == "amd-iommu") {
+    v.ats = bool_fact(vmm, "device-iotlb");
+  } else if (type == "virtio-iommu-pci" || type == "virtio-iommu") {
+    // The input range was 64 bits until 9.0 added aw-bits: 39 on q35, 48 on virt since then.
+    std::optional<int> fallback = 64;
+    if (version >= QemuVersion{9, 0}) fallback = arm_virt ? 48 : 39;
+    v.input_bits = int_fact(vmm, "aw-bits", fallback, pos);
+  } else {  // SMMUv3: QEMU's emulation has OAS 44 and no PASIDs unless told otherwise
+    v.output_bits = int_fact(vmm, "oas", 44, pos);
+    v.ssid_bits = int_fact(vmm, "ssidsize", std::nullopt, pos);
+    v.nested = bool_fact(vmm, "accel");
+    v.ats = bool_fact(vmm, "ats");
+  }
+  for (const VmmSetting& s : vmm.settings) {
+    if (s.name == "vfio-pci.host") guest.devices.push_back({{normalize_bdf(s.value), s.pos}});
+  }
+  return validate_guest(guest);
+}
+
+}  // namespace vmm
+
+namespace {
+
+/// One argument and the position of each of its characters in the text (one more for its end).
+struct Word {
+  std::string text;
+  std::vector<SourcePos> pos;
+};
+
+/// One argument a line (argv from /proc/PID/cmdline with NULs as newlines). Blank lines and
+/// lines starting with `#` are skipped.
+std::vector<Word> split_lines(std::string_view text) {
+  std::vector<Word> words;
+  int line = 0;
+  for (size_t at = 0; at <= text.size();) {
+    size_t end = std::min(text.find_first_of("\n\0", at, 2), text.size());
+    std::string_view l = text.substr(at, end - at);
+    ++line;
+    at = end + 1;
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    if (l.empty() || l.front() == '#') continue;
+    Word w{std::string(l), {}};
+    for (size_t i = 0; i <= l.size(); ++i) w.pos.push_back({line, static_cast<int>(i) + 1});
+    words.push_back(std::move(w));
+  }
+  return words;
+}
+
+/// Splits a POSIX-shell-quoted command: '...', "..." (with \" \\ \$ \`), \x, and
+/// backslash-newline between words. An unterminated quote is an error at its position.
+tl::expected<std::vector<Word>, Error> split_shell(std::string_view text, std::string_view file) {
+  std::vector<Word> words;
+  std::optional<Word> word;
+  SourcePos p{1, 1};
+  auto advance = [&](char c) {
+    p = c == '\n' ? SourcePos{p.line + 1, 1} : SourcePos{p.line, p.column + 1};
+  };
+  auto put = [&](char c, SourcePos at) {
+    if (!word) word = Word{};
+    word->text += c;
+    word->pos.push_back(at);
+  };
+  auto end_word = [&] {
+    if (!word) return;
+    word->pos.push_back(p);
+    words.push_back(std::move(*word));
+    word.reset();
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      end_word();
+    } else if (c == '#' && !word) {  // a comment, to the end of the line
+      while (i + 1 < text.size() && text[i + 1] != '\n') advance(text[i++]);
+    } else if (c == '\\') {
+      advance(c);
+      if (++i >= text.size()) break;
+      if (text[i] != '\n') put(text[i], p);
+      c = text[i];
+    } else if (c == '\'' || c == '"') {
+      const char quote = c;
+      const SourcePos open = p;
+      if (!word) word = Word{};
+      advance(c);
+      ++i;
+      for (; i < text.size() && text[i] != quote; ++i) {
+        if (quote == '"' && text[i] == '\\' && i + 1 < text.size() &&
+            std::string_view("\"\\$`").find(text[i + 1]) != std::string_view::npos) {
+          advance(text[i++]);
+        }
+        put(text[i], p);
+        advance(text[i]);
+      }
+      if (i >= text.size()) {
+        return tl::unexpected(Error{
+            std::string(file) + ":" + std::to_string(open.line) + ":" + std::to_string(open.column),
+            std::string("unterminated ") + quote + " quote"});
+      }
+      c = quote;
+    } else {
+      put(c, p);
+    }
+    advance(c);
+  }
+  end_word();
+  return words;
+}
+
+/// A line-per-argument file, unless some line holds a word followed by an option (`qemu -m 1`),
+/// an option and its value (`-m 1G`), or ends with a backslash: then a shell-quoted command.
+bool is_shell_form(std::string_view text) {
+  for (size_t at = 0; at < text.size();) {
+    size_t end = std::min(text.find('\n', at), text.size());
+    std::string_view line = text.substr(at, end - at);
+    at = end + 1;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+    if (line.empty() || line.front() == '#') continue;
+    if (line.back() == '\\' || line.find(" -") != std::string_view::npos) return true;
+    if (line.front() == '-' && line.find(' ') != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+/// One key=value of an option argument and where its key starts.
+struct Item {
+  std::string key;
+  std::string value;
+  SourcePos pos;
+};
+
+/// QemuOpts: "first,key=value,flag,..." where `,,` is a literal comma; the first item without
+/// `=` is `implied` (the driver, machine type, accelerator...). A bare key means key=on.
+std::vector<Item> split_opts(const Word& w, std::string_view implied) {
+  std::vector<Item> items;
+  const std::string& t = w.text;
+  size_t i = 0;
+  bool first = true;
+  while (i <= t.size()) {
+    std::string part;
+    const size_t start = i;
+    for (; i < t.size(); ++i) {
+      if (t[i] == ',') {
+        if (i + 1 < t.size() && t[i + 1] == ',') {
+          part += ',';
+          ++i;
+          continue;
+        }
+        break;
+      }
+      part += t[i];
+    }
+    ++i;  // past the comma
+    if (part.empty() && !first) continue;
+    size_t eq = part.find('=');
+    Item item{part, "on", w.pos[start]};
+    if (eq != std::string::npos) {
+      item.key = part.substr(0, eq);
+      item.value = part.substr(eq + 1);
+    } else if (first && !implied.empty()) {
+      item.key = std::string(implied);
+      item.value = part;
+    }
+    items.push_back(std::move(item));
+    first = false;
+  }
+  return items;
+}
+
+/// A flat JSON object as libvirt passes to -device and -object ({"driver":"intel-iommu",
+/// "caching-mode":true}); values are strings, numbers or booleans. Nested values are kept as
+/// their text. Empty when the word is not such an object.
+std::vector<Item> split_json(const Word& w) {
+  std::vector<Item> items;
+  const std::string& t = w.text;
+  size_t i = 1;
+  auto skip = [&] {
+    while (i < t.size() && std::isspace(static_cast<unsigned char>(t[i]))) ++i;
+  };
+  auto string_at = [&](std::string& out) {
+    if (i >= t.size() || t[i] != '"') return false;
+    for (++i; i < t.size() && t[i] != '"'; ++i) {
+      if (t[i] == '\\' && i + 1 < t.size()) ++i;
+      out += t[i];
+    }
+    ++i;
+    return i <= t.size();
+  };
+  while (true) {
+    skip();
+    if (i >= t.size() || t[i] == '}') break;
+    Item item;
+    item.pos = w.pos[i];
+    if (!string_at(item.key)) return {};
+    skip();
+    if (i >= t.size() || t[i] != ':') return {};
+    ++i;
+    skip();
+    if (i < t.size() && t[i] == '"') {
+      if (!string_at(item.value)) return {};
+    } else {
+      int depth = 0;
+      for (; i < t.size() && (depth > 0 || (t[i] != ',' && t[i] != '}')); ++i) {
+        if (t[i] == '{' || t[i] == '[') ++depth;
+        if (t[i] == '}' || t[i] == ']') --depth;
+        item.value += t[i];
+      }
+      while (!item.value.empty() && std::isspace(static_cast<unsigned char>(item.value.back())))
+        item.value.pop_back();
+      if (item.value == "true") item.value = "on";
+      if (item.value == "false") item.value = "off";
+    }
+    items.push_back(std::move(item));
+    skip();
+    if (i < t.size() && t[i] == ',') ++i;
+  }
+  return items;
+}
+
+/// Options that take no argument (qemu-options.hx); any other option takes the next word.
+bool is_flag(std::string_view option) {
+  static constexpr std::string_view kFlags[] = {"S",
+                                                "nographic",
+                                                "nodefaults",
+                                                "no-user-config",
+                                                "no-reboot",
+                                                "no-shutdown",
+                                                "enable-kvm",
+                                                "daemonize",
+                                                "snapshot",
+                                                "no-hpet",
+                                                "no-acpi",
+                                                "usb",
+                                                "s",
+                                                "full-screen",
+                                                "no-fd-bootchk",
+                                                "sandbox-off",
+                                                "version",
+                                                "help",
+                                                "preconfig",
+                                                "only-migratable",
+                                                "enable-sync-profile"};
+  return std::find(std::begin(kFlags), std::end(kFlags), option) != std::end(kFlags);
+}
+
+class QemuReader {
+ public:
+  explicit QemuReader(Guest& guest) : guest_(guest) {}
+
+  void read(const std::vector<Word>& words) {
+    size_t i = 0;
+    // Environment assignments and the program name (as ps and libvirt logs print them).
+    while (i < words.size() && !words[i].text.starts_with("-")) ++i;
+    // argv numbering: the program is argument 0; an argv file without it starts at 1.
+    const size_t first = i == 0 ? 1 : 0;
+    const size_t program = i == 0 ? 0 : i - 1;
+    for (; i < words.size(); ++i) {
+      const Word& word = words[i];
+      const size_t index = i - program + first;
+      std::string option = word.text.substr(word.text.starts_with("--") ? 2 : 1);
+      const Word* arg = nullptr;
+      if (!is_flag(option) && i + 1 < words.size()) arg = &words[++i];
+      read_option(option, word, arg, index);
+    }
+  }
+
+ private:
+  void add(std::string name, std::string value, SourcePos pos, std::string from) {
+    guest_.vmm.settings.push_back({std::move(name), std::move(value), pos, std::move(from)});
+  }
+
+  /// "argument 7 (-device intel-iommu)": the argument's number in argv (the program is 0) and
+  /// the option with the first item of its value.
+  static std::string from(size_t index, std::string_view option, const Word* arg) {
+    std::string text = "-" + std::string(option);
+    if (arg != nullptr) {
+      std::string first = arg->text.substr(0, arg->text.find(','));
+      if (first.starts_with("{")) first = "{...}";
+      text += " " + first.substr(0, 40);
+    }
+    return "argument " + std::to_string(index) + " (" + text + ")";
+  }
+
+  void read_option(const std::string& option, const Word& word, const Word* arg, size_t index) {
+    const std::string f = from(index, option, arg);
+    if (arg == nullptr) {
+      if (option == "enable-kvm") return add("accel", "kvm", word.pos[0], f);
+      return add("unchecked", "-" + option, word.pos[0], f);
+    }
+    const bool json = arg->text.starts_with("{");
+    if (option == "device")
+      return read_device(json ? split_json(*arg) : split_opts(*arg, "driver"), f);
+    if (option == "object")
+      return read_object(json ? split_json(*arg) : split_opts(*arg, "qom-type"), f);
+    if (option == "machine" || option == "M") {
+      for (const Item& item : split_opts(*arg, "type")) {
+        if (item.key == "type") {
+          add("machine", item.value, item.pos, f);
+        } else if (item.key == "accel") {
+          add("accel", item.value, item.pos, f + ", option accel");
+        } else {
+          add("machine." + item.key, item.value, item.pos, f + ", option " + item.key);
+        }
+      }
+      return;
+    }
+    if (option == "accel") {
+      for (const Item& item : split_opts(*arg, "accel")) {
+        if (item.key == "accel") add("accel", item.value, item.pos, f);
+        if (item.key == "kernel-irqchip")
+          add("machine.kernel-irqchip", item.value, item.pos, f + ", option kernel-irqchip");
+      }
+      return;
+    }
+    if (option == "m") {
+      for (const Item& item : split_opts(*arg, "size")) {
+        if (item.key == "size") add("m", item.value, item.pos, f);
+      }
+      return;
+    }
+    if (option == "smp") {
+      for (const Item& item : split_opts(*arg, "cpus")) {
+        if (item.key == "cpus" || item.key == "maxcpus") add("smp", item.value, item.pos, f);
+      }
+      return;
+    }
+    if (option == "cpu") {
+      for (const Item& item : split_opts(*arg, "model")) {
+        if (item.key == "phys-bits")
+          add("cpu.phys-bits", item.value, item.pos, f + ", option phys-bits");
+      }
+      return;
+    }
+    add("unchecked", "-" + option, word.pos[0], f);
+  }
+
+  void read_device(const std::vector<Item>& items, const std::string& f) {
+    auto driver =
+        std::find_if(items.begin(), items.end(), [](const Item& i) { return i.key == "driver"; });
+    if (driver == items.end()) return add("unchecked", "-device", {}, f);
+    if (!vmm::model_of_device(driver->value).empty()) {
+      add("viommu", driver->value, driver->pos, f);
+      for (const Item& item : items) {
+        if (&item != &*driver)
+          add("viommu." + item.key, item.value, item.pos, f + ", option " + item.key);
+      }
+      return;
+    }
+    if (driver->value == "vfio-pci") {
+      for (const Item& item : items) {
+        if (item.key == "host" || item.key == "sysfsdev")
+          add("vfio-pci.host", item.value, item.pos, f + ", option " + item.key);
+        if (item.key == "iommufd")
+          add("vfio-pci.iommufd", item.value, item.pos, f + ", option iommufd");
+      }
+      return;
+    }
+    add("unchecked", "-device " + driver->value, driver->pos, f);
+  }
+
+  void read_object(const std::vector<Item>& items, const std::string& f) {
+    auto type =
+        std::find_if(items.begin(), items.end(), [](const Item& i) { return i.key == "qom-type"; });
+    auto id = std::find_if(items.begin(), items.end(), [](const Item& i) { return i.key == "id"; });
+    if (type != items.end() && type->value == "iommufd") {
+      return add("iommufd", id != items.end() ? id->value : "", type->pos, f);
+    }
+    add("unchecked", "-object", items.empty() ? SourcePos{} : items.front().pos, f);
+  }
+
+  Guest& guest_;
+};
+
+}  // namespace
+
+GuestInputKind detect_guest_input(std::string_view text) {
+  for (size_t at = 0; at < text.size();) {
+    size_t end = std::min(text.find('\n', at), text.size());
+    std::string_view line = text.substr(at, end - at);
+    at = end + 1;
+    line.remove_prefix(std::min(line.find_first_not_of(" \t\r"), line.size()));
+    if (line.empty() || line.front() == '#') continue;
+    if (line.front() == '<') return GuestInputKind::kLibvirt;
+    // A TOML line is `key = value` or `[table]`; a command line has an option before any '='.
+    if (line.front() == '[') return GuestInputKind::kToml;
+    size_t option = line.find('-') == 0 ? 0 : line.find(" -");
+    size_t equals = line.find('=');
+    if (option != std::string_view::npos && (equals == std::string_view::npos || option < equals))
+      return GuestInputKind::kQemu;
+    if (line.find("qemu-system") != std::string_view::npos ||
+        (line.find("qemu") != std::string_view::npos && equals == std::string_view::npos))
+      return GuestInputKind::kQemu;  // the program, alone (argv file) or after VAR=value
+    if (equals != std::string_view::npos && line.find(" -") != std::string_view::npos)
+      return GuestInputKind::kQemu;  // LC_ALL=C PATH=... qemu-system-x86_64 -name ...
+    return GuestInputKind::kToml;
+  }
+  return GuestInputKind::kToml;
+}
+
+Result<QemuVersion> parse_qemu_version(std::string_view text) {
+  QemuVersion v;
+  const char* end = text.data() + text.size();
+  auto [p1, e1] = std::from_chars(text.data(), end, v.major);
+  if (e1 != std::errc() || p1 == end || *p1 != '.') {
+    return make_error("--qemu-version",
+                      "expected MAJOR.MINOR (7.2, 10.0), got `" + std::string(text) + "`");
+  }
+  auto [p2, e2] = std::from_chars(p1 + 1, end, v.minor);
+  if (e2 != std::errc() || (p2 != end && *p2 != '.') || v.major < 2 || v.major > 99) {
+    return make_error("--qemu-version",
+                      "expected MAJOR.MINOR (7.2, 10.0), got `" + std::string(text) + "`");
+  }
+  return v;
+}
+
+tl::expected<Guest, std::vector<Error>> parse_qemu_guest(std::string_view text,
+                                                         std::string_view file,
+                                                         QemuVersion version) {
+  Guest guest;
+  guest.file = file;
+  guest.vmm.syntax = GuestSyntax::kQemu;
+  guest.vmm.qemu_version = version;
+  std::vector<Word> words;
+  if (is_shell_form(text)) {
+    auto split = split_shell(text, file);
+    if (!split) return tl::unexpected(std::vector<Error>{split.error()});
+    words = std::move(*split);
+  } else {
+    words = split_lines(text);
+  }
+  QemuReader(guest).read(words);
+  std::vector<Error> errors = vmm::derive_guest(guest);
+  if (!errors.empty()) return tl::unexpected(std::move(errors));
+  return guest;
+}
+
+}  // namespace caps

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+// Shared by the QEMU and libvirt front ends and the VMM rules: lookups over the settings and
+// the one mapping from QEMU-spelled settings to the format-neutral viommu facts.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libcaps/guest.h"
+#include "libcaps/result.h"
+
+namespace caps::vmm {
+
+/// The last setting called `name` (QEMU lets a later option win), or null.
+const VmmSetting* find(const GuestVmm& vmm, std::string_view name);
+
+/// QEMU's bool spellings: on/off, yes/no, true/false (qapi's visitor).
+std::optional<bool> parse_bool(std::string_view value);
+
+/// A decimal or 0x integer, nothing trailing.
+std::optional<int64_t> parse_int(std::string_view value);
+
+/// A size as -m takes it: a number with an optional k/M/G/T suffix (default M); in MiB.
+std::optional<uint64_t> parse_mib(std::string_view value);
+
+/// The vIOMMU model ("intel-vtd", ...) of a QEMU device type ("intel-iommu", ...), or "".
+std::string_view model_of_device(std::string_view device);
+
+/// Fills guest.viommu and guest.devices from guest.vmm.settings (QEMU names and defaults for
+/// guest.vmm.qemu_version), then runs validate_guest. Errors: no vIOMMU, or what validation
+/// refuses.
+std::vector<Error> derive_guest(Guest& guest);
+
+}  // namespace caps::vmm

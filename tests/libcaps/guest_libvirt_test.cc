@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+// Tests for the libvirt domain XML front end (libcaps/src/guest_libvirt.cc).
+#include "libcaps/guest_vmm.h"
+
+#include <gtest/gtest.h>
+
+#include "vmm_internal.h"
+
+namespace caps {
+namespace {
+
+constexpr std::string_view kDomain = R"(<domain type='kvm'>
+  <memory unit='GiB'>8</memory>
+  <vcpu>300</vcpu>
+  <iommufd/>
+  <os><type arch='x86_64' machine='pc-q35-9.2'>hvm</type></os>
+  <features><ioapic driver='qemu'/></features>
+  <devices>
+    <iommu model='intel'>
+      <driver intremap='on' caching_mode='on' eim='on'
+              aw_bits='48' iotlb='on' frobnicate='yes'/>
+    </iommu>
+    <hostdev mode='subsystem' type='pci'>
+      <driver iommufd='yes'/>
+      <source><address domain='0x0000' bus='0x3b' slot='0x00' function='0x1'/></source>
+    </hostdev>
+  </devices>
+</domain>
+)";
+
+TEST(GuestLibvirt, ReadsTheDomainIntoQemuSettingsWithPositions) {
+  auto parsed = parse_libvirt_guest(kDomain, "dom.xml");
+  ASSERT_TRUE(parsed) << parsed.error().front().to_string();
+  const Guest& g = *parsed;
+  EXPECT_EQ(g.viommu.model.value, "intel-vtd");
+  EXPECT_EQ(g.viommu.model.pos, (SourcePos{8, 12}));  // model= of <iommu>
+  ASSERT_TRUE(g.viommu.input_bits);
+  EXPECT_EQ(g.viommu.input_bits->value, 48);
+  EXPECT_EQ(g.viommu.input_bits->pos, (SourcePos{10, 15}));  // aw_bits= on the tag's 2nd line
+  EXPECT_TRUE(g.viommu.ats->value);
+  ASSERT_EQ(g.devices.size(), 1u);
+  EXPECT_EQ(g.devices[0].bdf.value, "0000:3b:00.1");
+  EXPECT_EQ(vmm::find(g.vmm, "viommu.caching-mode")->from, "<driver caching_mode='on'>");
+  EXPECT_EQ(vmm::find(g.vmm, "machine.kernel-irqchip")->value, "split");
+  EXPECT_EQ(vmm::find(g.vmm, "smp")->value, "300");
+  EXPECT_EQ(vmm::find(g.vmm, "m")->value, "8G");
+  EXPECT_EQ(vmm::find(g.vmm, "accel")->value, "kvm");
+  EXPECT_NE(vmm::find(g.vmm, "iommufd"), nullptr);
+  EXPECT_NE(vmm::find(g.vmm, "vfio-pci.iommufd"), nullptr);
+  EXPECT_EQ(vmm::find(g.vmm, "unchecked")->value, "<driver frobnicate='yes'>");
+}
+
+TEST(GuestLibvirt, SmmuWithoutPerBusAttributesIsTheMachines) {
+  auto g =
+      parse_libvirt_guest("<domain><devices><iommu model='smmuv3'/></devices></domain>", "d.xml");
+  ASSERT_TRUE(g);
+  EXPECT_EQ(vmm::find(g->vmm, "machine.iommu")->value, "smmuv3");
+  EXPECT_EQ(g->viommu.model.value, "arm-smmu-v3");
+}
+
+TEST(GuestLibvirt, BadXmlAndOtherRootsAreErrorsWithPositions) {
+  auto bad = parse_libvirt_guest("<domain>\n  <devices>\n</domain>\n", "d.xml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().front().where.substr(0, 8), "d.xml:4:");  // where libxml2 stops
+  EXPECT_NE(bad.error().front().message.find("invalid XML"), std::string::npos);
+  auto other = parse_libvirt_guest("<network/>", "d.xml");
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().front().to_string(),
+            "d.xml:1:1: not a libvirt domain: the root element is not <domain>");
+  auto none = parse_libvirt_guest("<domain><devices/></domain>", "d.xml");
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().front().message.find("no vIOMMU"), std::string::npos);
+}
+
+TEST(GuestLibvirt, AnAddressWithoutBusIsRefused) {
+  auto g = parse_libvirt_guest(
+      "<domain><devices><iommu model='virtio'/><hostdev mode='subsystem' type='pci'>"
+      "<source><address domain='0x0000'/></source></hostdev></devices></domain>",
+      "d.xml");
+  ASSERT_FALSE(g);
+  EXPECT_NE(g.error().front().message.find("without bus, slot or function"), std::string::npos);
+}
+
+TEST(GuestLibvirt, NoEntityExpansionOrNetwork) {
+  auto g = parse_libvirt_guest(
+      "<!DOCTYPE d [<!ENTITY x SYSTEM 'file:///etc/passwd'>]>\n"
+      "<domain><vcpu>&x;</vcpu><devices><iommu model='virtio'/></devices></domain>",
+      "d.xml");
+  ASSERT_TRUE(g);
+  EXPECT_EQ(vmm::find(g->vmm, "smp")->value, "");
+}
+
+}  // namespace
+}  // namespace caps

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+// Tests for the QEMU command-line front end (libcaps/src/guest_qemu.cc): argv files and shell
+// lines, QemuOpts and JSON syntax, positions, defaults by QEMU release, and input detection.
+#include "libcaps/guest_vmm.h"
+
+#include <gtest/gtest.h>
+
+#include "vmm_internal.h"
+
+namespace caps {
+namespace {
+
+Guest parse(std::string_view text, QemuVersion version = kNewestQemu) {
+  auto guest = parse_qemu_guest(text, "vm.args", version);
+  EXPECT_TRUE(guest.has_value()) << (guest ? "" : guest.error().front().to_string());
+  return guest ? *guest : Guest{};
+}
+
+TEST(GuestQemu, ShellLineGivesTheGuestTheTomlParserWouldAndPositions) {
+  Guest g = parse(
+      "qemu-system-x86_64 -machine q35 -device intel-iommu,aw-bits=48,device-iotlb=on "
+      "-device vfio-pci,host=3B:00.0");
+  EXPECT_EQ(g.viommu.model.value, "intel-vtd");
+  EXPECT_EQ(g.viommu.model.pos, (SourcePos{1, 41}));
+  ASSERT_TRUE(g.viommu.input_bits);
+  EXPECT_EQ(g.viommu.input_bits->value, 48);
+  EXPECT_EQ(g.viommu.input_bits->pos, (SourcePos{1, 53}));  // the `aw-bits` of the argument
+  ASSERT_TRUE(g.viommu.ats);
+  EXPECT_TRUE(g.viommu.ats->value);
+  ASSERT_EQ(g.devices.size(), 1u);
+  EXPECT_EQ(g.devices[0].bdf.value, "0000:3b:00.0");
+  const VmmSetting* aw = vmm::find(g.vmm, "viommu.aw-bits");
+  ASSERT_NE(aw, nullptr);
+  EXPECT_EQ(aw->from, "argument 3 (-device intel-iommu), option aw-bits");
+}
+
+TEST(GuestQemu, ArgvFileOneArgumentALine) {
+  Guest g = parse("qemu-system-x86_64\n-machine\nq35\n-device\nintel-iommu,x-flts=on,aw-bits=48\n");
+  EXPECT_EQ(g.viommu.model.pos, (SourcePos{5, 1}));
+  ASSERT_TRUE(g.viommu.nested);
+  EXPECT_EQ(g.viommu.nested->pos, (SourcePos{5, 13}));
+}
+
+TEST(GuestQemu, QuotesCommasAndContinuations) {
+  Guest g = parse(
+      "LC_ALL=C /usr/bin/qemu-system-x86_64 \\\n"
+      "-name 'guest=a,,b' \\\n"
+      "-device '{\"driver\":\"virtio-iommu-pci\",\"aw-bits\":42}' \\\n"
+      "-m 2G -smp 4,sockets=1");
+  EXPECT_EQ(g.viommu.model.value, "virtio-iommu");
+  ASSERT_TRUE(g.viommu.input_bits);
+  EXPECT_EQ(g.viommu.input_bits->value, 42);
+  EXPECT_EQ(g.viommu.input_bits->pos.line, 3);
+  EXPECT_EQ(vmm::find(g.vmm, "m")->value, "2G");
+  EXPECT_EQ(vmm::find(g.vmm, "smp")->value, "4");
+  EXPECT_EQ(vmm::find(g.vmm, "unchecked")->value, "-name");  // kept, not dropped
+}
+
+TEST(GuestQemu, EscapedCommaStaysInTheValue) {
+  Guest g = parse("-device intel-iommu,id=a,,b,aw-bits=39");
+  EXPECT_EQ(vmm::find(g.vmm, "viommu.id")->value, "a,b");
+  EXPECT_EQ(g.viommu.input_bits->value, 39);
+}
+
+TEST(GuestQemu, DefaultsFollowTheQemuRelease) {
+  EXPECT_EQ(parse("-device intel-iommu", {7, 2}).viommu.input_bits->value, 39);
+  EXPECT_EQ(parse("-device intel-iommu", {9, 2}).viommu.input_bits->value, 48);
+  EXPECT_EQ(parse("-device virtio-iommu-pci", {7, 2}).viommu.input_bits->value, 64);
+  EXPECT_EQ(parse("-machine q35 -device virtio-iommu-pci", {9, 0}).viommu.input_bits->value, 39);
+  Guest smmu = parse("qemu-system-aarch64 -machine virt,iommu=smmuv3");
+  EXPECT_EQ(smmu.viommu.model.value, "arm-smmu-v3");
+  EXPECT_EQ(smmu.viommu.output_bits->value, 44);
+}
+
+TEST(GuestQemu, ErrorsNameTheText) {
+  auto none = parse_qemu_guest("qemu-system-x86_64 -m 1G", "vm.args");
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().front().message.find("no vIOMMU"), std::string::npos);
+  auto quote = parse_qemu_guest("qemu -device 'intel-iommu", "vm.args");
+  ASSERT_FALSE(quote);
+  EXPECT_EQ(quote.error().front().to_string(), "vm.args:1:14: unterminated ' quote");
+  auto bdf = parse_qemu_guest("-device intel-iommu -device vfio-pci,host=zz:00.0", "vm.args");
+  ASSERT_FALSE(bdf);
+  EXPECT_EQ(bdf.error().front().where, "vm.args:1:38");
+}
+
+TEST(GuestQemu, DetectsTheKindByContent) {
+  EXPECT_EQ(detect_guest_input("[viommu]\nmodel = \"intel-vtd\"\n"), GuestInputKind::kToml);
+  EXPECT_EQ(detect_guest_input("# c\nformat = 1\n"), GuestInputKind::kToml);
+  EXPECT_EQ(detect_guest_input("qemu-system-x86_64 -m 1G"), GuestInputKind::kQemu);
+  EXPECT_EQ(detect_guest_input("qemu-system-x86_64\n-m\n1G\n"), GuestInputKind::kQemu);
+  EXPECT_EQ(detect_guest_input("-device\nintel-iommu\n"), GuestInputKind::kQemu);
+  EXPECT_EQ(detect_guest_input("LC_ALL=C /usr/bin/qemu-system-x86_64 \\\n"), GuestInputKind::kQemu);
+  EXPECT_EQ(detect_guest_input("  <?xml version='1.0'?>\n<domain/>"), GuestInputKind::kLibvirt);
+}
+
+TEST(GuestQemu, ParsesVersions) {
+  EXPECT_EQ(*parse_qemu_version("7.2"), (QemuVersion{7, 2}));
+  EXPECT_EQ(*parse_qemu_version("10.0.3"), (QemuVersion{10, 0}));
+  EXPECT_FALSE(parse_qemu_version("10"));
+  EXPECT_FALSE(parse_qemu_version("x.1"));
+}
+
+}  // namespace
+}  // namespace caps
