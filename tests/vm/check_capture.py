@@ -244,19 +244,22 @@ def check_registers(capture, args):
         loaded = "virtio_iommu" in dmesg
         if units:
             models = {u["name"]: u["model"] for u in data["units"]}
-            if all(m == "virtio-iommu" for m in models.values()):
-                ok(f"units {models}: the kernel's virtio-iommu driver registered them")
-            else:
-                # The unit sits under virtio0, bound to virtio_iommu; the probe does not tell
-                # the model from that (not fixed on any branch yet).
-                known(f"units {models}: the kernel's virtio-iommu driver registered them "
-                      "(dmesg 'virtio_iommu virtio0:'), the probe's model is not virtio-iommu")
+            # The unit sits under virtio0, bound to virtio_iommu: the model table tells the
+            # model from the parent's driver.
+            (ok if all(m == "virtio-iommu" for m in models.values()) else fail)(
+                f"units {models}: the kernel's virtio-iommu driver registered them, and the "
+                "probe's model is virtio-iommu")
         else:
             (ok if not loaded else fail)(
                 "no unit: this kernel has no virtio-iommu driver (CONFIG_VIRTIO_IOMMU is not set)")
     smmu = "-M" in argv and "iommu=smmuv3" in argv[argv.index("-M") + 1]
     if smmu:
         check_smmuv3(capture, argv, dmesg)
+        # smmu3.<base>, bound to arm-smmu-v3: the model comes from the parent's driver.
+        data = json.loads(probe_tree(args, tree)[1])
+        models = {u["name"]: u["model"] for u in data["units"]}
+        (ok if models and all(m == "arm-smmu-v3" for m in models.values()) else fail)(
+            f"units {models}: the probe's model is arm-smmu-v3")
     if amd is not None:
         unit = [u for u in units if u.startswith("ivhd")]
         if not unit:
