@@ -401,6 +401,12 @@ class QemuReader {
     for (; i < words.size(); ++i) {
       const Word& word = words[i];
       const size_t index = i - program + first;
+      // A word that is not an option is a disk image to QEMU (vl.c: drive_add(IF_DEFAULT)):
+      // it takes no argument, and even an empty one ('') is no option to read a name from.
+      if (!word.text.starts_with("-")) {
+        add("unchecked", word.text, word.pos[0], "argument " + std::to_string(index) + " (image)");
+        continue;
+      }
       std::string option = word.text.substr(word.text.starts_with("--") ? 2 : 1);
       const Word* arg = nullptr;
       if (!is_flag(option) && i + 1 < words.size()) arg = &words[++i];

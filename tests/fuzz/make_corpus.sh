@@ -3,7 +3,8 @@
 # Regenerates the seed corpora in tests/fuzz/corpus/<target>/ from the fixtures: register and
 # value files and PCI config spaces of fake-sysfs/hosts (fuzz_parse), each fixture tree as a
 # fuzz_reader input plus a few hand-encoded vocabulary trees (fuzz_reader), the example guest
-# files (fuzz_guest) and the golden host reports (fuzz_host_report). Seeds are named by their
+# files (fuzz_guest), the golden host reports (fuzz_host_report) and the example QEMU
+# command lines and libvirt domains (fuzz_vmm). Seeds are named by their
 # SHA-1, as libFuzzer names inputs; regression seeds (regress-*) are kept as they are.
 # Usage: tests/fuzz/make_corpus.sh [BUILD_DIR]   (BUILD_DIR holds fuzz_reader_seed; default
 # build-fuzz, configured and built as tests/fuzz/run.sh does when missing)
@@ -27,7 +28,7 @@ add() {
   cp "$2" "$corpus/$1/$sum"
 }
 
-for target in fuzz_parse fuzz_reader fuzz_guest fuzz_host_report; do
+for target in fuzz_parse fuzz_reader fuzz_guest fuzz_host_report fuzz_vmm; do
   mkdir -p "$corpus/$target"
   find "$corpus/$target" -type f ! -name 'regress-*' -delete
 done
@@ -63,10 +64,14 @@ for f in intel arm amd device; do add fuzz_reader "$tmp/$f"; done
 # fuzz_guest: the example guest files, good and bad.
 for f in "$top"/tools/iommu-compat/examples/*.toml; do add fuzz_guest "$f"; done
 
+# fuzz_vmm: the example QEMU command lines and libvirt domains.
+for f in "$top"/tools/iommu-compat/examples/*.qemu "$top"/tools/iommu-compat/examples/*.args \
+  "$top"/tools/iommu-compat/examples/*.xml; do add fuzz_vmm "$f"; done
+
 # fuzz_host_report: the golden host reports iommu-probe writes.
 for f in "$top"/tests/golden/*.toml; do add fuzz_host_report "$f"; done
 
 du -sh "$corpus"
-for target in fuzz_parse fuzz_reader fuzz_guest fuzz_host_report; do
+for target in fuzz_parse fuzz_reader fuzz_guest fuzz_host_report fuzz_vmm; do
   echo "$target: $(find "$corpus/$target" -type f | wc -l) seeds"
 done

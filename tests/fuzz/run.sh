@@ -6,7 +6,7 @@
 # timeout, out-of-memory or leak, naming the reproducer.
 # Usage: tests/fuzz/run.sh [SECONDS_PER_TARGET]
 # Environment: FUZZ_BUILD_DIR (default build-fuzz), FUZZ_OUT (where corpora copies, logs and
-# reproducers go; default a new directory under /tmp, kept), FUZZ_TARGETS (default all four).
+# reproducers go; default a new directory under /tmp, kept), FUZZ_TARGETS (default all five).
 set -euo pipefail
 
 seconds=${1:-20}
@@ -14,16 +14,18 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$top/build-fuzz}
 out=${FUZZ_OUT:-$(mktemp -d /tmp/iommu-fuzz.XXXXXX)}
-targets=(${FUZZ_TARGETS:-fuzz_parse fuzz_reader fuzz_guest fuzz_host_report})
+targets=(${FUZZ_TARGETS:-fuzz_parse fuzz_reader fuzz_guest fuzz_host_report fuzz_vmm})
 
 # Longest input per target: a 4 KiB PCI config space (parse), the largest fixture tree and
-# golden report (reader, host report), a guest file with room to spare.
+# golden report (reader, host report), a guest file or QEMU command line / libvirt domain
+# with room to spare.
 max_len() {
   case "$1" in
     fuzz_parse) echo 4200 ;;
     fuzz_reader) echo 16384 ;;
     fuzz_guest) echo 4096 ;;
     fuzz_host_report) echo 20000 ;;
+    fuzz_vmm) echo 4096 ;;
   esac
 }
 
@@ -31,6 +33,7 @@ dict_for() {
   case "$1" in
     fuzz_guest) echo "-dict=$here/guest.dict" ;;
     fuzz_host_report) echo "-dict=$here/host_report.dict" ;;
+    fuzz_vmm) echo "-dict=$here/vmm.dict" ;;
   esac
 }
 

