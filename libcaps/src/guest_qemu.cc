@@ -41,32 +41,6 @@ std::optional<int64_t> parse_int(std::string_view value) {
   return out;
 }
 
-std::optional<uint64_t> parse_mib(std::string_view value) {
-  uint64_t shift_kib = 10;  // MiB in KiB
-  if (!value.empty() && std::isalpha(static_cast<unsigned char>(value.back()))) {
-    switch (std::tolower(static_cast<unsigned char>(value.back()))) {
-      case 'k':
-        shift_kib = 0;
-        break;
-      case 'm':
-        shift_kib = 10;
-        break;
-      case 'g':
-        shift_kib = 20;
-        break;
-      case 't':
-        shift_kib = 30;
-        break;
-      default:
-        return std::nullopt;
-    }
-    value.remove_suffix(1);
-  }
-  std::optional<int64_t> n = parse_int(value);
-  if (!n || *n < 0 || *n > (int64_t{1} << 40)) return std::nullopt;
-  return (static_cast<uint64_t>(*n) << shift_kib) >> 10;
-}
-
 std::string_view model_of_device(std::string_view device) {
   if (device == "intel-iommu") return kModelIntelVtd;
   if (device == "amd-iommu") return kModelAmdVi;

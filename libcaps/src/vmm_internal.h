@@ -23,9 +23,6 @@ std::optional<bool> parse_bool(std::string_view value);
 /// A decimal or 0x integer, nothing trailing.
 std::optional<int64_t> parse_int(std::string_view value);
 
-/// A size as -m takes it: a number with an optional k/M/G/T suffix (default M); in MiB.
-std::optional<uint64_t> parse_mib(std::string_view value);
-
 /// The vIOMMU model ("intel-vtd", ...) of a QEMU device type ("intel-iommu", ...), or "".
 std::string_view model_of_device(std::string_view device);
 

@@ -3,7 +3,9 @@
 # Cross-builds iommu-probe for a foreign guest (aarch64) with clang-14 and lld against a sysroot
 # of Debian's own packages for that architecture, fetched like the kernels (fetch-kernel.sh):
 # nothing is installed on the machine. libstdc++ and libgcc are linked statically; libc and
-# libudev stay shared and their files are listed for the initramfs.
+# libudev stay shared and their files are listed for the initramfs. libcaps needs libxml2 to
+# configure and link (its libvirt reader), but the probe uses none of it: --as-needed keeps
+# libxml2 and its ICU out of the probe's NEEDED list, and so out of the initramfs.
 # Usage: tests/vm/build-probe-cross.sh DEBARCH OUTDIR
 #   Writes OUTDIR/iommu-probe and OUTDIR/libs (the sysroot's files the guest needs, one a line
 #   as "SYSROOT_PATH GUEST_PATH"). The build tree lives in OUTDIR/build (reused when present:
@@ -34,7 +36,7 @@ if [ ! -f "$sysroot/.sysroot-complete" ]; then
   # architecture-independent but come the same way, so CMake finds them inside the sysroot).
   for p in libc6 libc6-dev linux-libc-dev libgcc-12-dev libgcc-s1 libstdc++-12-dev libstdc++6 \
            libudev1 libudev-dev libcap2 libcli11-dev libtomlplusplus-dev libtomlplusplus3 \
-           libexpected-dev; do
+           libexpected-dev libxml2 libxml2-dev libicu72 libicu-dev zlib1g liblzma5; do
     d=$("$here/fetch-kernel.sh" bookworm "$debarch" "$p") || die "cannot fetch $p:$debarch"
     cp -a "$d/." "$sysroot/"
   done
@@ -49,7 +51,7 @@ cmake -S "$top" -B "$out/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_SYSROOT="$sysroot" -DCMAKE_FIND_ROOT_PATH_MODE_PROGRAM=NEVER \
   -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY \
   -DCMAKE_FIND_ROOT_PATH_MODE_PACKAGE=ONLY \
-  -DCMAKE_EXE_LINKER_FLAGS="-fuse-ld=lld -static-libstdc++ -static-libgcc" \
+  -DCMAKE_EXE_LINKER_FLAGS="-fuse-ld=lld -Wl,--as-needed -static-libstdc++ -static-libgcc" \
   -DCMAKE_SHARED_LINKER_FLAGS="-fuse-ld=lld" \
   -DIOMMU_TESTS=OFF -DIOMMU_BENCH=OFF -DIOMMU_WERROR=OFF >"$out/configure.log" 2>&1 ||
   { cat "$out/configure.log" >&2; die "cannot configure the $debarch build"; }
