@@ -113,8 +113,10 @@ std::vector<Error> derive_guest(Guest& guest) {
   const bool arm_virt = machine != nullptr && machine->value.starts_with("virt");
   const QemuVersion version = vmm.qemu_version;
   if (type == "intel-iommu") {
-    // aw-bits default 39, 48 from 9.2 (pc_compat_9_1 keeps 39 for older machine types).
-    v.input_bits = int_fact(vmm, "aw-bits", version >= QemuVersion{9, 2} ? 48 : 39, pos);
+    // aw-bits default 39, 48 from 10.0: "intel_iommu: Set default aw_bits to 48 starting from
+    // QEMU 9.2" was pulled in 2025-01, after 9.2.0, so the 9.2 binary still defaults to 39 (its
+    // pc_compat_9_1 entry keeps 39 for machine types before 9.2).
+    v.input_bits = int_fact(vmm, "aw-bits", version >= QemuVersion{10, 0} ? 48 : 39, pos);
     v.ats = bool_fact(vmm, "device-iotlb");
     v.nested = bool_fact(vmm, "x-flts");  // stage 1 bound to the host's: hardware nesting
   } else if (type == "amd-iommu") {

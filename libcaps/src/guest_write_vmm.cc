@@ -33,6 +33,7 @@ std::string libvirt_address(const std::string& bdf) {
 std::string write_qemu_args(const Guest& guest, QemuVersion version) {
   const GuestViommu& v = guest.viommu;
   std::string out;
+  bool iommufd = false;  // the vfio-pci devices attach through -object iommufd,id=iommufd0
   if (v.model.value == kModelIntelVtd) {
     // intremap needs a split irqchip under KVM; caching-mode is what device assignment needs.
     out = "-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on";
@@ -46,16 +47,27 @@ std::string write_qemu_args(const Guest& guest, QemuVersion version) {
     if (v.input_bits && v.input_bits->value >= 32 && version >= QemuVersion{9, 0})
       out += ",aw-bits=" + std::to_string(v.input_bits->value);
   } else if (version < QemuVersion{11, 0}) {
-    out = "-machine virt,iommu=smmuv3";  // the options below arrived with -device arm-smmuv3
+    out = "-machine virt,iommu=smmuv3";  // the options below arrived in 11.0 (-device: 10.2)
   } else {
-    out = "-machine virt -device arm-smmuv3";
-    if (int oas = widest(v.output_bits, 44, 48)) out += ",oas=" + std::to_string(oas);
+    // 11.0's smmu_validate_property refuses oas other than 44, ssidsize and ats without
+    // accel=on, and accel=on nests the host SMMUv3 through an iommufd backend.
+    std::string opts;
+    if (int oas = widest(v.output_bits, 44, 48); oas == 48) opts += ",oas=48";
     if (v.ssid_bits && v.ssid_bits->value > 0)
-      out += ",ssidsize=" + std::to_string(std::min(v.ssid_bits->value, 20));
-    if (asks(v.ats)) out += ",ats=on";
+      opts += ",ssidsize=" + std::to_string(std::min(v.ssid_bits->value, 20));
+    if (asks(v.ats)) opts += ",ats=on";
+    out = "-machine virt";
+    if (!opts.empty()) {
+      out += " -object iommufd,id=iommufd0 -device arm-smmuv3,accel=on" + opts;
+      iommufd = true;
+    } else {
+      out += " -device arm-smmuv3";
+    }
   }
-  for (const GuestDevice& device : guest.devices)
+  for (const GuestDevice& device : guest.devices) {
     out += " -device vfio-pci,host=" + device.bdf.value;
+    if (iommufd) out += ",iommufd=iommufd0";
+  }
   return out;
 }
 
@@ -64,6 +76,7 @@ std::string write_libvirt_iommu(const Guest& guest, QemuVersion version) {
   std::string out = "<domain type='kvm'>\n";
   std::string model;
   std::string driver;
+  bool iommufd = false;  // the hostdevs attach through the domain's <iommufd/>
   if (v.model.value == kModelIntelVtd) {
     out += "  <features>\n    <ioapic driver='qemu'/>\n  </features>\n";  // intremap needs it
     model = "intel";
@@ -80,21 +93,28 @@ std::string write_libvirt_iommu(const Guest& guest, QemuVersion version) {
   } else {
     model = "smmuv3";
     if (version >= QemuVersion{11, 0}) {
-      driver = "pciBus='0'";
-      if (int oas = widest(v.output_bits, 44, 48)) driver += " oas='" + std::to_string(oas) + "'";
+      // As for QEMU: oas other than 44, ssidSize and ats only with accel, which needs iommufd.
+      std::string opts;
+      if (int oas = widest(v.output_bits, 44, 48); oas == 48) opts += " oas='48'";
       if (v.ssid_bits && v.ssid_bits->value > 0)
-        driver += " ssidSize='" + std::to_string(std::min(v.ssid_bits->value, 20)) + "'";
-      if (asks(v.ats)) driver += " ats='on'";
+        opts += " ssidSize='" + std::to_string(std::min(v.ssid_bits->value, 20)) + "'";
+      if (asks(v.ats)) opts += " ats='on'";
+      driver = "pciBus='0'";
+      if (!opts.empty()) {
+        driver += " accel='on'" + opts;
+        iommufd = true;
+        out += "  <iommufd/>\n";
+      }
     }
   }
   out += "  <devices>\n    <iommu model='" + model + "'>\n";
   if (!driver.empty()) out += "      <driver " + driver + "/>\n";
   out += "    </iommu>\n";
   for (const GuestDevice& device : guest.devices) {
-    out +=
-        "    <hostdev mode='subsystem' type='pci' managed='yes'>\n      <source>\n        "
-        "<address " +
-        libvirt_address(device.bdf.value) + "/>\n      </source>\n    </hostdev>\n";
+    out += "    <hostdev mode='subsystem' type='pci' managed='yes'>\n";
+    if (iommufd) out += "      <driver iommufd='yes'/>\n";
+    out += "      <source>\n        <address " + libvirt_address(device.bdf.value) +
+           "/>\n      </source>\n    </hostdev>\n";
   }
   return out + "  </devices>\n</domain>\n";
 }

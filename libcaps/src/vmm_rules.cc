@@ -36,6 +36,14 @@ struct KnownOption {
 // From `qemu-system-x86_64 -device intel-iommu,help` on 7.2 and the property lists of
 // hw/i386/intel_iommu.c, hw/i386/amd_iommu.c, hw/i386/x86-iommu.c, hw/virtio/virtio-iommu.c and
 // hw/arm/smmuv3.c in later releases. 2.0 means "before 7.2, the oldest release judged".
+// The later releases were checked against the commits that added each property and the release
+// whose development tree took them (docs/rules.md, "Where the releases come from"):
+//   x-flts: "intel_iommu: Introduce a property x-flts", pulled 2025-01 after 9.2.0: 10.0.
+//   xtsup: "amd_iommu: report x2APIC support to the operating system", part of the TCG x2APIC
+//     series pulled 2024-01 after 8.2.0: 9.0 (not 8.1).
+//   granule, aw-bits of virtio-iommu: v9.0.0-rc0 (libvirt's QEMU_CAPS_VIRTIO_IOMMU_AW_BITS).
+//   accel, ats, ril, oas, ssidsize of arm-smmuv3: the smmuv3-accel series, in master after the
+//     11.0 tree opened (2026-01): 11.0.
 constexpr KnownOption kKnownOptions[] = {
     {"intel-iommu", "aw-bits", {2, 0}, KnownOption::kUint},
     {"intel-iommu", "caching-mode", {2, 0}, KnownOption::kBool},
@@ -54,7 +62,7 @@ constexpr KnownOption kKnownOptions[] = {
     {"amd-iommu", "device-iotlb", {2, 0}, KnownOption::kBool},
     {"amd-iommu", "intremap", {2, 0}, KnownOption::kOnOffAuto},
     {"amd-iommu", "pt", {2, 0}, KnownOption::kBool},
-    {"amd-iommu", "xtsup", {8, 1}, KnownOption::kBool},
+    {"amd-iommu", "xtsup", {9, 0}, KnownOption::kBool},
     {"virtio-iommu-pci", "boot-bypass", {2, 0}, KnownOption::kBool},
     {"virtio-iommu-pci", "granule", {9, 0}, KnownOption::kString},
     {"virtio-iommu-pci", "aw-bits", {9, 0}, KnownOption::kUint},
@@ -168,7 +176,9 @@ void rule_options(const GuestVmm& vmm, std::vector<Finding>& out) {
 }
 
 /// vmm.machine: intel-iommu and amd-iommu are dynamic sysbus devices only q35 allows; one x86
-/// vIOMMU; virt's iommu= is none or smmuv3; -device arm-smmuv3 from 10.1.
+/// vIOMMU; virt's iommu= is none or smmuv3; -device arm-smmuv3 from 10.2 ("hw/arm/virt: Allow
+/// user-creatable SMMUv3 dev instantiation", applied for 10.2); -object iommufd from 9.0
+/// ("backends/iommufd: Introduce the iommufd object", pulled 2023-12 after 8.2.0).
 void rule_machine(const GuestVmm& vmm, std::vector<Finding>& out) {
   const VmmSetting* machine = find(vmm, "machine");
   const VmmSetting* device = find(vmm, "viommu");
@@ -197,17 +207,17 @@ void rule_machine(const GuestVmm& vmm, std::vector<Finding>& out) {
           "use -machine virt,iommu=smmuv3, or -device virtio-iommu-pci");
     }
   }
-  if (device != nullptr && type == "arm-smmuv3" && vmm.qemu_version < QemuVersion{10, 1}) {
+  if (device != nullptr && type == "arm-smmuv3" && vmm.qemu_version < QemuVersion{10, 2}) {
     add(out, Outcome::kFail, *device,
-        "Parameter 'driver' expects a pluggable device type: -device arm-smmuv3 needs QEMU 10.1",
+        "Parameter 'driver' expects a pluggable device type: -device arm-smmuv3 needs QEMU 10.2",
         "use -machine virt,iommu=smmuv3");
   }
   if (const VmmSetting* object = find(vmm, "iommufd");
-      object && vmm.qemu_version < QemuVersion{8, 2}) {
+      object && vmm.qemu_version < QemuVersion{9, 0}) {
     add(out, Outcome::kFail, *object,
         "Parameter 'qom-type' does not accept value 'iommufd': QEMU " +
-            version_string(vmm.qemu_version) + " has no iommufd backend (added in 8.2)",
-        "remove -object iommufd, or use QEMU 8.2 or later");
+            version_string(vmm.qemu_version) + " has no iommufd backend (added in 9.0)",
+        "remove -object iommufd, or use QEMU 9.0 or later");
   }
 }
 
@@ -289,7 +299,13 @@ void rule_intel(const GuestVmm& vmm, std::vector<Finding>& out) {
     } else {
       add_pass(out, *cm, "caching-mode=on for the assigned devices");
     }
-    if (is_on(vmm, "viommu.x-flts") && find(vmm, "vfio-pci.iommufd") == nullptr) {
+    // vtd_check_hiod: 10.0 to 10.2 refuse every assigned device under x-flts; 11.0
+    // (intel_iommu_accel.c) accepts one backed by iommufd.
+    if (is_on(vmm, "viommu.x-flts") && v >= QemuVersion{10, 0} && v < QemuVersion{11, 0}) {
+      add(out, Outcome::kFail, *vfio, "host device is uncompatible with stage-1 translation",
+          "set x-flts=off, or use QEMU 11.0 or later with an iommufd backend");
+    } else if (is_on(vmm, "viommu.x-flts") && v >= QemuVersion{11, 0} &&
+               find(vmm, "vfio-pci.iommufd") == nullptr) {
       add(out, Outcome::kFail, *vfio, "Need IOMMUFD backend when x-flts=on",
           "add -object iommufd,id=iommufd0 and iommufd=iommufd0 to each vfio-pci");
     }
@@ -318,37 +334,65 @@ void rule_vcpus(const GuestVmm& vmm, std::vector<Finding>& out) {
     add(out, Outcome::kFail, *smp,
         "current -smp configuration requires Extended Interrupt Mode enabled",
         "use -device intel-iommu,intremap=on,eim=on");
-  } else if (type == "amd-iommu" && !is_on(vmm, "viommu.xtsup")) {
+  } else if (type == "amd-iommu" && !is_on(vmm, "viommu.xtsup") &&
+             vmm.qemu_version >= QemuVersion{9, 2} && acc == "kvm") {
+    // amdvi_sysbus_realize, from 9.2 ("amd_iommu: Check APIC ID > 255 for XTSup"), KVM only.
     add(out, Outcome::kFail, *smp, "AMD IOMMU with x2APIC configuration requires xtsup=on",
-        "set xtsup=on (QEMU 8.1 or later)");
+        "set xtsup=on");
+  } else if (type == "amd-iommu" && !is_on(vmm, "viommu.xtsup")) {
+    add(out, Outcome::kWarn, *smp,
+        "QEMU " + version_string(vmm.qemu_version) +
+            " accepts amd-iommu without xtsup=on here (it refuses only under KVM, from 9.2), "
+            "but the guest's interrupt remapping cannot reach APIC IDs above 255",
+        vmm.qemu_version >= QemuVersion{9, 0} ? "set xtsup=on" : "use QEMU 9.0 or later with "
+                                                                   "xtsup=on");
   } else {
     add_pass(out, *smp, smp->value + " vCPUs with x2APIC interrupt remapping");
   }
 }
 
-/// vmm.smmuv3: the SMMUv3 options of 11.0 (smmuv3.c, smmuv3-accel.c).
+/// vmm.smmuv3: the SMMUv3 options of 11.0, as smmu_validate_property checks them (hw/arm/smmuv3.c):
+/// without accel=on, ats, oas and ssidsize must keep their defaults; with it, oas is 44 or 48
+/// and ssidsize at most 20.
 void rule_smmuv3(const GuestVmm& vmm, std::vector<Finding>& out) {
   if (device_type(vmm) != "arm-smmuv3") return;
-  if (const VmmSetting* oas = find(vmm, "viommu.oas")) {
+  const VmmSetting* acc = find(vmm, "viommu.accel");
+  const bool accel = acc != nullptr && parse_bool(acc->value).value_or(false);
+  const VmmSetting* ats = find(vmm, "viommu.ats");
+  const VmmSetting* oas = find(vmm, "viommu.oas");
+  const VmmSetting* ssid = find(vmm, "viommu.ssidsize");
+  if (!accel) {
+    if (ats != nullptr && parse_bool(ats->value).value_or(false)) {
+      add(out, Outcome::kFail, *ats, "ats can only be enabled if accel=on",
+          "add accel=on, or remove ats=on");
+    }
+    if (oas != nullptr && parse_int(oas->value).value_or(-1) != 44) {
+      add(out, Outcome::kFail, *oas, "OAS must be 44 bits when accel=off",
+          "add accel=on, or remove oas");
+    }
+    if (ssid != nullptr && parse_int(ssid->value).value_or(-1) != 0) {
+      add(out, Outcome::kFail, *ssid, "ssidsize can only be set if accel=on",
+          "add accel=on, or remove ssidsize");
+    }
+    return;
+  }
+  if (oas != nullptr) {
     int64_t bits = parse_int(oas->value).value_or(-1);
     if (bits != 44 && bits != 48) {
-      add(out, Outcome::kFail, *oas, "OAS must be 44 or 48 bits", "set oas=48, or 44");
+      add(out, Outcome::kFail, *oas, "OAS can only be set to 44 or 48 bits", "set oas=48, or 44");
     }
   }
-  if (const VmmSetting* ssid = find(vmm, "viommu.ssidsize")) {
-    if (parse_int(ssid->value).value_or(99) > 20) {
-      add(out, Outcome::kFail, *ssid, "SSIDSIZE must be at most 20 bits",
-          "set ssidsize=20 or lower");
-    }
+  if (ssid != nullptr && parse_int(ssid->value).value_or(99) > 20) {
+    add(out, Outcome::kFail, *ssid, "ssidsize must be in the range 0 to 20",
+        "set ssidsize=20 or lower");
   }
-  if (const VmmSetting* acc = find(vmm, "viommu.accel");
-      acc != nullptr && parse_bool(acc->value).value_or(false)) {
-    if (find(vmm, "iommufd") == nullptr) {
-      add(out, Outcome::kFail, *acc, "accel=on requires an iommufd backend",
-          "add -object iommufd,id=iommufd0 and iommufd=iommufd0 to each vfio-pci");
-    } else {
-      add_pass(out, *acc, "accel=on with an iommufd backend");
-    }
+  // iommu-compat's own wording: accel=on nests the assigned devices' host SMMUv3, which only an
+  // iommufd backend offers (smmuv3-accel.c); QEMU says so when the vfio-pci device attaches.
+  if (find(vmm, "iommufd") == nullptr) {
+    add(out, Outcome::kFail, *acc, "accel=on requires an iommufd backend",
+        "add -object iommufd,id=iommufd0 and iommufd=iommufd0 to each vfio-pci");
+  } else {
+    add_pass(out, *acc, "accel=on with an iommufd backend");
   }
 }
 
@@ -410,14 +454,18 @@ const std::vector<Rule>& rules() {
        "(property lists)",
        "7.2 and later, each option from the release that added it", rule_options},
       {"vmm.machine", "hw/i386/pc_q35.c, hw/i386/x86-iommu.c, hw/arm/virt.c, backends/iommufd.c",
-       "7.2 and later", rule_machine},
+       "7.2 and later; -object iommufd from 9.0; -device arm-smmuv3 from 10.2", rule_machine},
       {"vmm.intel",
        "hw/i386/intel_iommu.c (vtd_decide_config), hw/i386/x86-iommu.c, "
        "hw/i386/intel_iommu_accel.c",
-       "7.2 and later; x-flts from 10.0; eim without KVM from 9.0", rule_intel},
+       "7.2 and later; eim without KVM from 9.0; x-flts from 10.0, with assigned devices only "
+       "from 11.0 (iommufd)",
+       rule_intel},
       {"vmm.vcpus", "hw/i386/x86-common.c (x86_cpus_init), hw/i386/pc.c, hw/i386/amd_iommu.c",
-       "7.2 and later; xtsup from 8.1; TCG x2APIC from 9.0", rule_vcpus},
-      {"vmm.smmuv3", "hw/arm/smmuv3.c, hw/arm/smmuv3-accel.c", "11.0 and later", rule_smmuv3},
+       "7.2 and later; TCG x2APIC from 9.0; amd-iommu's xtsup refusal under KVM from 9.2",
+       rule_vcpus},
+      {"vmm.smmuv3", "hw/arm/smmuv3.c (smmu_validate_property), hw/arm/smmuv3-accel.c",
+       "11.0 and later", rule_smmuv3},
       {"vmm.virtio", "hw/virtio/virtio-iommu.c (virtio_iommu_device_realize)", "9.0 and later",
        rule_virtio},
       {"vmm.phys_bits", "hw/vfio/common.c (MMIO map errors; a warning, QEMU does not refuse)",

@@ -27,8 +27,12 @@ done
 want="-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on,aw-bits=48,device-iotlb=on"
 [ "$(head -n 1 "$work/q")" = "$want" ] && pass "qemu shape" || fail "qemu shape: $(head -n 1 "$work/q")"
 "$compat" suggest --format libvirt --model arm-smmu-v3 --sysfs-root fake-sysfs/hosts/arm-smmuv3-nested >"$work/x"
-grep -qF "<driver pciBus='0' oas='48' ssidSize='20' ats='on'/>" "$work/x" && pass "libvirt smmuv3 shape" ||
-  fail "libvirt shape: $(cat "$work/x")"
+# 11.0 refuses oas=48, ssidsize and ats without accel=on, and accel=on needs iommufd.
+grep -qF "<driver pciBus='0' accel='on' oas='48' ssidSize='20' ats='on'/>" "$work/x" &&
+  grep -qF "<iommufd/>" "$work/x" && pass "libvirt smmuv3 shape" || fail "libvirt shape: $(cat "$work/x")"
+"$compat" suggest --format qemu --model arm-smmu-v3 --sysfs-root fake-sysfs/hosts/arm-smmuv3-nested >"$work/qs"
+grep -qF -- "-object iommufd,id=iommufd0 -device arm-smmuv3,accel=on,oas=48," "$work/qs" &&
+  pass "qemu smmuv3 shape" || fail "qemu smmuv3 shape: $(cat "$work/qs")"
 "$compat" suggest --format libvirt --qemu-version 10.0 --model arm-smmu-v3 \
   --sysfs-root fake-sysfs/hosts/arm-smmuv3-nested >"$work/x10"
 grep -qF "<driver" "$work/x10" && fail "10.0 has no smmuv3 driver options" || pass "10.0: machine SMMUv3"

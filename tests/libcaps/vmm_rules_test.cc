@@ -53,8 +53,57 @@ TEST(VmmRules, TheReleaseDecides) {
   auto old = problems("-machine q35 -device intel-iommu,x-flts=on,x-scalable-mode=on", {7, 2});
   ASSERT_EQ(old.size(), 1u);
   EXPECT_NE(old[0].find("Property 'intel-iommu.x-flts' not found"), std::string::npos);
-  EXPECT_EQ(problems("-machine q35 -device amd-iommu,xtsup=on", {8, 0}).size(), 1u);
-  EXPECT_TRUE(problems("-machine q35 -device amd-iommu,xtsup=on", {8, 1}).empty());
+  // xtsup came with TCG's x2APIC (pulled 2024-01, after 8.2.0).
+  EXPECT_EQ(problems("-machine q35 -device amd-iommu,xtsup=on", {8, 2}).size(), 1u);
+  EXPECT_TRUE(problems("-machine q35 -device amd-iommu,xtsup=on", {9, 0}).empty());
+  // backends/iommufd.c was pulled 2023-12, after 8.2.0.
+  const std::string iommufd = "-machine q35 -object iommufd,id=iommufd0 -device intel-iommu";
+  auto before = problems(iommufd, {8, 2});
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_NE(before[0].find("added in 9.0"), std::string::npos);
+  EXPECT_TRUE(problems(iommufd, {9, 0}).empty());
+  // -device arm-smmuv3 was applied for 10.2.
+  const std::string smmu = "-machine virt -device arm-smmuv3";
+  auto old_smmu = problems(smmu, {10, 1});
+  ASSERT_EQ(old_smmu.size(), 1u);
+  EXPECT_NE(old_smmu[0].find("needs QEMU 10.2"), std::string::npos);
+  EXPECT_TRUE(problems(smmu, {10, 2}).empty());
+}
+
+TEST(VmmRules, FirstStageWithAssignedDevicesByRelease) {
+  const std::string flts =
+      "-machine q35 -device intel-iommu,x-scalable-mode=on,x-flts=on,aw-bits=48,caching-mode=on "
+      "-device vfio-pci,host=0000:3b:00.0";
+  // 10.0 to 10.2: vtd_check_hiod refuses every assigned device under x-flts.
+  for (QemuVersion v : {QemuVersion{10, 0}, QemuVersion{10, 2}}) {
+    auto p = problems(flts, v);
+    ASSERT_EQ(p.size(), 1u) << v.major << "." << v.minor;
+    EXPECT_NE(p[0].find("host device is uncompatible with stage-1 translation"),
+              std::string::npos);
+  }
+  // 11.0: accepted when the device is backed by iommufd.
+  auto legacy = problems(flts, {11, 0});
+  ASSERT_EQ(legacy.size(), 1u);
+  EXPECT_NE(legacy[0].find("Need IOMMUFD backend when x-flts=on"), std::string::npos);
+  EXPECT_TRUE(problems("-object iommufd,id=iommufd0 " + flts + ",iommufd=iommufd0", {11, 0})
+                  .empty());
+}
+
+TEST(VmmRules, AmdXtsupIsRefusedOnlyUnderKvmFrom92) {
+  const std::string kvm = "-accel kvm -smp 256 -machine q35 -device amd-iommu";
+  auto refused = problems(kvm, {9, 2});
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_NE(refused[0].find("vmm.vcpus fail"), std::string::npos);
+  EXPECT_NE(refused[0].find("requires xtsup=on"), std::string::npos);
+  // Before 9.2, and without KVM at any release, QEMU starts: a warning, not a pass.
+  for (auto [args, v] : {std::pair{kvm, QemuVersion{9, 1}},
+                         std::pair{std::string("-smp 256 -machine q35 -device amd-iommu"),
+                                   QemuVersion{11, 0}}}) {
+    auto p = problems(args, v);
+    ASSERT_EQ(p.size(), 1u) << args;
+    EXPECT_NE(p[0].find("vmm.vcpus warning"), std::string::npos) << p[0];
+  }
+  EXPECT_TRUE(problems(kvm + ",xtsup=on", {9, 2}).empty());
 }
 
 TEST(VmmRules, X86MachineVcpusAndSmmu) {
@@ -66,9 +115,19 @@ TEST(VmmRules, X86MachineVcpusAndSmmu) {
             std::string::npos);
   auto smmu = problems("-machine virt -device arm-smmuv3,oas=52,ssidsize=24,accel=on");
   ASSERT_EQ(smmu.size(), 3u);
-  EXPECT_NE(smmu[0].find("OAS must be 44 or 48"), std::string::npos);
-  EXPECT_NE(smmu[1].find("SSIDSIZE must be at most 20"), std::string::npos);
+  EXPECT_NE(smmu[0].find("OAS can only be set to 44 or 48 bits"), std::string::npos);
+  EXPECT_NE(smmu[1].find("ssidsize must be in the range 0 to 20"), std::string::npos);
   EXPECT_NE(smmu[2].find("accel=on requires an iommufd backend"), std::string::npos);
+  // smmu_validate_property: without accel=on, ats, oas and ssidsize keep their defaults.
+  auto plain = problems("-machine virt -device arm-smmuv3,ats=on,oas=48,ssidsize=4");
+  ASSERT_EQ(plain.size(), 3u);
+  EXPECT_NE(plain[0].find("ats can only be enabled if accel=on"), std::string::npos);
+  EXPECT_NE(plain[1].find("OAS must be 44 bits when accel=off"), std::string::npos);
+  EXPECT_NE(plain[2].find("ssidsize can only be set if accel=on"), std::string::npos);
+  EXPECT_TRUE(problems("-machine virt -device arm-smmuv3,oas=44,ssidsize=0").empty());
+  EXPECT_TRUE(problems("-machine virt -object iommufd,id=iommufd0 "
+                       "-device arm-smmuv3,accel=on,oas=48,ssidsize=20,ats=on")
+                  .empty());
   EXPECT_NE(problems("-device virtio-iommu-pci,aw-bits=16,granule=2k").at(1).find("granule"),
             std::string::npos);
 }
