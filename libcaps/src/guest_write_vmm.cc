@@ -57,7 +57,9 @@ std::string write_qemu_args(const Guest& guest, QemuVersion version) {
       opts += ",ssidsize=" + std::to_string(std::min(v.ssid_bits->value, 20));
     if (asks(v.ats)) opts += ",ats=on";
     out = "-machine virt";
-    if (!opts.empty()) {
+    // Only a guest that asks for nesting gets the accelerated device: an emulated SMMUv3 keeps
+    // QEMU's defaults (oas 44, no PASID, no ATS) rather than claim a nested host SMMU.
+    if (!opts.empty() && asks(v.nested)) {
       out += " -object iommufd,id=iommufd0 -device arm-smmuv3,accel=on" + opts;
       iommufd = true;
     } else {
@@ -100,7 +102,7 @@ std::string write_libvirt_iommu(const Guest& guest, QemuVersion version) {
         opts += " ssidSize='" + std::to_string(std::min(v.ssid_bits->value, 20)) + "'";
       if (asks(v.ats)) opts += " ats='on'";
       driver = "pciBus='0'";
-      if (!opts.empty()) {
+      if (!opts.empty() && asks(v.nested)) {  // as for QEMU above
         driver += " accel='on'" + opts;
         iommufd = true;
         out += "  <iommufd/>\n";
