@@ -44,7 +44,7 @@ for scope in "$probe" "$compat check" "$compat suggest"; do
   # shellcheck disable=SC2086
   expect_offer "options of $(basename "${scope%% *}")${scope#* }" "$expected" $scope -
 done
-expect_offer "subcommands" "check suggest" "$compat" ""
+expect_offer "subcommands" "check convert suggest" "$compat" ""
 expect_offer "subcommand prefix" "suggest" "$compat" s
 
 # Choices, as --help lists them.
@@ -93,7 +93,7 @@ if command -v zsh >/dev/null; then
   done
   got=$(zsh -f -c '_arguments() { shift 2; printf "%s\n" "$@"; }; words=("$2" ""); CURRENT=2
     source "$1"' _ tools/completion/_iommu-tools "$compat" | grep '^1:')
-  [ "$got" = "1:command:(check suggest)" ] && pass "zsh: subcommands" || fail "zsh subcommands: $got"
+  [ "$got" = "1:command:(check suggest convert)" ] && pass "zsh: subcommands" || fail "zsh subcommands: $got"
 else
   echo "skip: zsh is not installed (apt-get install zsh); its file was not run"
 fi

@@ -25,6 +25,7 @@
 #include "common/option_table.h"
 #include "common/probe_format_text.h"
 #include "common/version.h"
+#include "convert.h"
 #include "libcaps/check.h"
 #include "libcaps/guest.h"
 #include "libcaps/guest_vmm.h"
@@ -44,7 +45,7 @@ constexpr int kExitNoGuest = 1;
 constexpr int kExitBadInput = 2;
 constexpr int kExitWriteFailed = 4;
 
-constexpr const char* kSubcommands[] = {"check", "suggest"};
+constexpr const char* kSubcommands[] = {"check", "suggest", "convert"};
 
 /// Guest files and host reports larger than this are not ours.
 constexpr std::uintmax_t kInputLimit = 64 << 20;
@@ -69,6 +70,13 @@ struct SuggestOptions {
   HostOptions hosts;
   std::string model;
   std::string format = "toml";
+  std::string qemu_version;
+  std::string output;
+};
+
+struct ConvertOptions {
+  std::string input;
+  std::string to;
   std::string qemu_version;
   std::string output;
 };
@@ -451,6 +459,29 @@ int run_suggest(const SuggestOptions& options) {
   return kExitOk;
 }
 
+/// Exit 1 when the output could not carry every fact of the input (each named on stderr).
+int run_convert(const ConvertOptions& options) {
+  const caps::Result<caps::QemuVersion> version = qemu_version(options.qemu_version);
+  if (!version) return usage_error(version.error().to_string());
+  std::optional<tools::OutputTarget> target;
+  if (!options.output.empty() && !(target = check_output(options.output, {options.input}, {}))) {
+    return kExitBadInput;
+  }
+  GuestInput in = load_guest(options.input, *version, false);
+  for (const caps::Error& error : in.errors) print_error(error.to_string());
+  if (!in.guest) return kExitBadInput;
+  const tools::Conversion conversion = tools::convert_guest(*in.guest, options.to, *version);
+  const std::unique_ptr<tools::OutputFile> out = open_output(target);
+  if (!out) return kExitWriteFailed;
+  out->stream() << conversion.text;
+  if (!commit(*out)) return kExitWriteFailed;
+  for (const std::string& loss : conversion.losses) {
+    std::cerr << "iommu-compat: warning: " << tools::printable_message(options.input + ": " + loss)
+              << '\n';
+  }
+  return conversion.losses.empty() ? kExitOk : kExitNoGuest;
+}
+
 void add_host_options(CLI::App& app, HostOptions& options) {
   app.add_option("--sysfs-root", options.sysfs_roots,
                  "A host: directory holding sys/ and proc/ (repeatable; default: the live host /)")
@@ -572,6 +603,26 @@ int run(int argc, char** argv) {
       ->add_option("--output", suggest.output, "Write to FILE (atomically) instead of stdout")
       ->type_name("FILE");
 
+  ConvertOptions convert;
+  CLI::App* convert_cmd = app.add_subcommand(
+      "convert",
+      "Write INPUT (guest file, QEMU command line or libvirt domain) in another syntax. Exit: "
+      "0 every fact kept, 1 written but some facts could not be expressed (named on stderr), "
+      "2 bad input, 4 the output could not be written");
+  convert_cmd->add_option("--to", convert.to, "The syntax to write")
+      ->check(CLI::IsMember({"toml", "qemu", "libvirt"}))
+      ->required();
+  convert_cmd
+      ->add_option("--qemu-version", convert.qemu_version,
+                   "The QEMU release to read and write for (default: 11.0)")
+      ->type_name("X.Y");
+  convert_cmd
+      ->add_option("--output", convert.output, "Write to FILE (atomically) instead of stdout")
+      ->type_name("FILE");
+  convert_cmd->add_option("input", convert.input, "The guest to convert")
+      ->type_name("INPUT")
+      ->required();
+
   if (std::string problem = unknown_subcommand(argc, argv); !problem.empty()) {
     return usage_error(problem);
   }
@@ -582,6 +633,7 @@ int run(int argc, char** argv) {
     return usage_error(e.what());
   }
   if (check_cmd->parsed()) return run_check(check);
+  if (convert_cmd->parsed()) return run_convert(convert);
   return run_suggest(suggest);
 }
 

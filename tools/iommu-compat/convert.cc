@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+// A guest converted between the guest file, QEMU options and a libvirt domain, with the facts
+// the target syntax could not express found by a read-back (convert.h).
+#include "convert.h"
+
+#include <algorithm>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "libcaps/guest_vmm.h"
+
+namespace tools {
+namespace {
+
+std::string show(const std::string& v) { return v; }
+std::string show(int v) { return std::to_string(v); }
+std::string show(bool v) { return v ? "true" : "false"; }
+std::string show(caps::Httu v) { return std::string(caps::to_string(v)); }
+std::string show(caps::Stall v) { return std::string(caps::to_string(v)); }
+std::string show(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (const std::string& s : v) out += (out.size() > 1 ? ", " : "") + s;
+  return out + "]";
+}
+
+/// Compares one optional key of [viommu], ignoring where it was written.
+template <class T>
+void compare(std::string_view key, const std::optional<caps::Located<T>>& in,
+             const std::optional<caps::Located<T>>& out, std::vector<std::string>& losses) {
+  if (in.has_value() == out.has_value() && (!in || in->value == out->value)) return;
+  const std::string was = in ? show(in->value) : "not set";
+  const std::string now = out ? show(out->value) : "not expressible";
+  losses.push_back("viommu." + std::string(key) + ": " + was + " in the input, " + now +
+                   " in the output");
+}
+
+void compare_viommu(const caps::GuestViommu& in, const caps::GuestViommu& out,
+                    std::vector<std::string>& losses) {
+  if (in.model.value != out.model.value) {
+    losses.push_back("viommu.model: " + in.model.value + " in the input, " + out.model.value +
+                     " in the output");
+  }
+  compare("input_bits", in.input_bits, out.input_bits, losses);
+  compare("output_bits", in.output_bits, out.output_bits, losses);
+  compare("asid_bits", in.asid_bits, out.asid_bits, losses);
+  compare("ssid_bits", in.ssid_bits, out.ssid_bits, losses);
+  compare("httu", in.httu, out.httu, losses);
+  compare("stall", in.stall, out.stall, losses);
+  compare("btm", in.btm, out.btm, losses);
+  compare("pgtable_format", in.pgtable_format, out.pgtable_format, losses);
+  compare("nested", in.nested, out.nested, losses);
+  compare("ats", in.ats, out.ats, losses);
+  compare("page_requests", in.page_requests, out.page_requests, losses);
+  compare("dirty_tracking", in.dirty_tracking, out.dirty_tracking, losses);
+  compare("units", in.units, out.units, losses);
+}
+
+std::vector<std::string> device_names(const caps::Guest& guest) {
+  std::vector<std::string> names;
+  for (const caps::GuestDevice& d : guest.devices) names.push_back(d.bdf.value);
+  return names;
+}
+
+/// VMM settings the guest file carries in its own keys, so a TOML target keeps them.
+bool carried_by_guest_keys(const std::string& name) {
+  static constexpr std::string_view kCarried[] = {
+      "viommu",          "vfio-pci.host",       "viommu.aw-bits", "viommu.oas",
+      "viommu.ssidsize", "viommu.device-iotlb", "viommu.ats"};
+  return std::find(std::begin(kCarried), std::end(kCarried), name) != std::end(kCarried);
+}
+
+/// The input's VMM settings (QEMU options, libvirt attributes) the output does not have with
+/// the same value.
+void compare_vmm(const caps::Guest& in, const caps::Guest& out, std::string_view to,
+                 std::vector<std::string>& losses) {
+  for (const caps::VmmSetting& s : in.vmm.settings) {
+    if (to == "toml" && carried_by_guest_keys(s.name)) continue;
+    const auto same = [&](const caps::VmmSetting& o) {
+      return o.name == s.name && o.value == s.value;
+    };
+    if (std::any_of(out.vmm.settings.begin(), out.vmm.settings.end(), same)) continue;
+    std::string now = to == "toml"
+                          ? "a guest file has no key for it (the VMM rules no longer see it)"
+                          : "left out of the output (only vIOMMU settings are written)";
+    for (const caps::VmmSetting& o : out.vmm.settings) {
+      if (o.name == s.name) now = o.value + " in the output";
+    }
+    losses.push_back(s.name + "=" + s.value + " (" + s.from + "): " + now);
+  }
+}
+
+tl::expected<caps::Guest, std::vector<caps::Error>> read_back(const std::string& text,
+                                                              std::string_view to,
+                                                              caps::QemuVersion version) {
+  if (to == "qemu") return caps::parse_qemu_guest(text, "converted", version);
+  if (to == "libvirt") return caps::parse_libvirt_guest(text, "converted", version);
+  return caps::parse_guest(text, "converted");
+}
+
+}  // namespace
+
+Conversion convert_guest(const caps::Guest& guest, std::string_view to, caps::QemuVersion version) {
+  Conversion c;
+  c.text = to == "qemu"      ? caps::write_qemu_args(guest, version) + "\n"
+           : to == "libvirt" ? caps::write_libvirt_iommu(guest, version)
+                             : caps::write_guest(guest);
+  auto back = read_back(c.text, to, version);
+  if (!back) {
+    for (const caps::Error& e : back.error())
+      c.losses.push_back("the output does not read back: " + e.to_string());
+    return c;
+  }
+  compare_viommu(guest.viommu, back->viommu, c.losses);
+  if (device_names(guest) != device_names(*back)) {
+    c.losses.push_back("devices: " + show(device_names(guest)) + " in the input, " +
+                       show(device_names(*back)) + " in the output");
+  }
+  // Positions aside, the tables must come back whole.
+  const auto table = [](const std::optional<caps::GuestPasidTable>& t) {
+    std::optional<caps::GuestPasidTable> copy = t;
+    if (copy)
+      *copy = {{},
+               {copy->version.value, {}},
+               {copy->bytes.value, {}},
+               {copy->model.value, {}},
+               {copy->base_ptr.value, {}},
+               {copy->pasid_bits.value, {}},
+               copy->s1dss ? std::optional<caps::Located<caps::S1dss>>({copy->s1dss->value, {}})
+                           : std::nullopt};
+    return copy;
+  };
+  if (table(guest.pasid_table) != table(back->pasid_table)) {
+    c.losses.push_back("[pasid_table]: in the input, not expressible in " + std::string(to));
+  }
+  const auto alloc = [](const std::optional<caps::GuestPasidAlloc>& a) {
+    std::optional<caps::GuestPasidAlloc> copy = a;
+    if (copy)
+      *copy = {{},
+               {copy->min.value, {}},
+               {copy->max.value, {}},
+               {copy->count.value, {}},
+               {copy->quota.value, {}}};
+    return copy;
+  };
+  if (alloc(guest.pasid_alloc) != alloc(back->pasid_alloc)) {
+    c.losses.push_back("[pasid_alloc]: in the input, not expressible in " + std::string(to));
+  }
+  compare_vmm(guest, *back, to, c.losses);
+  return c;
+}
+
+}  // namespace tools
