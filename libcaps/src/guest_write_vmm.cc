@@ -3,6 +3,7 @@
 // <hostdev>s and <ioapic> it needs) that ask for what the guest asks, within what each QEMU
 // device can express.
 #include <algorithm>
+#include <cctype>
 #include <string>
 
 #include "libcaps/guest_vmm.h"
@@ -26,6 +27,19 @@ std::string libvirt_address(const std::string& bdf) {
   return "domain='0x" + bdf.substr(0, c1) + "' bus='0x" + bdf.substr(c1 + 1, c2 - c1 - 1) +
          "' slot='0x" + bdf.substr(c2 + 1, dot - c2 - 1) + "' function='0x" + bdf.substr(dot + 1) +
          "'";
+}
+
+/// validate_guest lets a device name without ':' through as a VFIO platform device; any name
+/// with ':' is a PCI address.
+bool is_platform_device(const std::string& name) { return name.find(':') == std::string::npos; }
+
+/// A name fit for an XML comment: letters, digits and '.', the rest as '_' (no "--").
+std::string comment_safe(const std::string& name) {
+  std::string out = name;
+  for (char& c : out) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.') c = '_';
+  }
+  return out;
 }
 
 }  // namespace
@@ -67,6 +81,10 @@ std::string write_qemu_args(const Guest& guest, QemuVersion version) {
     }
   }
   for (const GuestDevice& device : guest.devices) {
+    if (is_platform_device(device.bdf.value)) {
+      out += " -device vfio-platform,host=" + device.bdf.value;
+      continue;
+    }
     out += " -device vfio-pci,host=" + device.bdf.value;
     if (iommufd) out += ",iommufd=iommufd0";
   }
@@ -113,6 +131,12 @@ std::string write_libvirt_iommu(const Guest& guest, QemuVersion version) {
   if (!driver.empty()) out += "      <driver " + driver + "/>\n";
   out += "    </iommu>\n";
   for (const GuestDevice& device : guest.devices) {
+    if (is_platform_device(device.bdf.value)) {
+      // libvirt's <hostdev> assigns PCI functions (and mdevs), not VFIO platform devices.
+      out += "    <!-- not written: " + comment_safe(device.bdf.value) +
+             " is a platform device, which libvirt cannot assign -->\n";
+      continue;
+    }
     out += "    <hostdev mode='subsystem' type='pci' managed='yes'>\n";
     if (iommufd) out += "      <driver iommufd='yes'/>\n";
     out += "      <source>\n        <address " + libvirt_address(device.bdf.value) +

@@ -92,3 +92,36 @@ TEST(GuestLibvirt, NoEntityExpansionOrNetwork) {
 
 }  // namespace
 }  // namespace caps
+
+namespace caps {
+namespace {
+
+// fuzz_vmm found it: validate_guest lets a name without ':' through as a VFIO platform device,
+// and both writers wrote it as a PCI function (libvirt an <address> of garbage). QEMU gets
+// vfio-platform; libvirt, which assigns no platform devices, a comment saying what was left out.
+TEST(GuestWriters, PlatformDevicesAreNotWrittenAsPciFunctions) {
+  Guest g;
+  g.file = "g.toml";
+  g.viommu.model.value = std::string(kModelArmSmmuV3);
+  g.devices.push_back({{"fff51000.ethernet", {}}});
+  g.devices.push_back({{"0000:3b:00.1", {}}});
+  const std::string qemu = write_qemu_args(g);
+  EXPECT_NE(qemu.find(" -device vfio-platform,host=fff51000.ethernet"), std::string::npos) << qemu;
+  EXPECT_NE(qemu.find(" -device vfio-pci,host=0000:3b:00.1"), std::string::npos) << qemu;
+  EXPECT_EQ(qemu.find("vfio-pci,host=fff51000"), std::string::npos) << qemu;
+
+  g.devices[0].bdf.value = "odd--name\xff";
+  const std::string xml = write_libvirt_iommu(g);
+  EXPECT_NE(xml.find("<!-- not written: odd__name_ is a platform device"), std::string::npos)
+      << xml;
+  EXPECT_EQ(xml.find("odd--"), std::string::npos) << xml;
+  EXPECT_EQ(xml.find("bus='0x3b'"), xml.rfind("bus='0x3b'"));  // one hostdev: the PCI one
+  EXPECT_NE(xml.find("bus='0x3b'"), std::string::npos) << xml;
+  auto back = parse_libvirt_guest(xml, "back.xml");
+  ASSERT_TRUE(back.has_value());
+  ASSERT_EQ(back->devices.size(), 1u);
+  EXPECT_EQ(back->devices[0].bdf.value, "0000:3b:00.1");
+}
+
+}  // namespace
+}  // namespace caps
