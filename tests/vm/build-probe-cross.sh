@@ -29,18 +29,18 @@ exec 8>"$out/.lock"
 flock 8
 cache=${IOMMU_VM_CACHE:-/var/cache/iommu-tools-vm}
 sysroot=$cache/sysroot/$debarch
-if [ ! -f "$sysroot/.sysroot-complete" ]; then
+# Runtime and headers for the target, and the build's own -dev packages (header-only ones are
+# architecture-independent but come the same way, so CMake finds them inside the sysroot). The
+# marker holds the list: a sysroot made from another list is made again.
+packages="libc6 libc6-dev linux-libc-dev libgcc-12-dev libgcc-s1 libstdc++-12-dev libstdc++6 libudev1 libudev-dev libcap2 libcli11-dev libtomlplusplus-dev libtomlplusplus3 libexpected-dev libxml2 libxml2-dev libicu72 libicu-dev zlib1g liblzma5"
+if [ "$(cat "$sysroot/.sysroot-complete" 2>/dev/null)" != "$packages" ]; then
   rm -rf "$sysroot"
   mkdir -p "$sysroot"
-  # Runtime and headers for the target, and the build's own -dev packages (header-only ones are
-  # architecture-independent but come the same way, so CMake finds them inside the sysroot).
-  for p in libc6 libc6-dev linux-libc-dev libgcc-12-dev libgcc-s1 libstdc++-12-dev libstdc++6 \
-           libudev1 libudev-dev libcap2 libcli11-dev libtomlplusplus-dev libtomlplusplus3 \
-           libexpected-dev libxml2 libxml2-dev libicu72 libicu-dev zlib1g liblzma5; do
+  for p in $packages; do
     d=$("$here/fetch-kernel.sh" bookworm "$debarch" "$p") || die "cannot fetch $p:$debarch"
     cp -a "$d/." "$sysroot/"
   done
-  touch "$sysroot/.sysroot-complete"
+  echo "$packages" >"$sysroot/.sysroot-complete"
 fi
 
 export PKG_CONFIG_SYSROOT_DIR=$sysroot
