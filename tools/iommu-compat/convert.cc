@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "libcaps/caps_properties.h"
 #include "libcaps/guest_vmm.h"
 
 namespace tools {
@@ -41,18 +42,11 @@ void compare_viommu(const caps::GuestViommu& in, const caps::GuestViommu& out,
     losses.push_back("viommu.model: " + in.model.value + " in the input, " + out.model.value +
                      " in the output");
   }
-  compare("input_bits", in.input_bits, out.input_bits, losses);
-  compare("output_bits", in.output_bits, out.output_bits, losses);
-  compare("asid_bits", in.asid_bits, out.asid_bits, losses);
-  compare("ssid_bits", in.ssid_bits, out.ssid_bits, losses);
-  compare("httu", in.httu, out.httu, losses);
-  compare("stall", in.stall, out.stall, losses);
-  compare("btm", in.btm, out.btm, losses);
-  compare("pgtable_format", in.pgtable_format, out.pgtable_format, losses);
-  compare("nested", in.nested, out.nested, losses);
-  compare("ats", in.ats, out.ats, losses);
-  compare("page_requests", in.page_requests, out.page_requests, losses);
-  compare("dirty_tracking", in.dirty_tracking, out.dirty_tracking, losses);
+  // Every [viommu] key a guest can set, from the property table, in its order.
+  caps::for_each_caps_property([&](const auto& property) {
+    if (property.guest != nullptr)
+      compare(property.guest_key, in.*property.guest, out.*property.guest, losses);
+  });
   compare("units", in.units, out.units, losses);
 }
 
