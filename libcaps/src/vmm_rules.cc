@@ -392,7 +392,11 @@ void rule_vcpus(const GuestVmm& vmm, std::vector<Finding>& out) {
           "use -cpu max, or add x2apic=on to -cpu");
     }
   }
-  if (type == "intel-iommu" && !is_on(vmm, "viommu.eim")) {
+  // eim=auto follows intremap (vtd_decide_config): on when intremap=on.
+  const VmmSetting* eim = find(vmm, "viommu.eim");
+  const bool eim_on = is_on(vmm, "viommu.eim") ||
+                      ((eim == nullptr || eim->value == "auto") && is_on(vmm, "viommu.intremap"));
+  if (type == "intel-iommu" && !eim_on) {
     // No release judged refuses this (pc.c's "requires Extended Interrupt Mode enabled" is gone
     // from 7.2 and 10.0): QEMU starts, and the guest cannot remap interrupts to high APIC IDs.
     add(out, Outcome::kWarn, *smp,

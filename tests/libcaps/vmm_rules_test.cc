@@ -182,6 +182,9 @@ TEST(VmmRules, IntelWithoutEimIsAWarningNotARefusal) {
   auto p = problems("-machine q35 -smp 256 -cpu max -device intel-iommu,eim=off", {10, 0});
   ASSERT_EQ(p.size(), 1u);
   EXPECT_NE(p[0].find("vmm.vcpus warning"), std::string::npos) << p[0];
+  // eim=auto follows intremap=on (vtd_decide_config): nothing to warn about.
+  EXPECT_TRUE(problems("-machine q35 -smp 256 -cpu max -device intel-iommu,intremap=on", {10, 0})
+                  .empty());
 }
 
 TEST(VmmRules, AnUnreadableVcpuCountFails) {
