@@ -24,7 +24,7 @@
 
 #include <gtest/gtest.h>
 
-#include "dir_source_internal.h"
+#include "sources/dir_source_internal.h"
 #include "libcaps/source.h"
 
 namespace caps {

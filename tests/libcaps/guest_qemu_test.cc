@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "vmm_internal.h"
+#include "vmm/vmm_internal.h"
 
 namespace caps {
 namespace {

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "guest_keys.h"
+#include "guest/guest_keys.h"
 
 namespace caps {
 namespace {
