@@ -177,15 +177,5 @@ TEST(FormatText, RegisterFieldsWrapBeforeColumn100) {
   EXPECT_NE(out.find("FIELD59=7283950551\n"), std::string::npos) << out;
 }
 
-TEST(Printable, EscapesControlsBackslashesAndInvalidUtf8) {
-  EXPECT_EQ(printable("dmar0"), "dmar0");
-  EXPECT_EQ(printable("a\\b"), "a\\\\b");
-  EXPECT_EQ(printable("\n\t\x1b[2J\x7f"), "\\x0a\\x09\\x1b[2J\\x7f");
-  EXPECT_EQ(printable(std::string_view("\0", 1)), "\\x00");
-  EXPECT_EQ(printable("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");
-  EXPECT_EQ(printable("\xff\xc3"), "\\xff\\xc3");
-  EXPECT_EQ(printable("\xc2\x9b"), "\\xc2\\x9b");  // C1 control CSI
-}
-
 }  // namespace
 }  // namespace tools

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "common/json_writer.h"
-#include "common/probe_format_text.h"
+#include "common/terminal_text.h"
 
 namespace tools {
 namespace {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/compat_format.h"
-#include "common/probe_format_text.h"
+#include "common/terminal_text.h"
 
 namespace tools {
 namespace {

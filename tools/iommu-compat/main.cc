@@ -23,7 +23,7 @@
 #include "common/compat_report.h"
 #include "common/host_source.h"
 #include "common/option_table.h"
-#include "common/probe_format_text.h"
+#include "common/terminal_text.h"
 #include "common/version.h"
 #include "convert.h"
 #include "libcaps/check.h"

@@ -21,6 +21,7 @@
 #include "common/option_table.h"
 #include "common/probe_format_json.h"
 #include "common/probe_format_text.h"
+#include "common/terminal_text.h"
 #include "common/version.h"
 #include "libcaps/host_report.h"
 #include "libcaps/reader.h"
