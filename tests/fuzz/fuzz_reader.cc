@@ -8,9 +8,9 @@
 #include <string>
 #include <string_view>
 
-#include "common/probe_format_json.h"
 #include "fuzz_check.h"
 #include "host_compare.h"
+#include "iommu-probe/probe_format_json.h"
 #include "libcaps/host_report.h"
 #include "libcaps/reader.h"
 #include "memory_source.h"

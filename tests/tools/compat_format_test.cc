@@ -7,8 +7,8 @@
 
 #include <gtest/gtest.h>
 
-#include "common/compat_format.h"
-#include "common/compat_report.h"
+#include "iommu-compat/compat_format.h"
+#include "iommu-compat/compat_report.h"
 
 namespace tools {
 namespace {

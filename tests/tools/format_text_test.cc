@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Tests for tools/common/probe_format_text: whole outputs for hand-built hosts.
-#include "common/probe_format_text.h"
+#include "iommu-probe/probe_format_text.h"
 
 #include <sstream>
 

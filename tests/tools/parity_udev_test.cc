@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "common/host_source.h"
-#include "common/probe_format_json.h"
+#include "iommu-probe/probe_format_json.h"
 #include "libcaps/reader.h"
 #include "libcaps/source.h"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // format_text: header, unit table, unit -> group -> device tree, reasons, diagnostics count.
-#include "common/probe_format_text.h"
+#include "iommu-probe/probe_format_text.h"
 
 #include <algorithm>
 #include <optional>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // iommu-probe --check output in text and JSON.
-#include "common/check_format.h"
+#include "iommu-probe/check_format.h"
 
 #include <string>
 
