@@ -13,7 +13,7 @@
 #include "iommu-probe/probe_format_json.h"
 #include "libcaps/host_report.h"
 #include "libcaps/reader.h"
-#include "memory_source.h"
+#include "support/memory_source.h"
 #include "tree_encoding.h"
 
 namespace caps::fuzz {

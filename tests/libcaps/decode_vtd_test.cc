@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "libcaps/decode.h"
-#include "register_cases.h"
+#include "support/register_cases.h"
 
 namespace caps {
 namespace {

@@ -2,7 +2,7 @@
 // Tests for parse_guest / write_guest (libcaps/src/guest.cc), the examples in
 // tools/iommu-compat/examples and schemas/guest.schema.json.
 #include "libcaps/guest.h"
-#include "guest_compare.h"
+#include "support/guest_compare.h"
 
 #include <gtest/gtest.h>
 

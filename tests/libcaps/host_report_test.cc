@@ -11,7 +11,7 @@
 
 #include "libcaps/reader.h"
 #include "libcaps/source.h"
-#include "tools/probe_sample_hosts.h"
+#include "support/sample_hosts.h"
 
 namespace caps {
 namespace {

@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "check_agreement.h"
 #include "libcaps/check.h"
 #include "libcaps/guest.h"
 #include "libcaps/reader.h"
 #include "libcaps/source.h"
+#include "support/check_agreement.h"
 
 namespace caps {
 namespace {

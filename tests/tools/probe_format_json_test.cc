@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tools/probe_sample_hosts.h"
+#include "support/sample_hosts.h"
 
 namespace tools {
 namespace {
