@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Tests for the libvirt domain XML front end (libcaps/src/guest_libvirt.cc).
+// Tests for the libvirt domain XML front end (libcaps/src/vmm/guest_libvirt.cc).
 #include "libcaps/guest_vmm.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Tests for parse_guest / write_guest (libcaps/src/guest.cc), the examples in
+// Tests for parse_guest / write_guest (libcaps/src/guest/guest.cc), the examples in
 // tools/iommu-compat/examples and schemas/guest.schema.json.
 #include "libcaps/guest.h"
 #include "support/guest_compare.h"

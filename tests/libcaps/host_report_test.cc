@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Tests for libcaps/src/host_report.cc: exact round trips, loader errors, hostile input.
+// Tests for libcaps/src/reports/host_report.cc: exact round trips, loader errors, hostile input.
 #include "libcaps/host_report.h"
 
 #include <cctype>

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Tests for libcaps/src/suggest.cc: the intersection on hand-built hosts (whole suggestions
-// compared), and on every fixture host the suggestion passes check() (never incompatible).
+// Tests for libcaps/src/checking/suggest.cc: the intersection on hand-built hosts (whole
+// suggestions compared), and on every fixture host the suggestion passes check() (never
+// incompatible).
 #include "libcaps/suggest.h"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Tests for tools/common/probe_format_json: whole outputs for hand-built hosts.
+// Tests for tools/iommu-probe/probe_format_json: whole outputs for hand-built hosts.
 #include "iommu-probe/probe_format_json.h"
 
 #include <sstream>
