@@ -34,6 +34,9 @@ if len(sys.argv) > 2:
               f"{made.returncode}): QEMU {sys.argv[4]} is not judged")
         sys.exit(1)
     chroot_dir = made.stdout.strip().splitlines()[-1]
+    if os.geteuid() != 0:
+        print(f"FAIL: chroot(8) into {chroot_dir} needs root: QEMU {sys.argv[4]} is not judged")
+        sys.exit(1)
     print(f"chroot {chroot_dir} ready in {time.monotonic() - t0:.1f} s")
     prefix = ["chroot", chroot_dir]
     want_version = sys.argv[4]
