@@ -175,6 +175,7 @@ def main():
         outputs = Outputs(os.path.abspath(args.probe), os.path.abspath(args.compat), work)
         if args.what == "mutate":
             sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves it out
+            sys.dont_write_bytecode = True  # no __pycache__ in the source tree
             import mutations
             return mutations.main(outputs, validator)
         return validate(args.what, outputs)
