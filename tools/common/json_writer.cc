@@ -19,7 +19,23 @@ void JsonWriter::flush(bool all) {
   buffer_.clear();
 }
 
-void JsonWriter::newline_indent(std::size_t depth) {
+/// ",", then a newline and `2 * depth` spaces, cut from one constant (one append per member).
+constexpr std::string_view kSeparatorIndent =
+    ",\n                                                                ";
+
+void JsonWriter::newline_indent(std::size_t depth) { separator(false, false, depth); }
+
+void JsonWriter::separator(bool comma, bool is_inline, std::size_t depth) {
+  if (is_inline) {
+    if (comma) buffer_.append(", ", 2);
+    return;
+  }
+  const std::size_t size = 2 + 2 * depth;  // comma and newline
+  if (size <= kSeparatorIndent.size()) {
+    buffer_.append(kSeparatorIndent.data() + (comma ? 0 : 1), size - (comma ? 0 : 1));
+    return;
+  }
+  if (comma) buffer_ += ',';
   buffer_ += '\n';
   buffer_.append(2 * depth, ' ');
 }
@@ -32,19 +48,17 @@ void JsonWriter::before_value() {
   if (stack_.empty()) return;
   Level& level = stack_.back();
   assert(!level.is_object && "a member of an object needs a key first");
-  if (level.count > 0) buffer_ += level.is_inline ? ", " : ",";
-  if (!level.is_inline) newline_indent(stack_.size());
+  separator(level.count > 0, level.is_inline, stack_.size());
   ++level.count;
 }
 
 void JsonWriter::key(std::string_view name) {
   assert(!stack_.empty() && stack_.back().is_object && !after_key_);
   Level& level = stack_.back();
-  if (level.count > 0) buffer_ += level.is_inline ? ", " : ",";
-  if (!level.is_inline) newline_indent(stack_.size());
+  separator(level.count > 0, level.is_inline, stack_.size());
   ++level.count;
   caps::append_string_literal(buffer_, name);
-  buffer_ += ": ";
+  buffer_.append(": ", 2);
   after_key_ = true;
 }
 
