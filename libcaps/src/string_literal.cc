@@ -47,6 +47,8 @@ std::size_t plain_end(std::string_view text, std::size_t from) {
 
 }  // namespace
 
+bool is_plain_literal(std::string_view text) { return plain_end(text, 0) == text.size(); }
+
 void append_string_literal(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::size_t i = plain_end(text, 0);

@@ -4,6 +4,7 @@
 
 #include <cassert>
 #include <charconv>
+#include <cstring>
 
 #include "libcaps/string_literal.h"
 
@@ -55,11 +56,29 @@ void JsonWriter::before_value() {
 void JsonWriter::key(std::string_view name) {
   assert(!stack_.empty() && stack_.back().is_object && !after_key_);
   Level& level = stack_.back();
-  separator(level.count > 0, level.is_inline, stack_.size());
+  const bool comma = level.count > 0;
   ++level.count;
+  after_key_ = true;
+  // The common case, a plain name in a block object not too deep, in one append:
+  // `,\n    "name": `.
+  char piece[128];
+  const std::size_t indent = 2 * stack_.size();
+  const std::size_t lead = (comma ? 2 : 1) + indent;
+  if (!level.is_inline && lead <= kSeparatorIndent.size() &&
+      lead + name.size() + 4 <= sizeof piece && caps::is_plain_literal(name)) {
+    std::memcpy(piece, kSeparatorIndent.data() + (comma ? 0 : 1), lead);
+    char* at = piece + lead;
+    *at++ = '"';
+    std::memcpy(at, name.data(), name.size());
+    at += name.size();
+    std::memcpy(at, "\": ", 3);
+    at += 3;
+    buffer_.append(piece, static_cast<std::size_t>(at - piece));
+    return;
+  }
+  separator(comma, level.is_inline, stack_.size());
   caps::append_string_literal(buffer_, name);
   buffer_.append(": ", 2);
-  after_key_ = true;
 }
 
 void JsonWriter::begin(bool is_object, JsonStyle style) {
