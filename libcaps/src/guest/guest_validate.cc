@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "libcaps/caps_properties.h"
-#include "spelling.h"
+#include "text/spelling.h"
 
 namespace caps {
 
