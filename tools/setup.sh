@@ -38,6 +38,9 @@ test_packages=(libgtest-dev libgmock-dev
                # The VM tier (tests/vm) boots Debian kernels under QEMU: the emulators, xz for
                # the kernels' .ko.xz modules (the VFIO helper links statically with libc6-dev).
                qemu-system-x86 qemu-system-arm xz-utils
+               # tests/qemu judges the VMM rules with Debian 13's QEMU 10.0 too: a minbase
+               # chroot made once in the VM cache (the machine's own QEMU stays 7.2)
+               debootstrap
                lld-14)         # links the aarch64 VFIO helper (clang-14, above, compiles it)
 packages=("${build_packages[@]}")
 case "$mode" in

@@ -97,7 +97,7 @@ TEST(VmmRules, AmdXtsupIsRefusedOnlyUnderKvmFrom92) {
   EXPECT_NE(refused[0].find("requires xtsup=on"), std::string::npos);
   // Before 9.2, and without KVM at any release, QEMU starts: a warning, not a pass.
   for (auto [args, v] : {std::pair{kvm, QemuVersion{9, 1}},
-                         std::pair{std::string("-smp 256 -machine q35 -device amd-iommu"),
+                         std::pair{std::string("-smp 256 -cpu max -machine q35 -device amd-iommu"),
                                    QemuVersion{11, 0}}}) {
     auto p = problems(args, v);
     ASSERT_EQ(p.size(), 1u) << args;
@@ -130,6 +130,61 @@ TEST(VmmRules, X86MachineVcpusAndSmmu) {
                   .empty());
   EXPECT_NE(problems("-device virtio-iommu-pci,aw-bits=16,granule=2k").at(1).find("granule"),
             std::string::npos);
+}
+
+// QEMU 10.0 lists stale-tm (9.2) and fs1gp (10.0) for intel-iommu; 7.2 lists
+// len-reserved-regions for virtio-iommu-pci, an array length 8.2 replaced by a list.
+TEST(VmmRules, OptionsComeAndGoByRelease) {
+  const std::string stale = "-machine q35 -device intel-iommu,stale-tm=off";
+  EXPECT_NE(problems(stale, {9, 1}).at(0).find("added in 9.2"), std::string::npos);
+  EXPECT_TRUE(problems(stale, {9, 2}).empty());
+  const std::string fs1gp = "-machine q35 -device intel-iommu,fs1gp=on";
+  EXPECT_NE(problems(fs1gp, {9, 2}).at(0).find("added in 10.0"), std::string::npos);
+  EXPECT_TRUE(problems(fs1gp, {10, 0}).empty());
+  const std::string len = "-machine q35 -device virtio-iommu-pci,len-reserved-regions=0";
+  EXPECT_TRUE(problems(len, {7, 2}).empty());
+  auto gone = problems(len, {8, 2});
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_NE(gone[0].find("Property 'virtio-iommu-pci.len-reserved-regions' not found"),
+            std::string::npos);
+  EXPECT_NE(gone[0].find("removed in 8.2"), std::string::npos);
+}
+
+// QEMU 10.0 under TCG: "APIC ID 255 requires x2APIC feature in CPU" (apic_common_set_id) for
+// 256 vCPUs of the default model, whatever the vIOMMU; -cpu max or x2apic=on starts.
+TEST(VmmRules, ManyVcpusUnderTcgNeedACpuWithX2apic) {
+  const std::string smp = "-machine q35 -smp 256 ";
+  for (std::string cpu : {"", "-cpu qemu64 ", "-cpu max,x2apic=off ", "-cpu max,-x2apic "}) {
+    auto p = problems(smp + cpu + "-device intel-iommu,intremap=on,eim=on", {10, 0});
+    ASSERT_EQ(p.size(), 1u) << cpu;
+    EXPECT_NE(p[0].find("vmm.vcpus fail"), std::string::npos) << p[0];
+    EXPECT_NE(p[0].find("APIC ID 255 requires x2APIC feature in CPU"), std::string::npos);
+  }
+  for (std::string cpu : {"-cpu max ", "-cpu qemu64,+x2apic ", "-cpu qemu64,x2apic=on "}) {
+    EXPECT_TRUE(problems(smp + cpu + "-device intel-iommu,intremap=on,eim=on", {10, 0}).empty())
+        << cpu;
+    EXPECT_TRUE(problems(smp + cpu + "-device amd-iommu,xtsup=on", {10, 0}).empty()) << cpu;
+  }
+  // A named model may or may not have x2APIC: unknown, not a pass.
+  auto named = problems(smp + "-cpu Skylake-Server -device intel-iommu,eim=on", {10, 0});
+  ASSERT_EQ(named.size(), 1u);
+  EXPECT_NE(named[0].find("vmm.vcpus unknown"), std::string::npos) << named[0];
+  // KVM gives every model x2APIC.
+  EXPECT_TRUE(problems("-accel kvm -machine q35,kernel-irqchip=split -smp 256 "
+                       "-device intel-iommu,intremap=on,eim=on",
+                       {10, 0})
+                  .empty());
+}
+
+// Neither 7.2 nor 10.0 has pc.c's old "requires Extended Interrupt Mode enabled": with an x2APIC
+// CPU, 10.0 starts 256 vCPUs on intel-iommu with eim=off. A warning, not a refusal.
+TEST(VmmRules, IntelWithoutEimIsAWarningNotARefusal) {
+  auto p = problems("-machine q35 -smp 256 -cpu max -device intel-iommu,eim=off", {10, 0});
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("vmm.vcpus warning"), std::string::npos) << p[0];
+  // eim=auto follows intremap=on (vtd_decide_config): nothing to warn about.
+  EXPECT_TRUE(problems("-machine q35 -smp 256 -cpu max -device intel-iommu,intremap=on", {10, 0})
+                  .empty());
 }
 
 TEST(VmmRules, AnUnreadableVcpuCountFails) {

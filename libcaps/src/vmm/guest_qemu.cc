@@ -452,8 +452,14 @@ class QemuReader {
     }
     if (option == "cpu") {
       for (const Item& item : split_opts(*arg, "model")) {
+        if (item.key == "model") add("cpu", item.value, item.pos, f);
         if (item.key == "phys-bits")
           add("cpu.phys-bits", item.value, item.pos, f + ", option phys-bits");
+        // x2apic=on|off, or the legacy +x2apic / -x2apic.
+        if (item.key == "x2apic" || item.key == "+x2apic" || item.key == "-x2apic") {
+          add("cpu.x2apic", item.key == "-x2apic" ? "off" : item.value, item.pos,
+              f + ", option " + item.key);
+        }
       }
       return;
     }
