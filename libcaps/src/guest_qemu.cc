@@ -99,9 +99,10 @@ std::vector<Error> derive_guest(Guest& guest) {
   } else if (machine_iommu != nullptr && machine_iommu->value != "none") {
     // QEMU's own refusal (hw/arm/virt.c), and nothing else to read a vIOMMU from.
     const SourcePos at = machine_iommu->pos.line > 0 ? machine_iommu->pos : SourcePos{1, 1};
-    return {{guest.file + ":" + std::to_string(at.line) + ":" + std::to_string(at.column),
+    return {{guest.file,
              machine_iommu->from + ": Invalid iommu value `" + machine_iommu->value +
-                 "`: valid values are none, smmuv3"}};
+                 "`: valid values are none, smmuv3",
+             at}};
   } else {
     return {{guest.file,
              "no vIOMMU: expected -device intel-iommu|amd-iommu|virtio-iommu-pci|arm-smmuv3, "
@@ -213,9 +214,8 @@ tl::expected<std::vector<Word>, Error> split_shell(std::string_view text, std::s
         advance(text[i]);
       }
       if (i >= text.size()) {
-        return tl::unexpected(Error{
-            std::string(file) + ":" + std::to_string(open.line) + ":" + std::to_string(open.column),
-            std::string("unterminated ") + quote + " quote"});
+        return tl::unexpected(
+            Error{std::string(file), std::string("unterminated ") + quote + " quote", open});
       }
       c = quote;
     } else {

@@ -189,11 +189,7 @@ std::vector<GuestProblem> guest_problems(const Guest& guest) { return Validator(
 std::vector<Error> validate_guest(Guest& guest) {
   std::vector<Error> out;
   for (GuestProblem& p : guest_problems(guest)) {
-    std::string where = guest.file;
-    if (p.pos.line > 0) {
-      where += ":" + std::to_string(p.pos.line) + ":" + std::to_string(p.pos.column);
-    }
-    out.push_back({std::move(where), std::move(p.message)});
+    out.push_back({guest.file, std::move(p.message), p.pos});
   }
   return out;
 }
