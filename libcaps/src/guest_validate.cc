@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "libcaps/caps_properties.h"
-#include "spelling.h"
+#include "libcaps/spelling.h"
 
 namespace caps {
 

@@ -31,6 +31,7 @@
 #include "libcaps/guest_vmm.h"
 #include "libcaps/host_report.h"
 #include "libcaps/model.h"
+#include "libcaps/spelling.h"
 #include "libcaps/reader.h"
 #include "libcaps/source.h"
 #include "libcaps/suggest.h"
@@ -45,7 +46,7 @@ constexpr int kExitNoGuest = 1;
 constexpr int kExitBadInput = 2;
 constexpr int kExitWriteFailed = 4;
 
-constexpr const char* kSubcommands[] = {"check", "suggest", "convert"};
+constexpr std::string_view kSubcommands[] = {"check", "suggest", "convert"};
 
 /// Guest files and host reports larger than this are not ours.
 constexpr std::uintmax_t kInputLimit = 64 << 20;
@@ -502,31 +503,6 @@ void add_host_options(CLI::App& app, HostOptions& options) {
       ->capture_default_str();
 }
 
-/// The subcommand closest to `word` by edit distance, if it is a plausible typo.
-std::string closest_subcommand(std::string_view word) {
-  std::string best;
-  size_t best_distance = 3;  // more edits than this is not a typo
-  for (std::string_view name : kSubcommands) {
-    std::vector<size_t> row(name.size() + 1);
-    for (size_t j = 0; j <= name.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= word.size(); ++i) {
-      size_t diagonal = row[0];
-      row[0] = i;
-      for (size_t j = 1; j <= name.size(); ++j) {
-        const size_t above = row[j];
-        row[j] =
-            std::min({row[j] + 1, row[j - 1] + 1, diagonal + (word[i - 1] == name[j - 1] ? 0 : 1)});
-        diagonal = above;
-      }
-    }
-    if (row[name.size()] < best_distance) {
-      best_distance = row[name.size()];
-      best = name;
-    }
-  }
-  return best;
-}
-
 /// A usage error for a first argument that is neither an option nor a subcommand (CLI11 would
 /// only say a subcommand is required), else empty.
 std::string unknown_subcommand(int argc, char** argv) {
@@ -536,8 +512,9 @@ std::string unknown_subcommand(int argc, char** argv) {
     if (word == name) return {};
   }
   std::string message = "unknown subcommand '" + tools::printable(word) + "'";
-  if (std::string near = closest_subcommand(word); !near.empty()) {
-    message += " (did you mean '" + near + "'?)";
+  // The library's did-you-mean, so a subcommand typo is judged like a key typo.
+  if (auto near = caps::nearest(word, kSubcommands)) {
+    message += " (did you mean '" + std::string(*near) + "'?)";
   }
   return message;
 }
