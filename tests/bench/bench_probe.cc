@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "bench_util.h"
-#include "common/probe_format_json.h"
+#include "iommu-probe/probe_format_json.h"
 #include "libcaps/reader.h"
 #include "libcaps/source.h"
 

@@ -8,11 +8,11 @@
 #include <string_view>
 #include <vector>
 
-#include "check_agreement.h"
 #include "fuzz_check.h"
 #include "libcaps/check.h"
 #include "libcaps/guest.h"
 #include "libcaps/host_report.h"
+#include "support/check_agreement.h"
 
 namespace caps::fuzz {
 

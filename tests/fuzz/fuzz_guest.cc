@@ -8,8 +8,8 @@
 
 #include "fuzz_check.h"
 #include "fuzz_fixtures.h"
-#include "guest_compare.h"
 #include "libcaps/guest.h"
+#include "support/guest_compare.h"
 
 namespace caps::fuzz {
 namespace {

@@ -7,10 +7,10 @@
 #include <string>
 #include <string_view>
 
-#include "common/probe_format_json.h"
 #include "fuzz_check.h"
 #include "fuzz_fixtures.h"
 #include "host_compare.h"
+#include "iommu-probe/probe_format_json.h"
 #include "libcaps/host_report.h"
 
 namespace {

@@ -13,7 +13,7 @@
 #include "libcaps/decode.h"
 #include "libcaps/parse.h"
 #include "libcaps/reader.h"
-#include "memory_source.h"
+#include "support/memory_source.h"
 
 namespace caps::fuzz {
 namespace {

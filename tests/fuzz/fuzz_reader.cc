@@ -8,12 +8,12 @@
 #include <string>
 #include <string_view>
 
-#include "common/probe_format_json.h"
 #include "fuzz_check.h"
 #include "host_compare.h"
+#include "iommu-probe/probe_format_json.h"
 #include "libcaps/host_report.h"
 #include "libcaps/reader.h"
-#include "memory_source.h"
+#include "support/memory_source.h"
 #include "tree_encoding.h"
 
 namespace caps::fuzz {

@@ -15,10 +15,10 @@
 
 #include "fuzz_check.h"
 #include "fuzz_fixtures.h"
-#include "guest_compare.h"
 #include "host_compare.h"
 #include "libcaps/guest.h"
 #include "libcaps/guest_vmm.h"
+#include "support/guest_compare.h"
 
 namespace caps::fuzz {
 namespace {

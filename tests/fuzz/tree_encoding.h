@@ -24,7 +24,7 @@
 #include <string_view>
 #include <vector>
 
-#include "memory_source.h"
+#include "support/memory_source.h"
 
 namespace caps::fuzz {
 

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "check_agreement.h"
+#include "support/check_agreement.h"
 
 namespace caps {
 namespace {

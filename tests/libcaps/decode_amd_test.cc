@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Tests for libcaps/src/decode_amd.cc: CAP_HDR/EFR/EFR2 tables on real and edge values, the
-// amd-iommu/features formats, and normalize_amd against capability-model.md section 2.
-// Expected values are worked out by hand from kernel-abi.md 3.1-3.3 (nibble arithmetic in the
-// comments) and cross-checked against the names the kernel printed in dmesg for the same EFR.
+// Tests for libcaps/src/decoding/decode_amd.cc: CAP_HDR/EFR/EFR2 tables on real and edge values,
+// the amd-iommu/features formats, and normalize_amd against capability-model.md section 2. Expected
+// values are worked out by hand from kernel-abi.md 3.1-3.3 (nibble arithmetic in the comments) and
+// cross-checked against the names the kernel printed in dmesg for the same EFR.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "libcaps/decode.h"
-#include "register_cases.h"
+#include "support/register_cases.h"
 
 namespace caps {
 namespace {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Tests for libcaps/src/decode.cc: the generic table-driven decoder on small made-up layouts.
+// Tests for libcaps/src/decoding/decode.cc: the generic table-driven decoder on small made-up
+// layouts.
 #include "libcaps/decode.h"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Tests for libcaps/src/decode_vtd.cc: CAP_REG/ECAP_REG tables on real and edge values, and
-// normalize_vtd against capability-model.md section 2. Expected values are worked out by hand
+// Tests for libcaps/src/decoding/decode_vtd.cc: CAP_REG/ECAP_REG tables on real and edge values,
+// and normalize_vtd against capability-model.md section 2. Expected values are worked out by hand
 // from kernel-abi.md 2.1/2.2; the nibble arithmetic is written next to each value.
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "libcaps/decode.h"
-#include "register_cases.h"
+#include "support/register_cases.h"
 
 namespace caps {
 namespace {

@@ -24,8 +24,8 @@
 
 #include <gtest/gtest.h>
 
-#include "dir_source_internal.h"
 #include "libcaps/source.h"
+#include "sources/dir_source_internal.h"
 
 namespace caps {
 

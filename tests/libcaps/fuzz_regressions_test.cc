@@ -8,7 +8,7 @@
 
 #include "libcaps/host_report.h"
 #include "libcaps/reader.h"
-#include "memory_source.h"
+#include "support/memory_source.h"
 
 namespace caps {
 namespace {

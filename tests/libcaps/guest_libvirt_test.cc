@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Tests for the libvirt domain XML front end (libcaps/src/guest_libvirt.cc).
+// Tests for the libvirt domain XML front end (libcaps/src/vmm/guest_libvirt.cc).
 #include "libcaps/guest_vmm.h"
 
 #include <gtest/gtest.h>
 
-#include "vmm_internal.h"
+#include "vmm/vmm_internal.h"
 
 namespace caps {
 namespace {

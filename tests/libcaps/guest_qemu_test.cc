@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-// Tests for the QEMU command-line front end (libcaps/src/guest_qemu.cc): argv files and shell
+// Tests for the QEMU command-line front end (libcaps/src/vmm/guest_qemu.cc): argv files and shell
 // lines, QemuOpts and JSON syntax, positions, defaults by QEMU release, and input detection.
 #include "libcaps/guest_vmm.h"
 
 #include <gtest/gtest.h>
 
-#include "vmm_internal.h"
+#include "vmm/vmm_internal.h"
 
 namespace caps {
 namespace {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Tests for parse_guest / write_guest (libcaps/src/guest.cc), the examples in
+// Tests for parse_guest / write_guest (libcaps/src/guest/guest.cc), the examples in
 // tools/iommu-compat/examples and schemas/guest.schema.json.
 #include "libcaps/guest.h"
-#include "guest_compare.h"
+#include "support/guest_compare.h"
 
 #include <gtest/gtest.h>
 
@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "guest_keys.h"
+#include "guest/guest_keys.h"
 
 namespace caps {
 namespace {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Tests for validate_guest (libcaps/src/guest_validate.cc): a guest built in code, as the QEMU
-// and libvirt front ends build one, checked without a guest file.
+// Tests for validate_guest (libcaps/src/guest/guest_validate.cc): a guest built in code, as the
+// QEMU and libvirt front ends build one, checked without a guest file.
 #include <gtest/gtest.h>
 
 #include <string>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Tests for libcaps/src/host_report.cc: exact round trips, loader errors, hostile input.
+// Tests for libcaps/src/reports/host_report.cc: exact round trips, loader errors, hostile input.
 #include "libcaps/host_report.h"
 
 #include <cctype>
@@ -11,7 +11,7 @@
 
 #include "libcaps/reader.h"
 #include "libcaps/source.h"
-#include "tools/probe_sample_hosts.h"
+#include "support/sample_hosts.h"
 
 namespace caps {
 namespace {
@@ -83,14 +83,14 @@ void expect_round_trip(const Host& host) {
 /// The sample host with the hostile unit's names made valid UTF-8 (control characters,
 /// quotes, backslashes and NUL stay: they round-trip exactly).
 Host valid_utf8_sample() {
-  Host h = tools::testing::sample_host();
+  Host h = testing::sample_host();
   h.units[3].name = std::string("evil\"\\\n\x1b[2J\xc3\xa9\0end", 13);
   return h;
 }
 
 TEST(HostReport, RoundTripsTheSampleHost) { expect_round_trip(valid_utf8_sample()); }
 
-TEST(HostReport, RoundTripsAHostWithoutUnits) { expect_round_trip(tools::testing::empty_host()); }
+TEST(HostReport, RoundTripsAHostWithoutUnits) { expect_round_trip(testing::empty_host()); }
 
 TEST(HostReport, RoundTripsAnEmptyHost) { expect_round_trip(Host{}); }
 

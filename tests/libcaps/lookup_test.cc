@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Tests for libcaps/src/lookup.h and the checker's look-ups through it (check_rules.h Index):
-// issue 8 item 7, where `units = [100,000 names]` took 80 s because every name was compared
-// with every other name and every host unit. The scale tests count the look-ups' work rather
-// than timing them; one end-to-end test, for the guest parser, has a CPU-time bound.
-#include "lookup.h"
+// Tests for libcaps/src/checking/lookup.h and the checker's look-ups through it (check_rules.h
+// Index): issue 8 item 7, where `units = [100,000 names]` took 80 s because every name was compared
+// with every other name and every host unit. The scale tests count the look-ups' work rather than
+// timing them; one end-to-end test, for the guest parser, has a CPU-time bound.
+#include "checking/lookup.h"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "check_rules.h"
+#include "checking/check_rules.h"
 #include "libcaps/check.h"
 #include "libcaps/guest.h"
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Tests for the model and layout tables: every row is consistent and the look-ups the readers,
 // rules and suggestions make give each vendor's facts.
-#include "model_table.h"
+#include "model/model_table.h"
 
 #include <gtest/gtest.h>
 

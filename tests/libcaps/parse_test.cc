@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Tests for libcaps/src/parse.cc: strict hex/decimal parsing, whole error messages, quoting.
+// Tests for libcaps/src/text/parse.cc: strict hex/decimal parsing, whole error messages, quoting.
 #include "libcaps/parse.h"
 
 #include <gtest/gtest.h>

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "libcaps/reader.h"
-#include "memory_source.h"
+#include "support/memory_source.h"
 
 namespace caps {
 namespace {

@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "libcaps/reader.h"
-#include "memory_source.h"
+#include "support/memory_source.h"
 
 namespace caps {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "libcaps/reader.h"
-#include "memory_source.h"
+#include "support/memory_source.h"
 
 namespace caps {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "memory_source.h"
+#include "support/memory_source.h"
 
 namespace caps {
 namespace {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Tests for the one string escaper (libcaps/src/string_literal.cc) that JSON output, host
+// Tests for the one string escaper (libcaps/src/text/string_literal.cc) that JSON output, host
 // reports and guest files share.
 #include "libcaps/string_literal.h"
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Tests for libcaps/src/suggest.cc: the intersection on hand-built hosts (whole suggestions
-// compared), and on every fixture host the suggestion passes check() (never incompatible).
+// Tests for libcaps/src/checking/suggest.cc: the intersection on hand-built hosts (whole
+// suggestions compared), and on every fixture host the suggestion passes check() (never
+// incompatible).
 #include "libcaps/suggest.h"
 
 #include <algorithm>
@@ -13,9 +14,12 @@
 #include "libcaps/check.h"
 #include "libcaps/reader.h"
 #include "libcaps/source.h"
+#include "support/sample_hosts.h"
 
 namespace caps {
 namespace {
+
+using testing::host_of;
 
 Unit vtd(std::string name, int input, int ssid, bool nested) {
   Unit u;
@@ -51,18 +55,10 @@ Unit smmu(std::string name, Stall stall) {
   return u;
 }
 
-Host host(std::string root, std::vector<Unit> units) {
-  Host h;
-  h.backend = "dir";
-  h.root = std::move(root);
-  h.units = std::move(units);
-  return h;
-}
-
 TEST(SuggestGuest, IntersectsUnitsOfEveryHost) {
   auto s = suggest_guest("intel-vtd",
-                         {host("a", {vtd("dmar0", 48, 20, true)}),
-                          host("b", {vtd("dmar0", 57, 20, true), vtd("dmar1", 39, 8, true)})});
+                         {host_of("a", {vtd("dmar0", 48, 20, true)}),
+                          host_of("b", {vtd("dmar0", 57, 20, true), vtd("dmar1", 39, 8, true)})});
   ASSERT_TRUE(s.has_value()) << s.error().to_string();
   EXPECT_EQ(write_guest(s->guest), R"(# iommu-compat guest description (format 1)
 format = 1
@@ -87,7 +83,7 @@ dirty_tracking = true
 TEST(SuggestGuest, LeavesOutWhatOneUnitLacksAndLimitsPasidsToPcie) {
   Unit wide = vtd("dmar0", 48, 20, true);
   wide.caps.ssid_bits = 24;  // wider than PCIe can carry
-  auto s = suggest_guest("intel-vtd", {host("h", {wide, vtd("dmar1", 48, 0, false)})});
+  auto s = suggest_guest("intel-vtd", {host_of("h", {wide, vtd("dmar1", 48, 0, false)})});
   ASSERT_TRUE(s.has_value());
   EXPECT_EQ(write_guest(s->guest), R"(# iommu-compat guest description (format 1)
 format = 1
@@ -108,7 +104,7 @@ ats = true
                           {"dirty_tracking", "not supported by dmar1 on h"},
                       }));
 
-  auto capped = suggest_guest("intel-vtd", {host("h", {wide})});
+  auto capped = suggest_guest("intel-vtd", {host_of("h", {wide})});
   ASSERT_TRUE(capped.has_value());
   ASSERT_TRUE(capped->guest.viommu.ssid_bits.has_value());
   EXPECT_EQ(capped->guest.viommu.ssid_bits->value, 20);
@@ -118,7 +114,7 @@ ats = true
 }
 
 TEST(SuggestGuest, NestedOnlyWhenTheVendorMatches) {
-  auto s = suggest_guest("amd-vi", {host("h", {vtd("dmar0", 48, 20, true)})});
+  auto s = suggest_guest("amd-vi", {host_of("h", {vtd("dmar0", 48, 20, true)})});
   ASSERT_TRUE(s.has_value());
   EXPECT_FALSE(s->guest.viommu.nested.has_value());
   EXPECT_FALSE(s->guest.viommu.pgtable_format.has_value());  // no amd-* format on VT-d
@@ -133,7 +129,7 @@ TEST(SuggestGuest, NestedOnlyWhenTheVendorMatches) {
 
 TEST(SuggestGuest, StallAndBtmForSmmu) {
   auto s = suggest_guest("arm-smmu-v3",
-                         {host("h", {smmu("s0", Stall::kEnabled), smmu("s1", Stall::kForce)})});
+                         {host_of("h", {smmu("s0", Stall::kEnabled), smmu("s1", Stall::kForce)})});
   ASSERT_TRUE(s.has_value());
   EXPECT_EQ(write_guest(s->guest), R"(# iommu-compat guest description (format 1)
 format = 1
@@ -150,7 +146,7 @@ btm = true
 pgtable_format = "lpae-64"
 )");
   auto conflict = suggest_guest(
-      "arm-smmu-v3", {host("h", {smmu("s0", Stall::kDisabled), smmu("s1", Stall::kForce)})});
+      "arm-smmu-v3", {host_of("h", {smmu("s0", Stall::kDisabled), smmu("s1", Stall::kForce)})});
   ASSERT_TRUE(conflict.has_value());
   EXPECT_FALSE(conflict->guest.viommu.stall.has_value());
   EXPECT_EQ(conflict->notes[0],
@@ -160,7 +156,7 @@ pgtable_format = "lpae-64"
 TEST(SuggestGuest, UnknownUnitsLeaveEverythingOut) {
   Unit none;
   none.name = "smmu0";
-  auto s = suggest_guest("virtio-iommu", {host("h", {none})});
+  auto s = suggest_guest("virtio-iommu", {host_of("h", {none})});
   ASSERT_TRUE(s.has_value());
   EXPECT_EQ(write_guest(s->guest), R"(# iommu-compat guest description (format 1)
 format = 1
@@ -173,14 +169,15 @@ model = "virtio-iommu"
 
 TEST(SuggestGuest, Errors) {
   EXPECT_EQ(
-      suggest_guest("intel-vt-d", {host("h", {vtd("dmar0", 48, 20, true)})}).error().to_string(),
+      suggest_guest("intel-vt-d", {host_of("h", {vtd("dmar0", 48, 20, true)})}).error().to_string(),
       "model: unknown vIOMMU model \"intel-vt-d\" (use intel-vtd, amd-vi, arm-smmu-v3 or "
       "virtio-iommu)");
   EXPECT_EQ(suggest_guest("intel-vtd", {}).error().to_string(), "no host to suggest a guest for");
-  EXPECT_EQ(suggest_guest("intel-vtd", {host("h", {vtd("dmar0", 48, 20, true)}), host("empty", {})})
-                .error()
-                .to_string(),
-            "empty: no IOMMU unit: no vIOMMU can run on this host");
+  EXPECT_EQ(
+      suggest_guest("intel-vtd", {host_of("h", {vtd("dmar0", 48, 20, true)}), host_of("empty", {})})
+          .error()
+          .to_string(),
+      "empty: no IOMMU unit: no vIOMMU can run on this host");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -188,15 +185,9 @@ TEST(SuggestGuest, Errors) {
 // incompatible there, and compatible when the host knows everything the suggestion asks.
 
 std::vector<Host> fixture_hosts() {
-  std::vector<std::string> roots;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(std::string(IOMMU_SOURCE_DIR) + "/fake-sysfs/hosts")) {
-    if (entry.is_directory()) roots.push_back(entry.path().string());
-  }
-  std::sort(roots.begin(), roots.end());
   std::vector<Host> hosts;
-  for (const std::string& root : roots) {
-    auto source = open_dir_source(root);
+  for (const std::string& name : testing::fixture_host_names()) {
+    auto source = open_dir_source(IOMMU_SOURCE_DIR "/fake-sysfs/hosts/" + name);
     if (!source) continue;
     hosts.push_back(read_host(**source));
   }

@@ -12,11 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "check_agreement.h"
 #include "libcaps/check.h"
 #include "libcaps/guest.h"
 #include "libcaps/reader.h"
 #include "libcaps/source.h"
+#include "support/check_agreement.h"
+#include "support/sample_hosts.h"
 
 namespace caps {
 namespace {
@@ -88,15 +89,6 @@ std::string slurp(const fs::path& path) {
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
-}
-
-std::vector<std::string> fixture_hosts() {
-  std::vector<std::string> hosts;
-  for (const auto& e : fs::directory_iterator(IOMMU_SOURCE_DIR "/fake-sysfs/hosts")) {
-    if (e.is_directory() && fs::exists(e.path() / "SOURCE")) hosts.push_back(e.path().filename());
-  }
-  std::sort(hosts.begin(), hosts.end());
-  return hosts;
 }
 
 /// The example guests that parse, plus guests that assign each of the host's devices (group
@@ -190,7 +182,8 @@ TEST_P(VerdictSafetyTest, DecideAndCheckWithoutPassesAgreeWithCheck) {
   EXPECT_GT(pairs, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, VerdictSafetyTest, ::testing::ValuesIn(fixture_hosts()),
+INSTANTIATE_TEST_SUITE_P(Fixtures, VerdictSafetyTest,
+                         ::testing::ValuesIn(testing::fixture_host_names()),
                          [](const ::testing::TestParamInfo<std::string>& param) {
                            std::string out = param.param;
                            for (char& c : out) {

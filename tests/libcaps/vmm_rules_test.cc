@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Tests for the VMM's own rules (libcaps/src/vmm_rules.cc): each rule refuses and accepts, all
+// Tests for the VMM's own rules (libcaps/src/vmm/vmm_rules.cc): each rule refuses and accepts, all
 // problems at once, judged by the QEMU release chosen. tests/qemu runs real QEMU on more.
 #include "libcaps/guest_vmm.h"
 

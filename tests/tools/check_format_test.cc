@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // iommu-probe --check output: whole texts with and without colour and quiet, JSON, colour policy.
-#include "common/check_format.h"
+#include "iommu-probe/check_format.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Tests for tools/common/compat_format_*.cc and compat_report.cc: whole outputs of every
+// Tests for tools/iommu-compat/compat_format_*.cc and compat_report.cc: whole outputs of every
 // format for hand-built matrices, and the escaping rules of XML and GitHub commands.
 #include <sstream>
 #include <string>
@@ -7,8 +7,8 @@
 
 #include <gtest/gtest.h>
 
-#include "common/compat_format.h"
-#include "common/compat_report.h"
+#include "iommu-compat/compat_format.h"
+#include "iommu-compat/compat_report.h"
 
 namespace tools {
 namespace {

@@ -17,9 +17,10 @@
 #include <vector>
 
 #include "common/host_source.h"
-#include "common/probe_format_json.h"
+#include "iommu-probe/probe_format_json.h"
 #include "libcaps/reader.h"
 #include "libcaps/source.h"
+#include "support/sample_hosts.h"
 
 namespace caps {
 void PrintTo(const Diagnostic& d, std::ostream* out) {
@@ -37,16 +38,6 @@ bool under_umockdev() {
 }
 
 const fs::path kHosts = IOMMU_SOURCE_DIR "/fake-sysfs/hosts";
-
-/// Every fixture host: the directories of fake-sysfs/hosts that carry a SOURCE file.
-std::vector<std::string> fixture_hosts() {
-  std::vector<std::string> hosts;
-  for (const fs::directory_entry& e : fs::directory_iterator(kHosts)) {
-    if (e.is_directory() && fs::exists(e.path() / "SOURCE")) hosts.push_back(e.path().filename());
-  }
-  std::sort(hosts.begin(), hosts.end());
-  return hosts;
-}
 
 std::string to_json(const caps::Host& host) {
   std::ostringstream out;
@@ -152,7 +143,8 @@ TEST_P(ParityTest, RelativeUmockdevDirAgrees) {
   EXPECT_EQ(to_json(slash), to_json(read_with_dir(root)));
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, ParityTest, ::testing::ValuesIn(fixture_hosts()), test_name);
+INSTANTIATE_TEST_SUITE_P(Fixtures, ParityTest,
+                         ::testing::ValuesIn(caps::testing::fixture_host_names()), test_name);
 
 // --- Hostile trees: a fixture copied and spoiled in one place ---------------------------------
 

@@ -19,13 +19,13 @@
 #include <CLI/CLI.hpp>
 
 #include "common/atomic_file.h"
-#include "common/compat_format.h"
-#include "common/compat_report.h"
 #include "common/host_source.h"
 #include "common/option_table.h"
-#include "common/probe_format_text.h"
+#include "common/terminal_text.h"
 #include "common/version.h"
 #include "convert.h"
+#include "iommu-compat/compat_format.h"
+#include "iommu-compat/compat_report.h"
 #include "libcaps/check.h"
 #include "libcaps/guest.h"
 #include "libcaps/guest_vmm.h"

@@ -16,12 +16,13 @@
 #include <CLI/CLI.hpp>
 
 #include "common/atomic_file.h"
-#include "common/check_format.h"
 #include "common/host_source.h"
 #include "common/option_table.h"
-#include "common/probe_format_json.h"
-#include "common/probe_format_text.h"
+#include "common/terminal_text.h"
 #include "common/version.h"
+#include "iommu-probe/check_format.h"
+#include "iommu-probe/probe_format_json.h"
+#include "iommu-probe/probe_format_text.h"
 #include "libcaps/host_report.h"
 #include "libcaps/reader.h"
 #include "libcaps/readiness.h"

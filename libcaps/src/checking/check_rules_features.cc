@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "model_table.h"
+#include "model/model_table.h"
 
 namespace caps::rules {
 namespace {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // make_compat_formatter: the --format name to its formatter.
-#include "common/compat_format.h"
+#include "iommu-compat/compat_format.h"
 
 namespace tools {
 

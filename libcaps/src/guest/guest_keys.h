@@ -13,7 +13,7 @@
 #include "libcaps/caps_properties.h"
 #include "libcaps/guest.h"
 #include "libcaps/model.h"
-#include "model_table.h"
+#include "model/model_table.h"
 
 namespace caps {
 

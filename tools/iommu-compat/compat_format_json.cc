@@ -2,8 +2,8 @@
 // format_compat_json: schema "iommu-compat/1" through JsonWriter; absent values are null.
 #include <string>
 
-#include "common/compat_format.h"
 #include "common/json_writer.h"
+#include "iommu-compat/compat_format.h"
 
 namespace tools {
 namespace {

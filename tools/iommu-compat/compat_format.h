@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/compat_report.h"
+#include "iommu-compat/compat_report.h"
 
 namespace tools {
 

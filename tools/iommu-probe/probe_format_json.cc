@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // format_json: the model, member by member, through JsonWriter; unknown values are null.
-#include "common/probe_format_json.h"
+#include "iommu-probe/probe_format_json.h"
 
 #include <cinttypes>
 #include <cstdio>

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <array>
 
-#include "model_table.h"
+#include "model/model_table.h"
 #include "read_internal.h"
 #include "read_util.h"
 

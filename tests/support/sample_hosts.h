@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: MIT
-// Hand-built hosts shared by the formatter and host report tests: one unit of each layout,
-// a hostile unit, groups and devices in every optional state.
+// Hosts for tests, built once: hand-built units of each layout, a hostile unit, a sample host
+// with groups and devices in every optional state, a host without units; small hosts made of
+// given units; and the names of the fixture hosts under fake-sysfs/hosts.
 #pragma once
 
+#include <algorithm>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "libcaps/model.h"
 
-namespace tools::testing {
+namespace caps::testing {
 
 inline caps::Register make_register(std::string name, uint64_t raw, std::vector<caps::Field> fields,
                                     uint64_t reserved = 0) {
@@ -144,6 +148,37 @@ inline caps::Host sample_host() {
   return h;
 }
 
+/// A host of the directory backend at `root` holding `units` and nothing else.
+inline caps::Host host_of(std::string root, std::vector<caps::Unit> units) {
+  caps::Host h;
+  h.backend = "dir";
+  h.root = std::move(root);
+  h.units = std::move(units);
+  return h;
+}
+
+/// A host at "t" holding one unit.
+inline caps::Host host_with(caps::Unit unit) { return host_of("t", {std::move(unit)}); }
+
+/// `host` with its units removed; groups, devices and platform facts kept.
+inline caps::Host without_units(caps::Host host) {
+  host.units.clear();
+  return host;
+}
+
+/// The fixture hosts, sorted by name: the directories of fake-sysfs/hosts that carry a SOURCE
+/// file (IOMMU_SOURCE_DIR is the source tree, a compile definition of every unit test).
+inline std::vector<std::string> fixture_host_names() {
+  namespace fs = std::filesystem;
+  std::vector<std::string> hosts;
+  for (const fs::directory_entry& e :
+       fs::directory_iterator(IOMMU_SOURCE_DIR "/fake-sysfs/hosts")) {
+    if (e.is_directory() && fs::exists(e.path() / "SOURCE")) hosts.push_back(e.path().filename());
+  }
+  std::sort(hosts.begin(), hosts.end());
+  return hosts;
+}
+
 /// A host without units: only the reasons.
 inline caps::Host empty_host() {
   caps::Host h;
@@ -154,4 +189,4 @@ inline caps::Host empty_host() {
   return h;
 }
 
-}  // namespace tools::testing
+}  // namespace caps::testing

@@ -1,22 +1,24 @@
 // SPDX-License-Identifier: MIT
-// Tests for tools/common/probe_format_json: whole outputs for hand-built hosts.
-#include "common/probe_format_json.h"
+// Tests for tools/iommu-probe/probe_format_json: whole outputs for hand-built hosts.
+#include "iommu-probe/probe_format_json.h"
 
 #include <sstream>
 
 #include <gtest/gtest.h>
 
-#include "tools/probe_sample_hosts.h"
+#include "support/sample_hosts.h"
 
 namespace tools {
 namespace {
 
-using testing::amd_unit;
-using testing::empty_host;
-using testing::generic_unit;
-using testing::hostile_unit;
-using testing::intel_unit;
-using testing::sample_host;
+using caps::testing::amd_unit;
+using caps::testing::empty_host;
+using caps::testing::generic_unit;
+using caps::testing::host_with;
+using caps::testing::hostile_unit;
+using caps::testing::intel_unit;
+using caps::testing::sample_host;
+using caps::testing::without_units;
 
 std::string json(const caps::Host& host, bool with_source = true) {
   std::ostringstream out;
@@ -24,21 +26,8 @@ std::string json(const caps::Host& host, bool with_source = true) {
   return out.str();
 }
 
-caps::Host one(caps::Unit unit) {
-  caps::Host h;
-  h.backend = "dir";
-  h.root = "t";
-  h.units = {std::move(unit)};
-  return h;
-}
-
-caps::Host without_units(caps::Host host) {
-  host.units.clear();
-  return host;
-}
-
 TEST(FormatJson, IntelUnitWithRegisters) {
-  EXPECT_EQ(json(one(intel_unit())),
+  EXPECT_EQ(json(host_with(intel_unit())),
             R"({
   "schema": "iommu-probe/1",
   "source": {"backend": "dir", "sysfs_root": "t"},
@@ -134,7 +123,7 @@ TEST(FormatJson, IntelUnitWithRegisters) {
 }
 
 TEST(FormatJson, AmdUnitWithEfr2) {
-  EXPECT_EQ(json(one(amd_unit())),
+  EXPECT_EQ(json(host_with(amd_unit())),
             R"({
   "schema": "iommu-probe/1",
   "source": {"backend": "dir", "sysfs_root": "t"},
@@ -207,7 +196,7 @@ TEST(FormatJson, AmdUnitWithEfr2) {
 }
 
 TEST(FormatJson, GenericUnitWithUnknowns) {
-  EXPECT_EQ(json(one(generic_unit())),
+  EXPECT_EQ(json(host_with(generic_unit())),
             R"({
   "schema": "iommu-probe/1",
   "source": {"backend": "dir", "sysfs_root": "t"},
@@ -258,7 +247,7 @@ TEST(FormatJson, GenericUnitWithUnknowns) {
 }
 
 TEST(FormatJson, HostileNamesStayValidJson) {
-  EXPECT_EQ(json(one(hostile_unit())),
+  EXPECT_EQ(json(host_with(hostile_unit())),
             R"({
   "schema": "iommu-probe/1",
   "source": {"backend": "dir", "sysfs_root": "t"},

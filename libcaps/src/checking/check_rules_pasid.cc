@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "libcaps/parse.h"
-#include "model_table.h"
+#include "model/model_table.h"
 
 namespace caps::rules {
 namespace {

@@ -8,7 +8,7 @@
 #include "libcaps/decode.h"
 #include "libcaps/parse.h"
 #include "libcaps/reader.h"
-#include "model_table.h"
+#include "model/model_table.h"
 #include "read_internal.h"
 #include "read_util.h"
 

@@ -23,7 +23,7 @@
 #include "libcaps/caps_properties.h"
 #include "libcaps/parse.h"
 #include "libcaps/string_literal.h"
-#include "toml_toolkit.h"
+#include "text/toml_toolkit.h"
 
 namespace caps {
 

@@ -3,7 +3,7 @@
 // <testsuite> per guest x host pair. No time attributes: the output is deterministic.
 #include <string>
 
-#include "common/compat_format.h"
+#include "iommu-compat/compat_format.h"
 #include "libcaps/parse.h"
 
 namespace tools {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "libcaps/caps_properties.h"
-#include "model_table.h"
+#include "model/model_table.h"
 
 namespace caps {
 namespace {

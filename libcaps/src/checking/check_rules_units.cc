@@ -3,7 +3,7 @@
 // their model suits the vIOMMU.
 #include "check_rules.h"
 
-#include "model_table.h"
+#include "model/model_table.h"
 
 namespace caps::rules {
 namespace {

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 // iommu-probe --check output in text and JSON.
-#include "common/check_format.h"
+#include "iommu-probe/check_format.h"
 
 #include <string>
 
 #include "common/json_writer.h"
-#include "common/probe_format_text.h"
+#include "common/terminal_text.h"
 
 namespace tools {
 namespace {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Helpers shared by iommu-compat's output formats.
-#include "common/compat_report.h"
+#include "iommu-compat/compat_report.h"
 
 namespace tools {
 namespace {

@@ -7,8 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include "common/compat_format.h"
-#include "common/probe_format_text.h"
+#include "common/terminal_text.h"
+#include "iommu-compat/compat_format.h"
 
 namespace tools {
 namespace {

@@ -1,38 +1,27 @@
 // SPDX-License-Identifier: MIT
-// Tests for tools/common/probe_format_text: whole outputs for hand-built hosts.
-#include "common/probe_format_text.h"
+// Tests for tools/iommu-probe/probe_format_text: whole outputs for hand-built hosts.
+#include "iommu-probe/probe_format_text.h"
 
 #include <sstream>
 
 #include <gtest/gtest.h>
 
-#include "tools/probe_sample_hosts.h"
+#include "support/sample_hosts.h"
 
 namespace tools {
 namespace {
 
-using testing::empty_host;
-using testing::hostile_unit;
-using testing::make_register;
-using testing::sample_host;
+using caps::testing::empty_host;
+using caps::testing::host_with;
+using caps::testing::hostile_unit;
+using caps::testing::make_register;
+using caps::testing::sample_host;
+using caps::testing::without_units;
 
 std::string text(const caps::Host& host, bool registers) {
   std::ostringstream out;
   format_text(host, out, {.registers = registers});
   return out.str();
-}
-
-caps::Host one(caps::Unit unit) {
-  caps::Host h;
-  h.backend = "dir";
-  h.root = "t";
-  h.units = {std::move(unit)};
-  return h;
-}
-
-caps::Host without_units(caps::Host host) {
-  host.units.clear();
-  return host;
 }
 
 TEST(FormatText, SampleHost) {
@@ -146,7 +135,7 @@ diagnostics: 1 warning, 1 error
 }
 
 TEST(FormatText, HostileNamesAreEscaped) {
-  EXPECT_EQ(text(one(hostile_unit()), true),
+  EXPECT_EQ(text(host_with(hostile_unit()), true),
             R"(host t (backend dir): 1 unit, 0 groups, 0 devices
 
 unit                    model    layout  input  output  asid  ssid  httu  nested  ats  pri  dirty  sm
@@ -166,7 +155,7 @@ TEST(FormatText, RegisterFieldsWrapBeforeColumn100) {
   caps::Unit unit;
   unit.name = "u";
   unit.registers.push_back({"cap", make_register("CAP_REG", 1, fields), std::nullopt, ""});
-  const std::string out = text(one(unit), true);
+  const std::string out = text(host_with(unit), true);
   std::istringstream lines(out);
   std::size_t field_lines = 0;
   for (std::string line; std::getline(lines, line);) {
@@ -175,16 +164,6 @@ TEST(FormatText, RegisterFieldsWrapBeforeColumn100) {
   }
   EXPECT_GT(field_lines, 5u);
   EXPECT_NE(out.find("FIELD59=7283950551\n"), std::string::npos) << out;
-}
-
-TEST(Printable, EscapesControlsBackslashesAndInvalidUtf8) {
-  EXPECT_EQ(printable("dmar0"), "dmar0");
-  EXPECT_EQ(printable("a\\b"), "a\\\\b");
-  EXPECT_EQ(printable("\n\t\x1b[2J\x7f"), "\\x0a\\x09\\x1b[2J\\x7f");
-  EXPECT_EQ(printable(std::string_view("\0", 1)), "\\x00");
-  EXPECT_EQ(printable("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");
-  EXPECT_EQ(printable("\xff\xc3"), "\\xff\\xc3");
-  EXPECT_EQ(printable("\xc2\x9b"), "\\xc2\\x9b");  // C1 control CSI
 }
 
 }  // namespace

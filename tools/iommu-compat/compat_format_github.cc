@@ -3,7 +3,7 @@
 #include <set>
 #include <string>
 
-#include "common/compat_format.h"
+#include "iommu-compat/compat_format.h"
 
 namespace tools {
 namespace {
