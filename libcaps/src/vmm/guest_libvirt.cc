@@ -238,10 +238,7 @@ struct DocFree {
 tl::expected<Guest, std::vector<Error>> parse_libvirt_guest(std::string_view text,
                                                             std::string_view file,
                                                             QemuVersion version) {
-  Guest guest;
-  guest.file = file;
-  guest.vmm.syntax = GuestSyntax::kLibvirt;
-  guest.vmm.qemu_version = version;
+  Guest guest = vmm::start_guest(file, GuestSyntax::kLibvirt, version);
   // No network, no entity expansion, no DTD loading: a domain file is read as it stands.
   std::unique_ptr<xmlDoc, DocFree> doc(
       xmlReadMemory(text.data(), static_cast<int>(text.size()), std::string(file).c_str(), nullptr,
@@ -259,9 +256,7 @@ tl::expected<Guest, std::vector<Error>> parse_libvirt_guest(std::string_view tex
         {std::string(file), "not a libvirt domain: the root element is not <domain>", {1, 1}}});
   }
   DomainReader(text, guest).read(root);
-  std::vector<Error> errors = vmm::derive_guest(guest);
-  if (!errors.empty()) return tl::unexpected(std::move(errors));
-  return guest;
+  return vmm::finish_guest(std::move(guest));
 }
 
 }  // namespace caps
