@@ -14,6 +14,17 @@ const ModelInfo* find_model_where(Pred pred) {
   return it == kModels.end() ? nullptr : &*it;
 }
 
+/// `name(row)` of every row as a message lists them: "a, b, c" + `last` + "d".
+template <class Rows, class Name>
+std::string list_of(const Rows& rows, Name name, std::string_view last) {
+  std::string out;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i > 0) out += i + 1 == rows.size() ? last : std::string_view(", ");
+    out += name(rows[i]);
+  }
+  return out;
+}
+
 }  // namespace
 
 const UnitLayout& layout_info(Layout layout) {
@@ -24,6 +35,18 @@ const UnitLayout& layout_info(Layout layout) {
 }
 
 std::string_view to_string(Layout layout) { return layout_info(layout).name; }
+
+const UnitLayout* find_layout(std::string_view name) {
+  auto it = std::find_if(kLayouts.begin(), kLayouts.end(),
+                         [&](const UnitLayout& row) { return row.name == name; });
+  return it == kLayouts.end() ? nullptr : &*it;
+}
+
+std::string layout_list() {
+  return list_of(
+      kLayouts, [](const UnitLayout& row) { return "\"" + std::string(row.name) + "\""; },
+      " or ");
+}
 
 const ModelInfo* find_model(std::string_view name) {
   return find_model_where([&](const ModelInfo& m) { return m.name == name; });
@@ -59,12 +82,7 @@ bool in_pgtable_family(const ModelInfo& model, std::string_view format) {
 }
 
 std::string model_list(std::string_view last) {
-  std::string out;
-  for (size_t i = 0; i < kModels.size(); ++i) {
-    if (i > 0) out += i + 1 == kModels.size() ? last : std::string_view(", ");
-    out += kModels[i].name;
-  }
-  return out;
+  return list_of(kModels, [](const ModelInfo& m) { return m.name; }, last);
 }
 
 }  // namespace caps

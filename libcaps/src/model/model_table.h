@@ -49,6 +49,12 @@ inline constexpr std::array<UnitLayout, 4> kLayouts = {{
 /// The row of `layout`.
 const UnitLayout& layout_info(Layout layout);
 
+/// The row of the layout called `name`; null for any other name.
+const UnitLayout* find_layout(std::string_view name);
+
+/// The layout names quoted, as a message lists them: "\"intel-iommu\", ... or \"none\"".
+std::string layout_list();
+
 // ---------------------------------------------------------------------------------------------
 // Models
 

@@ -47,6 +47,7 @@
 #include "libcaps/caps_properties.h"
 #include "libcaps/parse.h"
 #include "libcaps/string_literal.h"
+#include "model/model_table.h"
 #include "text/toml_toolkit.h"
 
 namespace caps {
@@ -745,17 +746,11 @@ class ReportLoader {
     unit.name = required_string(t, path, "name");
     unit.model = required_string(t, path, "model");
     if (const std::optional<std::string> layout = string(t, path, "layout", true)) {
-      bool known = false;
-      for (Layout l : {Layout::kIntelIommu, Layout::kAmdIommu, Layout::kGeneric, Layout::kNone}) {
-        if (*layout == to_string(l)) {
-          unit.layout = l;
-          known = true;
-        }
-      }
-      if (!known) {
+      if (const UnitLayout* row = find_layout(*layout)) {
+        unit.layout = row->layout;
+      } else {
         fail(t.get("layout")->source(), join(path, "layout"),
-             "expected \"intel-iommu\", \"amd-iommu\", \"generic\" or \"none\", got " +
-                 quote(*layout));
+             "expected " + layout_list() + ", got " + quote(*layout));
       }
     }
     unit.devices = string_array(t, path, "devices");
