@@ -22,6 +22,7 @@
 #include "common/host_source.h"
 #include "common/option_table.h"
 #include "common/terminal_text.h"
+#include "common/tool_main.h"
 #include "common/version.h"
 #include "convert.h"
 #include "iommu-compat/compat_format.h"
@@ -31,9 +32,9 @@
 #include "libcaps/guest_vmm.h"
 #include "libcaps/host_report.h"
 #include "libcaps/model.h"
-#include "libcaps/spelling.h"
 #include "libcaps/reader.h"
 #include "libcaps/source.h"
+#include "libcaps/spelling.h"
 #include "libcaps/suggest.h"
 
 namespace {
@@ -82,13 +83,12 @@ struct ConvertOptions {
   std::string output;
 };
 
-void print_error(const std::string& message) {
-  std::cerr << "iommu-compat: error: " << tools::printable_message(message) << '\n';
-}
+constexpr std::string_view kTool = "iommu-compat";
+
+void print_error(const std::string& message) { tools::print_tool_error(kTool, message); }
 
 int usage_error(const std::string& message) {
-  print_error(message);
-  std::cerr << "Run 'iommu-compat --help' for more information.\n";
+  tools::print_usage_error(kTool, message);
   return kExitBadInput;
 }
 
@@ -617,15 +617,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 // Exceptions stop here: an allocation that fails anywhere (a formatter's string, a guest's
-// findings) ends the run with a message and exit 4, and the unwinding removes the temporary
-// file, so --output never installs a partial report.
+// findings) ends the run with a message and exit 4.
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::bad_alloc&) {
-    print_error("out of memory");
-  } catch (const std::exception& e) {
-    print_error(e.what());
-  }
-  return kExitWriteFailed;
+  return tools::run_main(kTool, run, argc, argv, kExitWriteFailed);
 }
