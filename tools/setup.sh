@@ -28,7 +28,8 @@ build_packages=(g++ cmake ninja-build pkg-config
 test_packages=(libgtest-dev libgmock-dev
                umockdev        # runs the libudev backend on fixture trees
                libxml2-utils   # xmllint validates the JUnit output against schemas/junit.xsd
-               python3         # tests/compat validate JSON output against its schema
+               python3         # tests/docs, tests/compat and tests/schema are Python scripts
+               python3-jsonschema   # tests/schema validates every JSON/TOML output against schemas/ (draft 2020-12)
                busybox-static  # gather.sh under busybox sh; the VM guests' initramfs (static: it runs alone there)
                zsh             # tests/completion runs the zsh completion (bash's is run by bash itself)
                man-db groff-base   # tests/man renders the manual pages with man --warnings and groff

@@ -4,8 +4,10 @@
 # block of README.md (a YAML `run:` or list item, a Jenkins `sh(script: '...')`, a shell line)
 # is taken from the README itself and run in a directory of host reports written by
 # iommu-probe from fixtures (hosts/) and example guests (guests/), then its exit code and
-# output are checked against the same check with every input spelled out. A recipe that stops
-# working, or disappears, fails here.
+# output are checked against the same check with every input spelled out. The prose's
+# `iommu-probe ... --output hosts/$(hostname).toml`, which makes those reports, is run as written
+# on this machine and its report fed to the GitHub recipe. A recipe that stops working, or
+# disappears, fails here.
 # Usage: tests/compat/readme_test.sh IOMMU-COMPAT IOMMU-PROBE
 compat=$(realpath "$1")
 probe=$(realpath "$2")
@@ -101,4 +103,42 @@ while IFS= read -r recipe; do
       ;;
   esac
 done <"$work/recipes"
+
+# The step before the recipes, given in the prose ("Save host reports once per host
+# (`iommu-probe --format toml --output hosts/$(hostname).toml`)"), run as written on this
+# machine, whatever IOMMU it has: the report it writes must be one the GitHub recipe loads, a
+# verdict for every guest on it, never bad input or a failed write.
+python3 - README.md >"$work/save" <<'EOF'
+import re, sys
+text = re.sub(r"^```.*?^```", "", open(sys.argv[1]).read(), flags=re.S | re.M)
+for span in re.findall(r"`([^`\n]*)`", text):
+    if span.startswith("iommu-probe ") and "--output hosts/" in span:
+        print(span)
+EOF
+save=$(head -1 "$work/save")
+github=$(grep -m1 -- "check --format github" "$work/recipes")
+if [ "$(wc -l <"$work/save")" -ne 1 ] || [ -z "$github" ]; then
+  fail "README.md: expected the host-report recipe and the GitHub recipe, found '$save', '$github'"
+else
+  mkdir -p "$work/live/hosts"
+  cp -r "$work/ci/guests" "$work/live/"
+  (cd "$work/live" && PATH="$work/bin:$PATH" bash -c "$save") >"$work/out" 2>"$work/err"
+  status=$?
+  report=hosts/$(hostname).toml
+  # 1 is an error diagnostic about the live tree; the report is still written.
+  if [ $status -le 1 ] && [ -s "$work/live/$report" ]; then
+    pass "'$save' wrote $report (exit $status)"
+  else
+    fail "'$save': exit $status, $(ls -A "$work/live/hosts"): $(head -c 300 "$work/err")"
+  fi
+  (cd "$work/live" && PATH="$work/bin:$PATH" bash -c "$github") >"$work/out" 2>"$work/err"
+  status=$?
+  case $status in
+    0 | 1 | 3) pass "GitHub recipe on this machine's report: a verdict (exit $status)" ;;
+    *) fail "GitHub recipe on this machine's report: exit $status: $(head -c 300 "$work/out" "$work/err")" ;;
+  esac
+  verdicts=$(grep -c "^iommu-compat: guests/.* on $report: " "$work/out")
+  [ "$verdicts" -eq "$n_guests" ] && pass "every guest on $report" ||
+    fail "$verdicts verdict lines on $report, expected $n_guests: $(head -c 300 "$work/out")"
+fi
 finish

@@ -100,8 +100,10 @@ TEST(HostReport, RoundTripsEdgeValues) {
   h.root = "/";
   Unit u;
   u.name = "u";  // model stays "unknown", layout "none"
-  u.caps.input_bits = 0;
-  u.caps.output_bits = INT_MAX;
+  u.caps.input_bits = 1;  // the ends of the property table's ranges
+  u.caps.output_bits = 64;
+  u.caps.asid_bits = 0;
+  u.caps.ssid_bits = 32;
   u.caps.httu = Httu::kNone;
   u.caps.stall = Stall::kDisabled;
   u.caps.btm = false;
@@ -456,12 +458,18 @@ INSTANTIATE_TEST_SUITE_P(
                   "host.toml:7:1: unit[0].caps.ssid_bit: unknown key, did you mean ssid_bits?"},
         ErrorCase{"[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n[unit.caps]\n"
                   "input_bits = -1\n",
-                  "host.toml:7:14: unit[0].caps.input_bits: value -1 is out of range "
-                  "0..2147483647"},
+                  "host.toml:7:14: unit[0].caps.input_bits: value -1 is out of range 1..64"},
+        // Widths outside what the sysfs readers accept (schemas/host-report.schema.json too).
+        ErrorCase{"[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n[unit.caps]\n"
+                  "output_bits = 65\n",
+                  "host.toml:7:15: unit[0].caps.output_bits: value 65 is out of range 1..64"},
+        ErrorCase{"[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n[unit.caps]\n"
+                  "ssid_bits = 33\n",
+                  "host.toml:7:13: unit[0].caps.ssid_bits: value 33 is out of range 0..32"},
         ErrorCase{"[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n[unit.caps]\n"
                   "asid_bits = 4294967296\n",
                   "host.toml:7:13: unit[0].caps.asid_bits: value 4294967296 is out of range "
-                  "0..2147483647"},
+                  "0..32"},
         ErrorCase{"[[unit]]\nname = \"u\"\nmodel = \"m\"\nlayout = \"none\"\n[unit.caps]\n"
                   "httu = \"dirty\"\n",
                   "host.toml:7:8: unit[0].caps.httu: expected \"none\", \"access\" or "

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # iommu-probe --check as an operator runs it: exit status by the worst line, colour only when
-# asked or on a terminal (NO_COLOR honoured), -q, refusals, and JSON valid against
-# schemas/iommu-probe-check.schema.json on every fixture.
+# asked or on a terminal (NO_COLOR honoured), -q, refusals, and the JSON status on every fixture
+# (tests/schema validates that JSON against schemas/iommu-probe-check.schema.json).
 # Usage: tests/readiness/cli_test.sh IOMMU-PROBE
 probe=$(realpath "$1")
 compat=unused
@@ -64,12 +64,11 @@ expect_status "--color sometimes" 2 $?
 expect_status "--check --output" 1 $?
 cmp -s "$work/plain" "$work/file.txt" && pass "--output holds the lines" || fail "--output differs"
 
-# JSON on every fixture: valid against the schema, its status agrees with the exit code.
+# JSON on every fixture: its status agrees with the exit code (tests/schema validates it against
+# schemas/iommu-probe-check.schema.json).
 for h in $(fixtures); do
   "$probe" --sysfs-root "fake-sysfs/hosts/$h" --check --format json >"$work/$h.json"
   status=$?
-  python3 tests/compat/validate_json.py schemas/iommu-probe-check.schema.json "$work/$h.json" ||
-    fail "$h: json not valid against the schema"
   word=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"])' "$work/$h.json")
   case "$word:$status" in
     pass:0 | warn:3 | fail:1) ;;

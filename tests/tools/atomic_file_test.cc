@@ -55,6 +55,24 @@ class AtomicFileTest : public ::testing::Test {
     return names;
   }
 
+  /// A character device to write to: a node of `real`'s numbers made in the test directory
+  /// when this process may make one (root), so that a regression that renames over the path
+  /// turns the scratch node, not the machine's /dev/null or /dev/full, into a regular file
+  /// (as a test of this very defect once did). Without privileges the real node is used: then
+  /// nothing can rename over it. Empty when root cannot use a node here (a nodev mount).
+  fs::path character_device(const char* real) const {
+    struct stat st;
+    if (::stat(real, &st) != 0 || !S_ISCHR(st.st_mode)) return {};
+    const fs::path node = dir_ / fs::path(real).filename();
+    if (::mknod(node.c_str(), S_IFCHR | 0666, st.st_rdev) != 0) {
+      return ::geteuid() == 0 ? fs::path() : fs::path(real);
+    }
+    const int fd = ::open(node.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return {};
+    ::close(fd);
+    return node;
+  }
+
   fs::path dir_;
 };
 
@@ -253,20 +271,23 @@ TEST_F(AtomicFileTest, ClassifiesRegularFilesAndNewPathsAsReplacements) {
 }
 
 TEST_F(AtomicFileTest, CharacterDeviceIsWrittenInPlaceNotReplaced) {
-  // /dev/null: a rename over it (as root) would turn the device node into a regular file.
-  const auto target = classify_output("/dev/null");
+  // A null device: a rename over it (as root) would turn the device node into a regular file.
+  const fs::path null = character_device("/dev/null");
+  if (null.empty()) GTEST_SKIP() << "no null device to write to";
+  const auto target = classify_output(null);
   ASSERT_TRUE(target) << target.error().to_string();
   EXPECT_EQ(target->kind, OutputTarget::Kind::kDevice);
-  ASSERT_TRUE(write_file_atomically("/dev/null", "discarded"));
-  EXPECT_EQ(type_of("/dev/null"), "character");
+  ASSERT_TRUE(write_file_atomically(null, "discarded"));
+  EXPECT_EQ(type_of(null), "character");
 }
 
 TEST_F(AtomicFileTest, FullDeviceIsAWriteErrorNotASilentSuccess) {
-  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
-  const auto result = write_file_atomically("/dev/full", "x");
+  const fs::path full = character_device("/dev/full");
+  if (full.empty()) GTEST_SKIP() << "no full device to write to";
+  const auto result = write_file_atomically(full, "x");
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().to_string(), "/dev/full: cannot write: No space left on device");
-  EXPECT_EQ(type_of("/dev/full"), "character");
+  EXPECT_EQ(result.error().to_string(), full.string() + ": cannot write: No space left on device");
+  EXPECT_EQ(type_of(full), "character");
 }
 
 TEST_F(AtomicFileTest, FifoIsWrittenInPlace) {

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Shell test of tools/setup.sh's package step with apt held by another process: it must wait for
 # the locks (dpkg's through DPkg::Lock::Timeout, the lists' by retrying apt-get update) instead
-# of failing at once, and still fail at once on any other error. apt-get, dpkg-query, id and
-# cmake are stand-ins on PATH, so nothing is installed or built.
+# of failing at once, and still fail at once on any other error; and README's `tools/setup.sh
+# run` probes this machine or, without a unit, a bundled fixture that exists. apt-get,
+# dpkg-query, id, cmake and the probe are stand-ins, so nothing is installed or built.
 # Usage: tests/tools/setup_test.sh [SOURCE_DIR]   (default: the checkout holding this script)
 set -uo pipefail
 
@@ -84,6 +85,33 @@ if [ "$rc" -ne 0 ] && [ "$(grep -cw update "$log")" -eq 2 ] && ! grep -qw instal
 else
   fail "stuck lock: exit $rc, apt-get calls:"$'\n'"$(cat "$log")"
 fi
+
+# 4. README's `tools/setup.sh run`, as written but for the stand-ins: every package there, the
+# build a no-op, the probe a stand-in that logs its arguments. It probes this machine when it has
+# a unit, else the bundled fake host, which must be a fixture tree that exists.
+printf '#!/bin/sh\necho "install ok installed"\n' > "$work/bin/dpkg-query"
+mkdir -p "$work/build/tools"
+printf '#!/bin/sh\necho "$@" > "%s"\n' "$work/probe.args" > "$work/build/tools/iommu-probe"
+chmod +x "$work/build/tools/iommu-probe"
+: > "$work/run.apt"
+(cd "$src" && env APT_LOG="$work/run.apt" BUILD_DIR="$work/build" PATH="$work/bin:$PATH" \
+  tools/setup.sh run > /dev/null 2> "$work/run.err")
+rc=$?
+args=$(cat "$work/probe.args" 2> /dev/null)
+if [ "$rc" -ne 0 ] || [ ! -f "$work/probe.args" ]; then
+  fail "setup.sh run: exit $rc, probe not run: $(cat "$work/run.err")"
+elif [ -n "$(ls -A /sys/class/iommu 2> /dev/null)" ]; then
+  [ -z "$args" ] && pass "setup.sh run probes this machine" || fail "setup.sh run: probe $args"
+else
+  root=${args#--sysfs-root }
+  if [ "$root" != "$args" ] && [ -f "$root/../$(basename "$root").host" ] &&
+    [ -d "$root/sys/class/iommu" ] && grep -q 'bundled fake host' "$work/run.err"; then
+    pass "setup.sh run probes the bundled fake host $(basename "$root") on a machine without a unit"
+  else
+    fail "setup.sh run: probe $args: $(cat "$work/run.err")"
+  fi
+fi
+[ -s "$work/run.apt" ] && fail "setup.sh run called apt-get with every package installed"
 
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo "all setup tests passed"

@@ -32,7 +32,6 @@
 #include "libcaps/host_report.h"
 
 #include <algorithm>
-#include <climits>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -514,8 +513,10 @@ class ReportLoader {
     return v->get();
   }
 
-  std::optional<int> width(const toml::table& t, const std::string& path, std::string_view key) {
-    const std::optional<int64_t> v = integer(t, path, key, false, 0, INT_MAX);
+  /// A width in the range the property table gives it: the values the sysfs readers accept.
+  std::optional<int> width(const toml::table& t, const std::string& path, std::string_view key,
+                           int lo, int hi) {
+    const std::optional<int64_t> v = integer(t, path, key, false, lo, hi);
     if (!v) return std::nullopt;
     return static_cast<int>(*v);
   }
@@ -629,9 +630,14 @@ class ReportLoader {
     });
   }
 
-  void load_cap(const toml::table& t, const std::string& path, std::string_view key,
+  void load_cap(const toml::table& t, const std::string& path, const CapsProperty<int>& property,
                 std::optional<int>& out) {
-    out = width(t, path, key);
+    out = width(t, path, property.name, property.lo, property.hi);
+  }
+  template <class Property, class T>
+  void load_cap(const toml::table& t, const std::string& path, const Property& property,
+                std::optional<T>& out) {
+    load_cap(t, path, property.name, out);
   }
   void load_cap(const toml::table& t, const std::string& path, std::string_view key,
                 std::optional<bool>& out) {
@@ -668,7 +674,7 @@ class ReportLoader {
     check_keys(t, path, kNames);
     Caps caps;
     for_each_caps_property(
-        [&](const auto& property) { load_cap(t, path, property.name, caps.*property.member); });
+        [&](const auto& property) { load_cap(t, path, property, caps.*property.member); });
     return caps;
   }
 
