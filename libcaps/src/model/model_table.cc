@@ -3,6 +3,7 @@
 #include "model_table.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace caps {
 
@@ -14,18 +15,24 @@ const ModelInfo* find_model_where(Pred pred) {
   return it == kModels.end() ? nullptr : &*it;
 }
 
-/// `name(row)` of every row as a message lists them: "a, b, c" + `last` + "d".
+/// `name(row)` of every row, as list_of() joins them.
 template <class Rows, class Name>
-std::string list_of(const Rows& rows, Name name, std::string_view last) {
-  std::string out;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (i > 0) out += i + 1 == rows.size() ? last : std::string_view(", ");
-    out += name(rows[i]);
-  }
-  return out;
+std::string list_rows(const Rows& rows, Name name, std::string_view last) {
+  std::vector<std::string> items;
+  for (const auto& row : rows) items.emplace_back(name(row));
+  return list_of(items, last);
 }
 
 }  // namespace
+
+std::string list_of(std::span<const std::string> items, std::string_view last) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += i + 1 == items.size() ? last : std::string_view(", ");
+    out += items[i];
+  }
+  return out;
+}
 
 const UnitLayout& layout_info(Layout layout) {
   for (const UnitLayout& row : kLayouts) {
@@ -43,7 +50,7 @@ const UnitLayout* find_layout(std::string_view name) {
 }
 
 std::string layout_list() {
-  return list_of(
+  return list_rows(
       kLayouts, [](const UnitLayout& row) { return "\"" + std::string(row.name) + "\""; },
       " or ");
 }
@@ -82,7 +89,7 @@ bool in_pgtable_family(const ModelInfo& model, std::string_view format) {
 }
 
 std::string model_list(std::string_view last) {
-  return list_of(kModels, [](const ModelInfo& m) { return m.name; }, last);
+  return list_rows(kModels, [](const ModelInfo& m) { return m.name; }, last);
 }
 
 }  // namespace caps
