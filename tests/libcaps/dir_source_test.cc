@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -452,6 +453,65 @@ TEST_P(DirSourceTest, ReadLinkErrors) {
   EXPECT_EQ(source_->read_link("sys/nope/x").status, ReadStatus::kMissing);
   tree_.link("abs", "/etc");
   EXPECT_EQ(source_->read_link("abs/passwd").status, ReadStatus::kEscapes);
+}
+
+// The listing reads getdents64 in batches of 32 KiB: a directory of 2,000 long names (about
+// 128 KiB of entries) takes several, and every name comes out once, sorted, with its type.
+TEST_P(DirSourceTest, ListsADirectoryLargerThanOneBatch) {
+  std::vector<std::string> expected;
+  for (int i = 0; i < 2000; ++i) {
+    char name[64];
+    std::snprintf(name, sizeof name, "entry-%04d-with-a-name-long-enough-to-fill-batches", i);
+    expected.emplace_back(name);
+    tree_.file("many/" + expected.back(), "");
+  }
+  tree_.dir("many/zz-dir");
+  tree_.link("many/zz-link", "zz-dir");
+  expected.emplace_back("zz-dir");
+  expected.emplace_back("zz-link");
+  const DirRead listing = source_->list_dir("many");
+  ASSERT_EQ(listing.status, ReadStatus::kOk);
+  EXPECT_EQ(names(listing), expected);
+  EXPECT_EQ(listing.entries.front().type, EntryType::kFile);
+  EXPECT_EQ(listing.entries[2000].type, EntryType::kDir);
+  EXPECT_EQ(listing.entries[2001].type, EntryType::kLink);
+}
+
+// read_links opens the directory once for all the links; each result must be what read_link
+// gives for that path, failures included, and it must not keep a descriptor.
+TEST_P(DirSourceTest, ReadLinksAgreesWithReadLink) {
+  tree_.link("d/abs", "/etc/passwd");
+  tree_.link("d/loop", "loop");
+  tree_.link("d/rel", "../sys");
+  tree_.file("d/file", "x");
+  tree_.dir("d/dir");
+  tree_.fifo("d/fifo");
+  tree_.link("esc", "/etc");
+  const std::vector<std::string_view> names = {"abs",  "loop", "rel", "file", "dir",
+                                               "fifo", "nope", ".",   "..",   ""};
+  const int before = open_fds();
+  for (const std::string_view dir :
+       {"d", "d/", "sys/class/iommu/dmar0", "sys/class/iommu/dmar0/devices/0000:00:02.0/..",
+        "sys/nope", "d/file", "d/fifo", "esc", "../x", "/d", "", "."}) {
+    SCOPED_TRACE("dir \"" + std::string(dir) + "\"");
+    const std::vector<LinkRead> links = source_->read_links(dir, names);
+    ASSERT_EQ(links.size(), names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const std::string path =
+          dir.empty() ? std::string(names[i]) : std::string(dir) + "/" + std::string(names[i]);
+      const LinkRead one = source_->read_link(path);
+      EXPECT_EQ(links[i].status, one.status) << path;
+      EXPECT_EQ(links[i].target, one.target) << path;
+      EXPECT_EQ(links[i].error, one.error) << path;
+    }
+  }
+  const std::vector<LinkRead> device = source_->read_links(
+      "sys/class/iommu/dmar0", std::vector<std::string_view>{"subsystem", "devices"});
+  EXPECT_EQ(device[0].status, ReadStatus::kMissing);
+  EXPECT_EQ(device[1].status, ReadStatus::kNotRegular);
+  EXPECT_EQ(source_->read_links("d", std::vector<std::string_view>{"abs"})[0].target,
+            "/etc/passwd");
+  EXPECT_EQ(open_fds(), before);
 }
 
 TEST_P(DirSourceTest, UnreadableIsDenied) {

@@ -34,6 +34,31 @@ TEST(StringLiteral, OneReplacementPerMaximalInvalidSubsequence) {
             q + std::string(kFffd) + std::string(kFffd) + std::string(kFffd) + q);
 }
 
+// The escaper scans eight bytes at a time for bytes to escape: every byte value, at every
+// position of a long string (in the first, a middle and the last block of eight, and in the
+// tail), must come out as a one-byte string would.
+TEST(StringLiteral, EveryByteAtEveryPositionOfALongString) {
+  const std::string plain = "abcdefghijklmnopqrstuvwxy";  // 25 bytes: three blocks and a tail
+  for (int c = 0; c < 256; ++c) {
+    const std::string alone = string_literal(std::string(1, static_cast<char>(c)));
+    const std::string escaped = alone.substr(1, alone.size() - 2);
+    for (std::size_t at = 0; at < plain.size(); ++at) {
+      std::string text = plain;
+      text[at] = static_cast<char>(c);
+      const std::string expected =
+          "\"" + plain.substr(0, at) + escaped + plain.substr(at + 1) + "\"";
+      ASSERT_EQ(string_literal(text), expected) << "byte " << c << " at " << at;
+    }
+  }
+  EXPECT_EQ(string_literal(std::string(1, '"')), "\"\\\"\"");
+  EXPECT_EQ(string_literal(std::string(1, '\x7f')), "\"\\u007f\"");
+  EXPECT_EQ(string_literal(std::string(1, '~')), "\"~\"");
+  EXPECT_EQ(string_literal(std::string(1, '\x80')), "\"" + std::string(kFffd) + "\"");
+  // Long plain text (quoted beyond the short-string buffer) comes out as it is.
+  const std::string longer(200, 'z');
+  EXPECT_EQ(string_literal(longer), "\"" + longer + "\"");
+}
+
 // The bug this escaper fixed: the host report wrote two U+FFFD where JSON wrote one.
 TEST(StringLiteral, HostReportsReplaceLikeJson) {
   Host h;

@@ -4,6 +4,7 @@
 
 #include <cassert>
 #include <charconv>
+#include <cstring>
 
 #include "libcaps/string_literal.h"
 
@@ -19,7 +20,23 @@ void JsonWriter::flush(bool all) {
   buffer_.clear();
 }
 
-void JsonWriter::newline_indent(std::size_t depth) {
+/// ",", then a newline and `2 * depth` spaces, cut from one constant (one append per member).
+constexpr std::string_view kSeparatorIndent =
+    ",\n                                                                ";
+
+void JsonWriter::newline_indent(std::size_t depth) { separator(false, false, depth); }
+
+void JsonWriter::separator(bool comma, bool is_inline, std::size_t depth) {
+  if (is_inline) {
+    if (comma) buffer_.append(", ", 2);
+    return;
+  }
+  const std::size_t size = 2 + 2 * depth;  // comma and newline
+  if (size <= kSeparatorIndent.size()) {
+    buffer_.append(kSeparatorIndent.data() + (comma ? 0 : 1), size - (comma ? 0 : 1));
+    return;
+  }
+  if (comma) buffer_ += ',';
   buffer_ += '\n';
   buffer_.append(2 * depth, ' ');
 }
@@ -32,20 +49,36 @@ void JsonWriter::before_value() {
   if (stack_.empty()) return;
   Level& level = stack_.back();
   assert(!level.is_object && "a member of an object needs a key first");
-  if (level.count > 0) buffer_ += level.is_inline ? ", " : ",";
-  if (!level.is_inline) newline_indent(stack_.size());
+  separator(level.count > 0, level.is_inline, stack_.size());
   ++level.count;
 }
 
 void JsonWriter::key(std::string_view name) {
   assert(!stack_.empty() && stack_.back().is_object && !after_key_);
   Level& level = stack_.back();
-  if (level.count > 0) buffer_ += level.is_inline ? ", " : ",";
-  if (!level.is_inline) newline_indent(stack_.size());
+  const bool comma = level.count > 0;
   ++level.count;
-  caps::append_string_literal(buffer_, name);
-  buffer_ += ": ";
   after_key_ = true;
+  // The common case, a plain name in a block object not too deep, in one append:
+  // `,\n    "name": `.
+  char piece[128];
+  const std::size_t indent = 2 * stack_.size();
+  const std::size_t lead = (comma ? 2 : 1) + indent;
+  if (!level.is_inline && lead <= kSeparatorIndent.size() &&
+      lead + name.size() + 4 <= sizeof piece && caps::is_plain_literal(name)) {
+    std::memcpy(piece, kSeparatorIndent.data() + (comma ? 0 : 1), lead);
+    char* at = piece + lead;
+    *at++ = '"';
+    std::memcpy(at, name.data(), name.size());
+    at += name.size();
+    std::memcpy(at, "\": ", 3);
+    at += 3;
+    buffer_.append(piece, static_cast<std::size_t>(at - piece));
+    return;
+  }
+  separator(comma, level.is_inline, stack_.size());
+  caps::append_string_literal(buffer_, name);
+  buffer_.append(": ", 2);
 }
 
 void JsonWriter::begin(bool is_object, JsonStyle style) {

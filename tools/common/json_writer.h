@@ -56,6 +56,8 @@ class JsonWriter {
   /// Separator and indentation before a value (or before a key in an object).
   void before_value();
   void newline_indent(std::size_t depth);
+  /// Before a member: ", " inline; else "," (when `comma`), a newline and the indentation.
+  void separator(bool comma, bool is_inline, std::size_t depth);
   void begin(bool is_object, JsonStyle style);
   void end(bool is_object);
   /// Hands the buffer to the stream once it is large, or always when `all`.

@@ -2,8 +2,6 @@
 // format_json: the model, member by member, through JsonWriter; unknown values are null.
 #include "iommu-probe/probe_format_json.h"
 
-#include <cinttypes>
-#include <cstdio>
 #include <optional>
 #include <string>
 #include <variant>
@@ -25,11 +23,21 @@ using caps::Register;
 using caps::RegisterFile;
 using caps::Unit;
 
-/// "0x" + lowercase hex, zero-padded to at least `digits` digits.
+/// "0x" + lowercase hex, zero-padded to at least `digits` digits (as printf "0x%0*" PRIx64).
 std::string hex(uint64_t value, int digits = 1) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%0*" PRIx64, digits, value);
-  return buf;
+  char buf[2 + 16];
+  char* const end = buf + sizeof buf;
+  char* at = end;
+  int written = 0;
+  do {
+    *--at = "0123456789abcdef"[value & 0xf];
+    value >>= 4;
+    ++written;
+  } while (value != 0);
+  for (; written < digits && written < 16; ++written) *--at = '0';
+  *--at = 'x';
+  *--at = '0';
+  return std::string(at, end);
 }
 
 void optional_bool(JsonWriter& w, const std::optional<bool>& value) {

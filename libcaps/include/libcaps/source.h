@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -115,6 +116,11 @@ class Source {
   virtual DirRead list_dir(std::string_view path) = 0;
   /// The text of a symlink under the root (not followed).
   virtual LinkRead read_link(std::string_view path) = 0;
+  /// The links `names` (single components) in the directory `dir`, in order: each the same
+  /// as read_link(dir + "/" + name), or read_link(name) when `dir` is empty. The default calls
+  /// read_link for each; the directory backend opens `dir` once for all of them.
+  virtual std::vector<LinkRead> read_links(std::string_view dir,
+                                           std::span<const std::string_view> names);
 
   /// Problems the backend itself found since the last call (the libudev backend: its
   /// enumeration and the class directory disagree). read_host collects them.

@@ -19,6 +19,10 @@ namespace caps {
 /// So the same bytes give the same characters in every output, and any output parses.
 void append_string_literal(std::string& out, std::string_view text);
 
+/// Whether append_string_literal copies `text` unchanged between the quotes: printable ASCII
+/// without `"` or `\`. Writers use it to lay out a plain key or value in one piece.
+bool is_plain_literal(std::string_view text);
+
 /// `text` as a string literal (see append_string_literal).
 std::string string_literal(std::string_view text);
 

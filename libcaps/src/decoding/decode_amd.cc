@@ -298,7 +298,7 @@ Normalized normalize_amd(const Register* cap_reg, const Register* efr_reg,
   // The kernel reads MMIO EFR/EFR2 only when the header says EFRSup; otherwise what the file
   // shows is 0 or a firmware (IVHD) copy this tool cannot check, so nothing is derived from it.
   if (cap && !cap->on("EFRSup") && (efr || efr2)) {
-    const std::string what = efr ? "features " + format_hex(efr->reg.raw) : "EFR2";
+    const std::string what = efr ? "features " + format_hex(efr->raw) : "EFR2";
     warn(n, "cap.EFRSup=0: the kernel does not read EFR, " + what + " ignored");
     efr.reset();
     efr2.reset();

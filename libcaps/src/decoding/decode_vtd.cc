@@ -122,7 +122,7 @@ void input_bits(const Reg& cap, const std::optional<Reg>& ecap, Normalized& n) {
   }
   const int width = std::min(30 + 9 * agaw, static_cast<int>(cap["MGAW"]) + 1);
   n.caps.input_bits = width;
-  n.evidence["input_bits"] = because(facts, std::to_string(width) + " bits");
+  n.evidence.insert_or_assign("input_bits", because(facts, std::to_string(width) + " bits"));
 }
 
 void asid_bits(const Reg& cap, Normalized& n) {
@@ -133,13 +133,14 @@ void asid_bits(const Reg& cap, Normalized& n) {
   }
   const int width = 4 + 2 * static_cast<int>(nd);
   n.caps.asid_bits = width;
-  n.evidence["asid_bits"] = because({cap.show("ND")}, std::to_string(width) + " bits");
+  n.evidence.insert_or_assign("asid_bits",
+                              because({cap.show("ND")}, std::to_string(width) + " bits"));
 }
 
 void set_flag(Normalized& n, std::optional<bool>& property, std::string_view name, bool value,
               const Facts& facts) {
   property = value;
-  n.evidence[std::string(name)] = because(facts, true_false(value));
+  n.evidence.insert_or_assign(std::string(name), because(facts, true_false(value)));
 }
 
 // Everything ECAP alone decides. PASIDs and nesting need scalable mode, as the kernel's
@@ -149,15 +150,17 @@ void ecap_properties(const Reg& ecap, Normalized& n) {
   if (ecap.on("PASID") && smts) {
     const int width = static_cast<int>(ecap["PSS"]) + 1;
     n.caps.ssid_bits = width;
-    n.evidence["ssid_bits"] = because({ecap.show("PSS"), ecap.show("PASID"), ecap.show("SMTS")},
-                                      std::to_string(width) + " PASID bits");
+    n.evidence.insert_or_assign("ssid_bits",
+                                because({ecap.show("PSS"), ecap.show("PASID"), ecap.show("SMTS")},
+                                        std::to_string(width) + " PASID bits"));
   } else {
     n.caps.ssid_bits = 0;
-    n.evidence["ssid_bits"] = because({ecap.show("PASID"), ecap.show("SMTS")}, "0 PASID bits");
+    n.evidence.insert_or_assign("ssid_bits",
+                                because({ecap.show("PASID"), ecap.show("SMTS")}, "0 PASID bits"));
   }
 
   n.caps.httu = ecap.on("SLADS") ? Httu::kAccessDirty : Httu::kNone;
-  n.evidence["httu"] = because({ecap.show("SLADS")}, to_string(*n.caps.httu));
+  n.evidence.insert_or_assign("httu", because({ecap.show("SLADS")}, to_string(*n.caps.httu)));
 
   set_flag(n, n.caps.nested, "nested", smts && ecap.on("NEST"),
            {ecap.show("SMTS"), ecap.show("NEST")});
@@ -183,7 +186,7 @@ void pgtable_formats(const Reg& cap, const Reg& ecap, Normalized& n) {
   }
   std::string result;
   for (const std::string& f : formats) result += (result.empty() ? "" : ", ") + f;
-  n.evidence["pgtable_formats"] = because(facts, result.empty() ? "none" : result);
+  n.evidence.insert_or_assign("pgtable_formats", because(facts, result.empty() ? "none" : result));
   n.caps.pgtable_formats = std::move(formats);
 }
 
@@ -201,33 +204,35 @@ std::string large_pages(uint64_t sllps) {
 
 void cap_extras(const Reg& cap, Normalized& n) {
   auto& x = n.extra;
-  x["caching_mode"] = flag(cap.on("CM"));
-  if (cap["ND"] != kNdReserved) x["domains"] = number(uint64_t{1} << (4 + 2 * cap["ND"]));
-  x["required_write_buffer_flushing"] = flag(cap.on("RWBF"));
-  x["max_guest_address_width"] = number(cap["MGAW"] + 1);
-  x["page_selective_invalidation"] = flag(cap.on("PSI"));
-  x["second_stage_large_pages"] = Scalar{large_pages(cap["SLLPS"])};
-  x["first_stage_1g_pages"] = flag(cap.on("FL1GP"));
-  x["first_stage_5level"] = flag(cap.on("FL5LP"));
-  x["fault_recording_registers"] = number(cap["NFR"] + 1);
-  x["posted_interrupts"] = flag(cap.on("PI"));
+  x.insert_or_assign("caching_mode", flag(cap.on("CM")));
+  if (cap["ND"] != kNdReserved)
+    x.insert_or_assign("domains", number(uint64_t{1} << (4 + 2 * cap["ND"])));
+  x.insert_or_assign("required_write_buffer_flushing", flag(cap.on("RWBF")));
+  x.insert_or_assign("max_guest_address_width", number(cap["MGAW"] + 1));
+  x.insert_or_assign("page_selective_invalidation", flag(cap.on("PSI")));
+  x.insert_or_assign("second_stage_large_pages", Scalar{large_pages(cap["SLLPS"])});
+  x.insert_or_assign("first_stage_1g_pages", flag(cap.on("FL1GP")));
+  x.insert_or_assign("first_stage_5level", flag(cap.on("FL5LP")));
+  x.insert_or_assign("fault_recording_registers", number(cap["NFR"] + 1));
+  x.insert_or_assign("posted_interrupts", flag(cap.on("PI")));
 }
 
 void ecap_extras(const Reg& ecap, Normalized& n) {
   auto& x = n.extra;
-  x["page_walk_coherency"] = flag(ecap.on("C"));
-  x["queued_invalidation"] = flag(ecap.on("QI"));
-  x["interrupt_remapping"] = flag(ecap.on("IR"));
-  x["extended_interrupt_mode"] = flag(ecap.on("EIM"));
-  x["pass_through"] = flag(ecap.on("PT"));
-  x["snoop_control"] = flag(ecap.on("SC"));
-  x["execute_requests"] = flag(ecap.on("ERS"));
-  x["supervisor_requests"] = flag(ecap.on("SRS"));
-  x["page_request_drain"] = flag(ecap.on("PDS"));
-  x["first_stage_translation"] = flag(ecap.on("FLTS"));
-  x["second_stage_translation"] = flag(ecap.on("SLTS"));
+  x.insert_or_assign("page_walk_coherency", flag(ecap.on("C")));
+  x.insert_or_assign("queued_invalidation", flag(ecap.on("QI")));
+  x.insert_or_assign("interrupt_remapping", flag(ecap.on("IR")));
+  x.insert_or_assign("extended_interrupt_mode", flag(ecap.on("EIM")));
+  x.insert_or_assign("pass_through", flag(ecap.on("PT")));
+  x.insert_or_assign("snoop_control", flag(ecap.on("SC")));
+  x.insert_or_assign("execute_requests", flag(ecap.on("ERS")));
+  x.insert_or_assign("supervisor_requests", flag(ecap.on("SRS")));
+  x.insert_or_assign("page_request_drain", flag(ecap.on("PDS")));
+  x.insert_or_assign("first_stage_translation", flag(ecap.on("FLTS")));
+  x.insert_or_assign("second_stage_translation", flag(ecap.on("SLTS")));
   // dmar.c sets max_pasids only when pasid_supported().
-  if (ecap.on("PASID") && ecap.on("SMTS")) x["max_pasids"] = number(uint64_t{2} << ecap["PSS"]);
+  if (ecap.on("PASID") && ecap.on("SMTS"))
+    x.insert_or_assign("max_pasids", number(uint64_t{2} << ecap["PSS"]));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // with its evidence prefix, and the small helpers that write evidence, warnings and extras.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,36 +23,62 @@ constexpr uint64_t bits(unsigned hi, unsigned lo) {
 /// The register fields a value was derived from: "ecap.PSS=19".
 using Facts = std::vector<std::string>;
 
-/// One decoded register plus the prefix its fields carry in evidence ("cap", "ecap", "efr").
+/// One register value viewed through its field table, plus the prefix its fields carry in
+/// evidence ("cap", "ecap", "efr"). Field values come from the raw value and the table, so a
+/// Register built elsewhere (say, from a saved report) cannot lack a field the rules read.
 struct Reg {
   std::string_view prefix;
-  Register reg;
+  const RegisterSpec* spec;
+  uint64_t raw;
 
-  uint64_t operator[](std::string_view name) const { return reg.field(name).value(); }
+  /// The field `name`'s value; a name the table does not define is a programming error
+  /// (std::bad_optional_access, as Register::field(name).value()).
+  uint64_t operator[](std::string_view name) const {
+    for (const FieldSpec& f : spec->fields) {
+      if (f.name == name) {
+        const unsigned width = f.hi - f.lo + 1;
+        const uint64_t mask = width >= 64 ? ~uint64_t{0} : (uint64_t{1} << width) - 1;
+        return (raw >> f.lo) & mask;
+      }
+    }
+    return std::optional<uint64_t>().value();
+  }
   bool on(std::string_view name) const { return (*this)[name] != 0; }
   /// "ecap.PSS=19"
   std::string show(std::string_view name) const {
-    return std::string(prefix) + "." + std::string(name) + "=" + std::to_string((*this)[name]);
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, (*this)[name]).ptr;
+    std::string out;
+    out.reserve(prefix.size() + name.size() + 2 + static_cast<std::size_t>(end - digits));
+    out.append(prefix).append(1, '.').append(name).append(1, '=').append(digits, end);
+    return out;
   }
 };
 
-/// Re-decoded from raw, so a Register built elsewhere (say, from a saved report) cannot lack a
-/// field the rules read.
 inline std::optional<Reg> view(std::string_view prefix, const RegisterSpec& spec,
                                const Register* r) {
   if (r == nullptr) return std::nullopt;
-  return Reg{prefix, decode(spec, r->raw)};
+  return Reg{prefix, &spec, r->raw};
 }
 
 inline std::string join(const Facts& facts) {
+  std::size_t size = 0;
+  for (const std::string& f : facts) size += f.size() + 2;
   std::string out;
-  for (const std::string& f : facts) out += (out.empty() ? "" : ", ") + f;
+  out.reserve(size);
+  for (const std::string& f : facts) {
+    if (!out.empty()) out += ", ";
+    out += f;
+  }
   return out;
 }
 
 /// "ecap.PSS=19, ecap.PASID=1 -> 20 PASID bits"
 inline std::string because(const Facts& facts, std::string_view result) {
-  return join(facts) + " -> " + std::string(result);
+  std::string out = join(facts);
+  out.reserve(out.size() + 4 + result.size());
+  out.append(" -> ").append(result);
+  return out;
 }
 
 inline std::string_view true_false(bool b) { return b ? "true" : "false"; }

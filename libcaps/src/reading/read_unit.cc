@@ -30,13 +30,13 @@ bool is_infrastructure_dir(std::string_view name) {
 std::optional<RegisterFile> read_register(Source& source, Unit& unit, std::string_view dir,
                                           std::string_view file, const RegisterSpec& spec) {
   std::string rel = std::string(dir) + "/" + std::string(file);
-  std::string path = unit_path(unit.name, rel);
   std::optional<std::string> text =
       read_unit_value(source, unit.name, rel, unit.diagnostics, IfMissing::kError).text;
   if (!text) return std::nullopt;
   Result<uint64_t> raw = parse_hex(*text);
   if (!raw) {
-    add_diagnostic(unit.diagnostics, path, Severity::kError, raw.error().message);
+    add_diagnostic(unit.diagnostics, unit_path(unit.name, rel), Severity::kError,
+                   raw.error().message);
     return std::nullopt;
   }
   return RegisterFile{std::string(file), decode(spec, *raw), std::nullopt, ""};
@@ -73,7 +73,7 @@ void read_property(Source& source, Unit& unit, std::string_view dir, std::string
     add_diagnostic(unit.diagnostics, path, Severity::kError, problem);
     return;
   }
-  unit.properties[std::string(file)] = value;
+  unit.properties[std::string(file)] = std::move(value);
 }
 
 /// version: "%d:%d" (VER_REG major:minor, each 0..15).
@@ -138,9 +138,9 @@ void read_amd_layout(Source& source, Unit& unit, const std::string& dir) {
   const std::string features_file = dir + "/features";
   std::string path = unit_path(unit.name, features_file);
   bool order_known = true;
-  if (auto text = read_unit_value(source, unit.name, features_file, unit.diagnostics,
-                                  IfMissing::kError)
-                      .text) {
+  if (auto text =
+          read_unit_value(source, unit.name, features_file, unit.diagnostics, IfMissing::kError)
+              .text) {
     Result<AmdFeatures> features = parse_amd_features(*text);
     if (!features) {
       add_diagnostic(unit.diagnostics, path, Severity::kError, features.error().message);
@@ -252,8 +252,7 @@ Unit read_unit(Source& source, const std::string& name) {
     std::string list;
     for (const auto& [layout, dir] : layouts) list += (list.empty() ? "" : ", ") + dir;
     add_diagnostic(unit.diagnostics, unit_path(name, ""), Severity::kWarning,
-                   "several layouts describe this unit (" + list + "); using " +
-                       layouts[0].second);
+                   "several layouts describe this unit (" + list + "); using " + layouts[0].second);
   }
   if (layouts.empty()) {
     unit.layout = Layout::kNone;

@@ -21,10 +21,15 @@ void add_diagnostic(Diagnostics& diagnostics, std::string_view path, Severity se
 
 namespace {
 
-/// Turns a raw read into a value, reporting failures against `path` (root-relative).
-ValueRead to_value(const FileRead& read, std::string_view path, Diagnostics& diagnostics,
-                   IfMissing if_missing, std::size_t limit) {
-  if (read.ok()) return {std::string(trim_newlines(read.data)), read.status};
+/// The value of a successful read: its bytes without trailing newlines, moved, not copied.
+ValueRead trimmed(FileRead& read) {
+  read.data.resize(trim_newlines(read.data).size());
+  return {std::move(read.data), read.status};
+}
+
+/// Turns a failed read into a value, reporting the failure against `path` (root-relative).
+ValueRead failed_value(const FileRead& read, std::string_view path, Diagnostics& diagnostics,
+                       IfMissing if_missing, std::size_t limit) {
   if (read.status == ReadStatus::kMissing) {
     if (if_missing != IfMissing::kSilent) {
       add_diagnostic(diagnostics, path,
@@ -45,14 +50,17 @@ ValueRead to_value(const FileRead& read, std::string_view path, Diagnostics& dia
 
 ValueRead read_unit_value(Source& source, std::string_view unit, std::string_view path,
                           Diagnostics& diagnostics, IfMissing if_missing, std::size_t limit) {
-  return to_value(source.read_unit_file(unit, path, limit), unit_path(unit, path), diagnostics,
-                  if_missing, limit);
+  FileRead read = source.read_unit_file(unit, path, limit);
+  if (read.ok()) return trimmed(read);
+  return failed_value(read, unit_path(unit, path), diagnostics, if_missing, limit);
 }
 
 std::optional<std::string> read_value(Source& source, const std::string& path,
                                       Diagnostics& diagnostics, IfMissing if_missing,
                                       std::size_t limit) {
-  return to_value(source.read_file(path, limit), path, diagnostics, if_missing, limit).text;
+  FileRead read = source.read_file(path, limit);
+  if (read.ok()) return trimmed(read).text;
+  return failed_value(read, path, diagnostics, if_missing, limit).text;
 }
 
 std::string link_basename(std::string_view target) {

@@ -47,6 +47,21 @@ DirRead Source::list_unit_dir(std::string_view unit, std::string_view path) {
   return list_dir(unit_path(unit, path));
 }
 
+std::vector<LinkRead> Source::read_links(std::string_view dir,
+                                         std::span<const std::string_view> names) {
+  std::vector<LinkRead> out;
+  out.reserve(names.size());
+  std::string path(dir);
+  if (!path.empty()) path += '/';
+  const std::size_t prefix = path.size();
+  for (std::string_view name : names) {
+    path.resize(prefix);
+    path += name;
+    out.push_back(read_link(path));
+  }
+  return out;
+}
+
 namespace {
 
 /// A file read whole, read at offsets from memory.
