@@ -26,9 +26,13 @@ std::optional<int64_t> parse_int(std::string_view value);
 /// The vIOMMU model ("intel-vtd", ...) of a QEMU device type ("intel-iommu", ...), or "".
 std::string_view model_of_device(std::string_view device);
 
-/// Fills guest.viommu and guest.devices from guest.vmm.settings (QEMU names and defaults for
-/// guest.vmm.qemu_version), then runs validate_guest. Errors: no vIOMMU, or what validation
-/// refuses.
-std::vector<Error> derive_guest(Guest& guest);
+/// What both front ends start from: an empty guest of `syntax` read from `file` for QEMU
+/// `version`.
+Guest start_guest(std::string_view file, GuestSyntax syntax, QemuVersion version);
+
+/// What both front ends end with, once guest.vmm.settings are read: fills guest.viommu and
+/// guest.devices from them (QEMU names and defaults for guest.vmm.qemu_version), then runs
+/// validate_guest. Errors: no vIOMMU, or what validation refuses.
+tl::expected<Guest, std::vector<Error>> finish_guest(Guest guest);
 
 }  // namespace caps::vmm
