@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace caps {
 namespace {
 
@@ -316,6 +318,18 @@ TEST(HostHints, LibvirtGuestsGetTheDriverAttribute) {
             (std::vector<std::string>{
                 "width.ssid_bits: set <driver ssidSize='16'/> in <iommu model='smmuv3'> (or lower)",
                 "feature.nested: set <driver accel='off'/> in <iommu model='smmuv3'>"}));
+  // Nesting needs the host's own model; the domain changes model by changing its <iommu>.
+  auto vtd_nested = check(*parse_libvirt_guest("<domain type='kvm'><iommufd/><devices><iommu "
+                                               "model='smmuv3'><driver accel='on'/></iommu>"
+                                               "</devices></domain>",
+                                               "d.xml"),
+                          vtd);
+  auto model = std::find_if(vtd_nested.findings.begin(), vtd_nested.findings.end(),
+                            [](const Finding& f) { return f.rule == "model"; });
+  ASSERT_NE(model, vtd_nested.findings.end());
+  EXPECT_EQ(model->hint,
+            "use the vIOMMU of the host's model (intel-vtd), or set <driver accel='off'/> in "
+            "<iommu model='smmuv3'>");
 }
 
 }  // namespace
