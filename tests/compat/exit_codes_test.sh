@@ -57,6 +57,10 @@ run "no subcommand" 2
 run "unknown subcommand" 2 chekc --sysfs-root "$icx" "$ok"
 grep -qx "iommu-compat: error: unknown subcommand 'chekc' (did you mean 'check'?)" "$work/err" &&
   pass "unknown subcommand named" || fail "unknown subcommand: $(cat "$work/err")"
+# The library's did-you-mean (libcaps/spelling.h), as for keys: a long word may be three edits off.
+run "unknown subcommand, three edits off" 2 suggestion
+grep -qx "iommu-compat: error: unknown subcommand 'suggestion' (did you mean 'suggest'?)" "$work/err" &&
+  pass "long subcommand typo named" || fail "suggestion: $(cat "$work/err")"
 run "unknown subcommand, nothing near" 2 frobnicate
 grep -qx "iommu-compat: error: unknown subcommand 'frobnicate'" "$work/err" &&
   pass "unknown subcommand without a guess" || fail "frobnicate: $(cat "$work/err")"

@@ -29,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   Result<Host> host = load_host_report(text, "fuzz.toml");
   if (!host) {
-    require(host.error().where.starts_with("fuzz.toml"), "errors name the file",
+    require(host.error().where == "fuzz.toml", "errors name the file",
             host.error().to_string());
     return 0;
   }

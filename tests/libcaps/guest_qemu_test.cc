@@ -83,7 +83,9 @@ TEST(GuestQemu, ErrorsNameTheText) {
   EXPECT_EQ(quote.error().front().to_string(), "vm.args:1:14: unterminated ' quote");
   auto bdf = parse_qemu_guest("-device intel-iommu -device vfio-pci,host=zz:00.0", "vm.args");
   ASSERT_FALSE(bdf);
-  EXPECT_EQ(bdf.error().front().where, "vm.args:1:38");
+  EXPECT_EQ(bdf.error().front().where, "vm.args");
+  EXPECT_EQ(bdf.error().front().pos, (SourcePos{1, 38}));
+  EXPECT_EQ(bdf.error().front().location(), "vm.args:1:38");
 }
 
 // fuzz_vmm: an empty word ('') where an option belongs threw std::out_of_range (substr(1) of

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "libcaps/guest.h"
 
@@ -106,6 +107,23 @@ TEST(ModelTableTest, PageTableFamilies) {
   EXPECT_EQ(std::count_if(kModels.begin(), kModels.end(),
                           [](const ModelInfo& m) { return m.paravirtual; }),
             1);
+}
+
+// platform.cc names every model's firmware table and its vendor, and the firmware switch of
+// every model that has one, when a host has no unit and no table: each row must say them.
+TEST(ModelTable, EveryModelNamesItsVendorAndAllButParavirtualItsFirmwareSwitch) {
+  for (const ModelInfo& model : kModels) {
+    EXPECT_FALSE(model.vendor.empty()) << model.name;
+    EXPECT_FALSE(model.firmware_table.empty()) << model.name;
+    EXPECT_EQ(model.firmware_switch.empty(), model.paravirtual) << model.name;
+  }
+}
+
+TEST(ModelTable, ListOf) {
+  EXPECT_EQ(list_of(std::vector<std::string>{}, " or "), "");
+  EXPECT_EQ(list_of(std::vector<std::string>{"a"}, " or "), "a");
+  EXPECT_EQ(list_of(std::vector<std::string>{"a", "b", "c"}, " or "), "a, b or c");
+  EXPECT_EQ(layout_list(), R"("intel-iommu", "amd-iommu", "generic" or "none")");
 }
 
 }  // namespace

@@ -182,5 +182,44 @@ TEST(Quote, ShowsAtMost64Bytes) {
   EXPECT_EQ(quote(binary), "\"" + shown + "\"...");
 }
 
+// One function, two strictnesses: device_less orders by the shape alone; a guest's device
+// name must be what sysfs would call a PCI function.
+TEST(IsPciAddress, WhatEachFormAccepts) {
+  struct Case {
+    std::string_view name;
+    bool shape;
+    bool sysfs;
+  };
+  const Case cases[] = {
+      {"0000:00:02.0", true, true},
+      {"0000:00:1f.7", true, true},
+      {"ffff:ff:1f.7", true, true},
+      {"0000:00:1F.7", true, false},  // uppercase: a sysfs name never has it
+      {"0000:00:20.0", true, false},  // device 0x20 does not exist
+      {"0000:00:02.8", true, false},  // nor function 8
+      {"0000:00:02.f", true, false},
+      {"10000:00:02.0", false, true},  // a VMD domain: 5 digits
+      {"0000abcd:00:02.0", false, true},
+      {"000000000:00:02.0", false, false},  // 9 domain digits
+      {"000:00:02.0", false, false},
+      {"00:02.0", false, false},  // no domain
+      {"0000:00:2.0", false, false},
+      {"0000:0:02.0", false, false},
+      {"0000:00:02", false, false},
+      {"0000:00:02.", false, false},
+      {"0000:00:02.00", false, false},
+      {"0000-00:02.0", false, false},
+      {"0000:00.02:0", false, false},
+      {"g000:00:02.0", false, false},
+      {":00:02.0", false, false},
+      {"platform-dev", false, false},
+      {"", false, false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(is_pci_address(c.name, PciAddressForm::kShape), c.shape) << c.name;
+    EXPECT_EQ(is_pci_address(c.name, PciAddressForm::kSysfs), c.sysfs) << c.name;
+  }
+}
+
 }  // namespace
 }  // namespace caps

@@ -69,8 +69,8 @@ CompatPair bad_pair(std::string host) {
   p.report.guest = "bad.toml";
   p.report.host = std::move(host);
   p.report.verdict = Verdict::kBadInput;
-  p.errors = {{"bad.toml:5:8", "invalid TOML: expected ']'"},
-              {"bad.toml:7:1", "unknown key ssid_bit (did you mean ssid_bits?)"}};
+  p.errors = {{"bad.toml", "invalid TOML: expected ']'", {5, 8}},
+              {"bad.toml", "unknown key ssid_bit (did you mean ssid_bits?)", {7, 1}}};
   return p;
 }
 
@@ -129,17 +129,15 @@ TEST(CompatReport, OverallVerdictPrecedence) {
             Verdict::kBadInput);
 }
 
-TEST(CompatReport, SplitWhere) {
-  auto split = [](std::string_view where) {
-    Place p = split_where(where);
-    return p.file + "|" + std::to_string(p.line) + "|" + std::to_string(p.column);
-  };
-  EXPECT_EQ(split("g.toml:5:8"), "g.toml|5|8");
-  EXPECT_EQ(split("g.toml:5"), "g.toml|5|0");
-  EXPECT_EQ(split("g.toml"), "g.toml|0|0");
-  EXPECT_EQ(split("c:/x.toml:12:3"), "c:/x.toml|12|3");
-  EXPECT_EQ(split("a:b"), "a:b|0|0");
-  EXPECT_EQ(split(""), "|0|0");
+TEST(CompatReport, HostErrorIsOneWhoseFileIsTheHost) {
+  CompatPair p = bad_pair("hosts/r.toml");
+  EXPECT_FALSE(is_host_error(p, p.errors.front()));
+  EXPECT_TRUE(is_host_error(p, {"hosts/r.toml", "unknown key", {3, 1}}));
+  EXPECT_TRUE(is_host_error(p, {"hosts/r.toml", "cannot read: no such file"}));
+  // A file whose name ends in ":digits" is that file, not a line of another.
+  p.report.host = "hosts/r:12";
+  EXPECT_TRUE(is_host_error(p, {"hosts/r:12", "cannot read: no such file"}));
+  EXPECT_FALSE(is_host_error(p, {"hosts/r", "unknown key", {12, 0}}));
 }
 
 TEST(CompatFormatText, MatrixWithFindingsAndBadInput) {
@@ -331,6 +329,37 @@ TEST(CompatFormatJson, EmptyMatrixIsCompatible) {
 )x");
 }
 
+TEST(CompatFormatJson, FileNameEndingInDigitsIsNotALine) {
+  // The error carries its line apart from the file: a file named "v:12" with no line is not
+  // line 12 of "v", and one with a line keeps its whole name.
+  CompatPair p;
+  p.report.guest = "v:12";
+  p.report.host = "h";
+  p.report.verdict = Verdict::kBadInput;
+  p.errors = {{"v:12", "cannot read: no such file"}, {"v:12", "unknown key", {3, 1}}};
+  const std::string out = json({p});
+  EXPECT_NE(out.find(R"x("file": "v:12",
+          "line": null,
+          "column": null,
+          "message": "cannot read: no such file")x"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find(R"x("file": "v:12",
+          "line": 3,
+          "column": 1,
+          "message": "unknown key")x"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(github({p}),
+            "::error file=v%3A12,title=bad-input::cannot read: no such file\n"
+            "::error file=v%3A12,line=3,col=1,title=bad-input::unknown key\n"
+            "iommu-compat: v:12 on h: bad-input\n");
+  EXPECT_EQ(text({p}),
+            "v:12 on h: bad-input\n"
+            "v:12: error: cannot read: no such file\n"
+            "v:12:3:1: error: unknown key\n");
+}
+
 TEST(CompatFormatJunit, Matrix) {
   EXPECT_EQ(
       junit({incompatible_pair(), compatible_pair(), bad_pair("hosts/icx"), bad_pair("hosts/b")}),
@@ -456,11 +485,11 @@ TEST(CompatFormatGithub, HostErrorsOncePerRunGuestErrorsOncePerGuest) {
     p.report.guest = std::move(guest);
     p.report.host = "hosts/r.toml";
     p.report.verdict = Verdict::kBadInput;
-    p.errors = {{"hosts/r.toml:3:1", "unknown key"}};
+    p.errors = {{"hosts/r.toml", "unknown key", {3, 1}}};
     return p;
   };
   CompatPair both = bad_pair("hosts/r.toml");
-  both.errors.push_back({"hosts/r.toml:3:1", "unknown key"});
+  both.errors.push_back({"hosts/r.toml", "unknown key", {3, 1}});
   EXPECT_EQ(github({bad_host("a.toml"), bad_host("b.toml"), both}),
             R"x(::error file=hosts/r.toml,line=3,col=1,title=bad-input::unknown key
 iommu-compat: a.toml on hosts/r.toml: bad-input

@@ -9,24 +9,22 @@ namespace tools {
 namespace {
 
 /// "file=F,line=L,col=C,title=T", leaving out what is unknown.
-std::string properties(const Place& place, const std::string& title) {
+std::string properties(const std::string& file, caps::SourcePos pos, const std::string& title) {
   std::string out;
   auto add = [&](std::string_view name, const std::string& value) {
     if (!out.empty()) out += ",";
     out += std::string(name) + "=" + github_escape_property(value);
   };
-  if (!place.file.empty()) add("file", place.file);
-  if (!place.file.empty() && place.line > 0) add("line", std::to_string(place.line));
-  if (!place.file.empty() && place.line > 0 && place.column > 0) {
-    add("col", std::to_string(place.column));
-  }
+  if (!file.empty()) add("file", file);
+  if (!file.empty() && pos.line > 0) add("line", std::to_string(pos.line));
+  if (!file.empty() && pos.line > 0 && pos.column > 0) add("col", std::to_string(pos.column));
   add("title", title);
   return out;
 }
 
-std::string command(std::string_view level, const Place& place, const std::string& title,
-                    const std::string& message) {
-  return "::" + std::string(level) + " " + properties(place, title) +
+std::string command(std::string_view level, const std::string& file, caps::SourcePos pos,
+                    const std::string& title, const std::string& message) {
+  return "::" + std::string(level) + " " + properties(file, pos, title) +
          "::" + github_escape_data(message);
 }
 
@@ -81,18 +79,17 @@ class GithubFormatter : public CompatFormatter {
       guest_errors_.clear();
     }
     for (const caps::Error& e : pair.errors) {
-      const std::string line = command("error", split_where(e.where), "bad-input", e.message);
+      const std::string line = command("error", e.where, e.pos, "bad-input", e.message);
       std::set<std::string>& seen = is_host_error(pair, e) ? host_errors_ : guest_errors_;
       if (seen.insert(line).second) out_ << line << '\n';
     }
     for (const caps::Finding& f : r.findings) {
       if (f.outcome == caps::Outcome::kPass) continue;
       const std::string_view level = f.outcome == caps::Outcome::kFail ? "error" : "warning";
-      const Place place{r.guest, f.pos.line, f.pos.column};
       // The host leads the message: one guest line gets an annotation per host it fails on.
       std::string message = "on " + r.host + ": " + f.message;
       if (!f.hint.empty()) message += " (hint: " + f.hint + ")";
-      out_ << command(level, place, f.rule, message) << '\n';
+      out_ << command(level, r.guest, f.pos, f.rule, message) << '\n';
     }
     out_ << "iommu-compat: " << github_escape_data(r.guest) << " on " << github_escape_data(r.host)
          << ": " << caps::to_string(r.verdict) << '\n';

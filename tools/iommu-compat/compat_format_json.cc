@@ -25,14 +25,13 @@ void number_or_null(JsonWriter& w, int value) {
 }
 
 void write_error(JsonWriter& w, const caps::Error& e) {
-  const Place place = split_where(e.where);
   w.begin_object();
   w.key("file");
-  string_or_null(w, place.file);
+  string_or_null(w, e.where);
   w.key("line");
-  number_or_null(w, place.line);
+  number_or_null(w, e.pos.line);
   w.key("column");
-  number_or_null(w, place.column);
+  number_or_null(w, e.pos.column);
   w.key("message");
   w.string(e.message);
   w.end_object();

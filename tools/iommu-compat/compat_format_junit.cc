@@ -34,10 +34,8 @@ std::string attr(std::string_view name, int value) {
 
 /// The testcase body: what was checked and why (the failure's text, else its system-out).
 std::string details(const std::string& guest, const caps::Finding& f) {
-  std::string out = guest;
-  if (f.pos.line > 0) out += ":" + std::to_string(f.pos.line);
-  if (f.pos.line > 0 && f.pos.column > 0) out += ":" + std::to_string(f.pos.column);
-  out += ": " + std::string(caps::to_string(f.outcome)) + " [" + f.rule + "] " + f.message + "\n";
+  std::string out = caps::location(guest, f.pos) + ": " + std::string(caps::to_string(f.outcome)) +
+                    " [" + f.rule + "] " + f.message + "\n";
   if (!f.guest_key.empty()) out += "guest key: " + f.guest_key + "\n";
   if (!f.evidence.empty()) out += "evidence: " + f.evidence + "\n";
   if (!f.hint.empty()) out += "hint: " + f.hint + "\n";

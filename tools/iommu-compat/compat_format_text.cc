@@ -13,17 +13,9 @@
 namespace tools {
 namespace {
 
-/// "file:line:col", "file:line" or "file" for a finding's guest key.
-std::string location(const std::string& file, const caps::SourcePos& pos) {
-  std::string out = printable(file);
-  if (pos.line > 0) out += ":" + std::to_string(pos.line);
-  if (pos.line > 0 && pos.column > 0) out += ":" + std::to_string(pos.column);
-  return out;
-}
-
 void print_finding(const std::string& file, const caps::Finding& f, std::ostream& out) {
-  out << location(file, f.pos) << ": " << caps::to_string(f.outcome) << " [" << printable(f.rule)
-      << "] " << printable_message(f.message) << '\n';
+  out << printable(caps::location(file, f.pos)) << ": " << caps::to_string(f.outcome) << " ["
+      << printable(f.rule) << "] " << printable_message(f.message) << '\n';
   if (!f.evidence.empty()) out << "    evidence: " << printable(f.evidence) << '\n';
   if (!f.hint.empty()) out << "    hint: " << printable(f.hint) << '\n';
 }
@@ -55,8 +47,8 @@ void print_pair(const CompatPair& pair, std::ostream& out, const CompatTextOptio
   out << printable(r.guest) << " on " << printable(r.host) << ": " << caps::to_string(r.verdict)
       << '\n';
   for (const caps::Error& e : pair.errors) {
-    out << printable_message(e.where.empty() ? e.message : e.where + ": error: " + e.message)
-        << '\n';
+    const std::string place = e.location();
+    out << printable_message(place.empty() ? e.message : place + ": error: " + e.message) << '\n';
   }
   // A finding repeated for identical units (a two-socket server has a dozen) prints once,
   // with the other units on an "also on" line.

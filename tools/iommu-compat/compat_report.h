@@ -30,18 +30,6 @@ caps::Verdict worse_verdict(caps::Verdict a, caps::Verdict b);
 /// be loaded) rather than its guest: host errors repeat for every guest.
 bool is_host_error(const CompatPair& pair, const caps::Error& e);
 
-/// A place split from Error::where or a finding: "guest.toml:5:1" -> {"guest.toml", 5, 1}.
-/// line and column are 0 when not given.
-struct Place {
-  std::string file;
-  int line = 0;
-  int column = 0;
-};
-
-/// Splits "file", "file:line" or "file:line:col" (a trailing number is a line only when it
-/// is all digits).
-Place split_where(std::string_view where);
-
 /// Counts of findings by outcome, and of input errors.
 struct Tally {
   int pass = 0;

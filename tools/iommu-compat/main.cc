@@ -22,6 +22,7 @@
 #include "common/host_source.h"
 #include "common/option_table.h"
 #include "common/terminal_text.h"
+#include "common/tool_main.h"
 #include "common/version.h"
 #include "convert.h"
 #include "iommu-compat/compat_format.h"
@@ -33,6 +34,7 @@
 #include "libcaps/model.h"
 #include "libcaps/reader.h"
 #include "libcaps/source.h"
+#include "libcaps/spelling.h"
 #include "libcaps/suggest.h"
 
 namespace {
@@ -45,7 +47,7 @@ constexpr int kExitNoGuest = 1;
 constexpr int kExitBadInput = 2;
 constexpr int kExitWriteFailed = 4;
 
-constexpr const char* kSubcommands[] = {"check", "suggest", "convert"};
+constexpr std::string_view kSubcommands[] = {"check", "suggest", "convert"};
 
 /// Guest files and host reports larger than this are not ours.
 constexpr std::uintmax_t kInputLimit = 64 << 20;
@@ -81,13 +83,12 @@ struct ConvertOptions {
   std::string output;
 };
 
-void print_error(const std::string& message) {
-  std::cerr << "iommu-compat: error: " << tools::printable_message(message) << '\n';
-}
+constexpr std::string_view kTool = "iommu-compat";
+
+void print_error(const std::string& message) { tools::print_tool_error(kTool, message); }
 
 int usage_error(const std::string& message) {
-  print_error(message);
-  std::cerr << "Run 'iommu-compat --help' for more information.\n";
+  tools::print_usage_error(kTool, message);
   return kExitBadInput;
 }
 
@@ -502,31 +503,6 @@ void add_host_options(CLI::App& app, HostOptions& options) {
       ->capture_default_str();
 }
 
-/// The subcommand closest to `word` by edit distance, if it is a plausible typo.
-std::string closest_subcommand(std::string_view word) {
-  std::string best;
-  size_t best_distance = 3;  // more edits than this is not a typo
-  for (std::string_view name : kSubcommands) {
-    std::vector<size_t> row(name.size() + 1);
-    for (size_t j = 0; j <= name.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= word.size(); ++i) {
-      size_t diagonal = row[0];
-      row[0] = i;
-      for (size_t j = 1; j <= name.size(); ++j) {
-        const size_t above = row[j];
-        row[j] =
-            std::min({row[j] + 1, row[j - 1] + 1, diagonal + (word[i - 1] == name[j - 1] ? 0 : 1)});
-        diagonal = above;
-      }
-    }
-    if (row[name.size()] < best_distance) {
-      best_distance = row[name.size()];
-      best = name;
-    }
-  }
-  return best;
-}
-
 /// A usage error for a first argument that is neither an option nor a subcommand (CLI11 would
 /// only say a subcommand is required), else empty.
 std::string unknown_subcommand(int argc, char** argv) {
@@ -536,8 +512,9 @@ std::string unknown_subcommand(int argc, char** argv) {
     if (word == name) return {};
   }
   std::string message = "unknown subcommand '" + tools::printable(word) + "'";
-  if (std::string near = closest_subcommand(word); !near.empty()) {
-    message += " (did you mean '" + near + "'?)";
+  // The library's did-you-mean, so a subcommand typo is judged like a key typo.
+  if (auto near = caps::nearest(word, kSubcommands)) {
+    message += " (did you mean '" + std::string(*near) + "'?)";
   }
   return message;
 }
@@ -640,15 +617,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 // Exceptions stop here: an allocation that fails anywhere (a formatter's string, a guest's
-// findings) ends the run with a message and exit 4, and the unwinding removes the temporary
-// file, so --output never installs a partial report.
+// findings) ends the run with a message and exit 4.
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::bad_alloc&) {
-    print_error("out of memory");
-  } catch (const std::exception& e) {
-    print_error(e.what());
-  }
-  return kExitWriteFailed;
+  return tools::run_main(kTool, run, argc, argv, kExitWriteFailed);
 }

@@ -19,6 +19,7 @@
 #include "common/host_source.h"
 #include "common/option_table.h"
 #include "common/terminal_text.h"
+#include "common/tool_main.h"
 #include "common/version.h"
 #include "iommu-probe/check_format.h"
 #include "iommu-probe/probe_format_json.h"
@@ -50,13 +51,12 @@ struct Options {
   bool quiet = false;
 };
 
-void print_error(const std::string& message) {
-  std::cerr << "iommu-probe: error: " << tools::printable_message(message) << '\n';
-}
+constexpr std::string_view kTool = "iommu-probe";
+
+void print_error(const std::string& message) { tools::print_tool_error(kTool, message); }
 
 int usage_error(const std::string& message) {
-  print_error(message);
-  std::cerr << "Run 'iommu-probe --help' for more information.\n";
+  tools::print_usage_error(kTool, message);
   return kExitUsage;
 }
 
@@ -206,15 +206,7 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-// Exceptions stop here: a failed allocation ends the run with a message and exit 4, and the
-// unwinding removes the temporary file, so --output never installs a partial report.
+// Exceptions stop here: a failed allocation ends the run with a message and exit 4.
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::bad_alloc&) {
-    print_error("out of memory");
-  } catch (const std::exception& e) {
-    print_error(e.what());
-  }
-  return kExitWriteFailed;
+  return tools::run_main(kTool, run, argc, argv, kExitWriteFailed);
 }

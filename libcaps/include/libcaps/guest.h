@@ -14,14 +14,6 @@
 
 namespace caps {
 
-/// 1-based line and column of a key in the guest file; 0 when the key was not written.
-struct SourcePos {
-  int line = 0;
-  int column = 0;
-
-  bool operator==(const SourcePos&) const = default;
-};
-
 /// A value and where it was written.
 template <class T>
 struct Located {
@@ -140,15 +132,16 @@ struct Guest {
 };
 
 /// Parses a guest file. `file` is only used in messages. On failure returns every problem
-/// found, each with `where` = "file:line:col" and a message naming the key.
+/// found, each with `where` = the file, `pos` the key's line and column, and a message naming
+/// the key.
 tl::expected<Guest, std::vector<Error>> parse_guest(std::string_view text, std::string_view file);
 
 /// Checks what a guest says, whichever front end built it (guest file, QEMU command line,
 /// libvirt XML): integer ranges, the vIOMMU model name, non-empty strings, device names and
 /// devices given twice, the units list. Values left out are not checked (absent is not wrong).
 /// parse_guest runs the same checks on every file it reads, after the TOML syntax (keys,
-/// types, positions). Each error's `where` is "file:line:col" from the value's position, or
-/// `guest.file` alone for a value without one (line 0). Changes nothing in `guest` today.
+/// types, positions). Each error's `where` is `guest.file` and its `pos` the value's position
+/// (line 0 for a value without one). Changes nothing in `guest` today.
 std::vector<Error> validate_guest(Guest& guest);
 
 /// Serializes a guest as a guest file (format 1) that parse_guest reads back to the same

@@ -32,8 +32,8 @@ inline constexpr QemuVersion kNewestQemu = {11, 0};
 /// (backslash-newline continues it). `-device` and `-object` take QEMU's key=value lists (`,,`
 /// escapes a comma) or JSON. Positions are the line and column of each option in `text`; every
 /// setting also records its argument number and option name. Options no rule reads are kept
-/// as "unchecked". Errors ("file:line:col", message) only for text that is not a command line
-/// or values validate_guest refuses.
+/// as "unchecked". Errors (the file, a line and column, a message) only for text that is not a
+/// command line or values validate_guest refuses.
 tl::expected<Guest, std::vector<Error>> parse_qemu_guest(std::string_view text,
                                                          std::string_view file,
                                                          QemuVersion version = kNewestQemu);

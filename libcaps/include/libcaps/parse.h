@@ -38,6 +38,20 @@ std::size_t utf8_invalid_length(std::string_view text, std::size_t pos);
 /// Whether all of `text` is well-formed UTF-8.
 bool is_valid_utf8(std::string_view text);
 
+/// How strictly is_pci_address reads a PCI function's name DDDD:BB:DD.F.
+enum class PciAddressForm {
+  /// The fixed-width shape of the kernel's dev_name(), hex in either case: four digits, ':',
+  /// two, ':', two, '.', one. What ordering needs: such names sort by their bytes as by their
+  /// numbers.
+  kShape,
+  /// A function as sysfs names it, for what a user writes: lowercase hex, a domain of 4 to 8
+  /// digits (VMD domains start at 0x10000), device 00-1f, function 0-7.
+  kSysfs,
+};
+
+/// Whether `name` is a PCI function's address in `form`.
+bool is_pci_address(std::string_view name, PciAddressForm form);
+
 /// `text` quoted for a message: printable ASCII as is, anything else as \xNN; at most 64
 /// bytes shown, then "...".
 std::string quote(std::string_view text);

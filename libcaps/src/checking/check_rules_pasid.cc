@@ -21,12 +21,7 @@ std::string table_models_for(std::string_view unit_model) {
     for (PasidTableModel table : model->pasid_tables) names.push_back(quoted(to_string(table)));
   }
   names.push_back(quoted(to_string(PasidTableModel::kHost)));
-  std::string out;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
-    out += names[i];
-  }
-  return out;
+  return list_of(names, " or ");
 }
 
 /// The model whose PASID table is an SMMUv3 CD table, the one s1dss applies to.

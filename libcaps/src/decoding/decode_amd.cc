@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "libcaps/caps_properties.h"
 #include "libcaps/decode.h"
 #include "libcaps/parse.h"
 #include "normalize_util.h"
@@ -316,19 +317,9 @@ Normalized normalize_amd_either_order(const Register* cap, const Register& first
   const Register second_as_efr = decode(kEfrSpec, second.raw);
   Normalized n = normalize_amd(cap, &first, &second);
   const Normalized other = normalize_amd(cap, &second_as_efr, &first_as_efr2);
-  keep_agreed(&Caps::input_bits, "input_bits", other, n);
-  keep_agreed(&Caps::output_bits, "output_bits", other, n);
-  keep_agreed(&Caps::asid_bits, "asid_bits", other, n);
-  keep_agreed(&Caps::ssid_bits, "ssid_bits", other, n);
-  keep_agreed(&Caps::httu, "httu", other, n);
-  keep_agreed(&Caps::stall, "stall", other, n);
-  keep_agreed(&Caps::btm, "btm", other, n);
-  keep_agreed(&Caps::pgtable_formats, "pgtable_formats", other, n);
-  keep_agreed(&Caps::nested, "nested", other, n);
-  keep_agreed(&Caps::ats, "ats", other, n);
-  keep_agreed(&Caps::page_requests, "page_requests", other, n);
-  keep_agreed(&Caps::dirty_tracking, "dirty_tracking", other, n);
-  keep_agreed(&Caps::scalable_mode, "scalable_mode", other, n);
+  // Every normalized property: one the two readings disagree on is unknown.
+  for_each_caps_property(
+      [&](const auto& property) { keep_agreed(property.member, property.name, other, n); });
   std::erase_if(n.extra, [&other](const auto& kv) {
     auto it = other.extra.find(kv.first);
     return it == other.extra.end() || it->second != kv.second;

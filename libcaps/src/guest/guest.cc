@@ -159,8 +159,7 @@ tl::expected<Guest, std::vector<Error>> GuestParser::parse(std::string_view text
   std::vector<Error> out;
   out.reserve(problems.size());
   for (toml_toolkit::Problem& p : problems) {
-    out.push_back({file_ + ":" + std::to_string(p.pos.line) + ":" + std::to_string(p.pos.column),
-                   std::move(p.message)});
+    out.push_back({file_, std::move(p.message), p.pos});
   }
   return tl::unexpected(std::move(out));
 }

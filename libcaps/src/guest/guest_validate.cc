@@ -9,7 +9,8 @@
 #include <utility>
 
 #include "libcaps/caps_properties.h"
-#include "text/spelling.h"
+#include "libcaps/parse.h"
+#include "libcaps/spelling.h"
 
 namespace caps {
 
@@ -42,30 +43,6 @@ std::optional<std::string> UnitsCheck::add(std::string_view name) {
 }
 
 namespace {
-
-bool is_hex(std::string_view text, size_t min_digits, size_t max_digits) {
-  if (text.size() < min_digits || text.size() > max_digits) return false;
-  return std::all_of(text.begin(), text.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-/// DDDD:BB:DD.F as sysfs names PCI devices: lowercase hex, domain of 4 or more digits (VMD
-/// domains start at 0x10000), device 00-1f, function 0-7.
-bool is_pci_address(std::string_view name) {
-  size_t dot = name.rfind('.');
-  size_t colon2 = name.rfind(':');
-  if (dot == std::string_view::npos || colon2 == std::string_view::npos || colon2 == 0)
-    return false;
-  size_t colon1 = name.rfind(':', colon2 - 1);
-  if (colon1 == std::string_view::npos || dot < colon2) return false;
-  std::string_view domain = name.substr(0, colon1);
-  std::string_view bus = name.substr(colon1 + 1, colon2 - colon1 - 1);
-  std::string_view device = name.substr(colon2 + 1, dot - colon2 - 1);
-  std::string_view function = name.substr(dot + 1);
-  if (!is_hex(domain, 4, 8) || !is_hex(bus, 2, 2) || !is_hex(device, 2, 2)) return false;
-  if (device[0] > '1') return false;
-  return function.size() == 1 && function[0] >= '0' && function[0] <= '7';
-}
 
 /// Collects the problems of one guest.
 class Validator {
@@ -150,8 +127,9 @@ class Validator {
               path + ": `" + name + "` is neither a PCI address DDDD:BB:DD.F nor a device name");
       return false;
     }
-    if (is_pci_address(name)) return true;
-    if (std::count(name.begin(), name.end(), ':') == 1 && is_pci_address("0000:" + name)) {
+    if (is_pci_address(name, PciAddressForm::kSysfs)) return true;
+    if (std::count(name.begin(), name.end(), ':') == 1 &&
+        is_pci_address("0000:" + name, PciAddressForm::kSysfs)) {
       problem(path, bdf.pos,
               path + ": `" + name + "` has no PCI domain; write `0000:" + name + "`");
       return false;
@@ -189,11 +167,7 @@ std::vector<GuestProblem> guest_problems(const Guest& guest) { return Validator(
 std::vector<Error> validate_guest(Guest& guest) {
   std::vector<Error> out;
   for (GuestProblem& p : guest_problems(guest)) {
-    std::string where = guest.file;
-    if (p.pos.line > 0) {
-      where += ":" + std::to_string(p.pos.line) + ":" + std::to_string(p.pos.column);
-    }
-    out.push_back({std::move(where), std::move(p.message)});
+    out.push_back({guest.file, std::move(p.message), p.pos});
   }
   return out;
 }

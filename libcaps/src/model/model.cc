@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "libcaps/parse.h"
+
 namespace caps {
 
 std::optional<KernelVersion> parse_kernel_version(std::string_view release) {
@@ -133,22 +135,9 @@ bool natural_less(std::string_view a, std::string_view b) {
   return a.size() - i < b.size() - j;
 }
 
-namespace {
-
-/// DDDD:BB:DD.F in hex, the kernel's dev_name() of a PCI function.
-bool is_pci_address(std::string_view name) {
-  if (name.size() != 12 || name[4] != ':' || name[7] != ':' || name[10] != '.') return false;
-  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9, 11}) {
-    if (!std::isxdigit(static_cast<unsigned char>(name[i]))) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 bool device_less(std::string_view a, std::string_view b) {
-  const bool pa = is_pci_address(a);
-  const bool pb = is_pci_address(b);
+  const bool pa = is_pci_address(a, PciAddressForm::kShape);
+  const bool pb = is_pci_address(b, PciAddressForm::kShape);
   if (pa && pb) return a < b;
   if (pa != pb) return pa;
   return natural_less(a, b);

@@ -3,6 +3,7 @@
 #include "model_table.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace caps {
 
@@ -14,7 +15,24 @@ const ModelInfo* find_model_where(Pred pred) {
   return it == kModels.end() ? nullptr : &*it;
 }
 
+/// `name(row)` of every row, as list_of() joins them.
+template <class Rows, class Name>
+std::string list_rows(const Rows& rows, Name name, std::string_view last) {
+  std::vector<std::string> items;
+  for (const auto& row : rows) items.emplace_back(name(row));
+  return list_of(items, last);
+}
+
 }  // namespace
+
+std::string list_of(std::span<const std::string> items, std::string_view last) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += i + 1 == items.size() ? last : std::string_view(", ");
+    out += items[i];
+  }
+  return out;
+}
 
 const UnitLayout& layout_info(Layout layout) {
   for (const UnitLayout& row : kLayouts) {
@@ -24,6 +42,18 @@ const UnitLayout& layout_info(Layout layout) {
 }
 
 std::string_view to_string(Layout layout) { return layout_info(layout).name; }
+
+const UnitLayout* find_layout(std::string_view name) {
+  auto it = std::find_if(kLayouts.begin(), kLayouts.end(),
+                         [&](const UnitLayout& row) { return row.name == name; });
+  return it == kLayouts.end() ? nullptr : &*it;
+}
+
+std::string layout_list() {
+  return list_rows(
+      kLayouts, [](const UnitLayout& row) { return "\"" + std::string(row.name) + "\""; },
+      " or ");
+}
 
 const ModelInfo* find_model(std::string_view name) {
   return find_model_where([&](const ModelInfo& m) { return m.name == name; });
@@ -59,12 +89,7 @@ bool in_pgtable_family(const ModelInfo& model, std::string_view format) {
 }
 
 std::string model_list(std::string_view last) {
-  std::string out;
-  for (size_t i = 0; i < kModels.size(); ++i) {
-    if (i > 0) out += i + 1 == kModels.size() ? last : std::string_view(", ");
-    out += kModels[i].name;
-  }
-  return out;
+  return list_rows(kModels, [](const ModelInfo& m) { return m.name; }, last);
 }
 
 }  // namespace caps

@@ -49,6 +49,12 @@ inline constexpr std::array<UnitLayout, 4> kLayouts = {{
 /// The row of `layout`.
 const UnitLayout& layout_info(Layout layout);
 
+/// The row of the layout called `name`; null for any other name.
+const UnitLayout* find_layout(std::string_view name);
+
+/// The layout names quoted, as a message lists them: "\"intel-iommu\", ... or \"none\"".
+std::string layout_list();
+
 // ---------------------------------------------------------------------------------------------
 // Models
 
@@ -69,6 +75,10 @@ struct ModelInfo {
   std::string_view parent_driver;
   /// The ACPI table that describes its units (capability-model.md, platform facts).
   std::string_view firmware_table;
+  /// Who makes it, as a message names the table's origin ("DMAR (Intel)").
+  std::string_view vendor;
+  /// What the firmware setup calls the switch that enables it; empty: none (paravirtual).
+  std::string_view firmware_switch;
   /// Its page-table formats: "vtd-" names a family of formats by prefix, any other entry
   /// (no trailing '-') one format exactly.
   std::span<const std::string_view> pgtable_families;
@@ -110,6 +120,8 @@ inline constexpr std::array<ModelInfo, 4> kModels = {{
      .unit_name_source = {},
      .parent_driver = {},
      .firmware_table = "DMAR",
+     .vendor = "Intel",
+     .firmware_switch = "VT-d",
      .pgtable_families = model_facts::kVtdFormats,
      .first_stage_prefixes = model_facts::kVtdFirstStage,
      .pasid_tables = model_facts::kVtdTables,
@@ -124,6 +136,8 @@ inline constexpr std::array<ModelInfo, 4> kModels = {{
      .unit_name_source = {},
      .parent_driver = {},
      .firmware_table = "IVRS",
+     .vendor = "AMD",
+     .firmware_switch = "AMD IOMMU",
      .pgtable_families = model_facts::kAmdFormats,
      .first_stage_prefixes = model_facts::kAmdFirstStage,
      .pasid_tables = model_facts::kAmdTables,
@@ -140,6 +154,8 @@ inline constexpr std::array<ModelInfo, 4> kModels = {{
      .unit_name_source = "the arm-smmu-v3 driver's \"smmu3.%pa\"",
      .parent_driver = "arm-smmu-v3",
      .firmware_table = "IORT",
+     .vendor = "Arm",
+     .firmware_switch = "the SMMU",
      .pgtable_families = model_facts::kSmmuFormats,
      .first_stage_prefixes = model_facts::kSmmuFirstStage,
      .pasid_tables = model_facts::kSmmuTables,
@@ -157,6 +173,8 @@ inline constexpr std::array<ModelInfo, 4> kModels = {{
      .unit_name_source = {},
      .parent_driver = "virtio_iommu",
      .firmware_table = "VIOT",
+     .vendor = "virtio-iommu",
+     .firmware_switch = {},
      .pgtable_families = {},
      .first_stage_prefixes = {},
      .pasid_tables = {},
@@ -187,6 +205,9 @@ const ModelInfo* model_for_table(PasidTableModel table);
 
 /// Whether `format` is one of the model's page-table formats.
 bool in_pgtable_family(const ModelInfo& model, std::string_view format);
+
+/// `items` as a message lists them: "a, b, c" + `last` + "d" (`last` = " or ", ", ", ...).
+std::string list_of(std::span<const std::string> items, std::string_view last);
 
 /// The model names as a list for a message: "a, b, c or d" with `last` = " or ", or
 /// "a, b, c, d" with `last` = ", ".

@@ -75,6 +75,19 @@ std::string explain_viot(const Platform& platform) {
          "lacks CONFIG_VIRTIO_IOMMU or the virtio_iommu module is not loaded";
 }
 
+/// Why no unit, when the firmware has none of the models' tables: each table and whose it is,
+/// then the firmware switches to turn on.
+std::string no_firmware_table() {
+  std::vector<std::string> tables;
+  std::vector<std::string> switches;
+  for (const ModelInfo& model : kModels) {
+    tables.push_back(std::string(model.firmware_table) + " (" + std::string(model.vendor) + ")");
+    if (!model.firmware_switch.empty()) switches.emplace_back(model.firmware_switch);
+  }
+  return "the firmware publishes no ACPI " + list_of(tables, " or ") + " table: enable " +
+         list_of(switches, " or ") + " in the firmware setup";
+}
+
 std::vector<std::string> explain(const Platform& platform, bool class_dir_exists,
                                  bool tables_visible) {
   std::vector<std::string> why;
@@ -86,9 +99,7 @@ std::vector<std::string> explain(const Platform& platform, bool class_dir_exists
         "/sys/firmware/acpi/tables is not there: no ACPI (a device-tree system), "
         "or the tree was copied without it, so the firmware's IOMMU tables are unknown");
   } else if (platform.acpi_tables.empty()) {
-    why.push_back(
-        "the firmware publishes no ACPI DMAR (Intel), IVRS (AMD), IORT (Arm) or VIOT "
-        "(virtio-iommu) table: enable VT-d, AMD IOMMU or the SMMU in the firmware setup");
+    why.push_back(no_firmware_table());
   }
   if (!platform.cmdline) {
     why.push_back("/proc/cmdline is not readable: the kernel's IOMMU options are unknown");

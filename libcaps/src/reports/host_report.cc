@@ -46,6 +46,7 @@
 #include "libcaps/caps_properties.h"
 #include "libcaps/parse.h"
 #include "libcaps/string_literal.h"
+#include "model/model_table.h"
 #include "text/toml_toolkit.h"
 
 namespace caps {
@@ -272,6 +273,14 @@ class ReportWriter {
 
 using Keys = std::initializer_list<std::string_view>;
 
+/// Why a report whose last line is `last_line` is refused when it has no [end] table.
+Error incomplete(std::string_view file, std::size_t last_line) {
+  return Error{std::string(file),
+               "the report ends without its [end] table, which iommu-probe writes last: it is "
+               "incomplete (cut short while written or copied); write it again",
+               {static_cast<int>(last_line), 0}};
+}
+
 /// Reads a parsed report into a Host. Unlike a guest file, a report is refused at its first
 /// problem (later reads return defaults and are ignored): it is written by iommu-probe, so a
 /// problem means it was edited or damaged, and what follows a bad table (counts, uniqueness,
@@ -284,8 +293,7 @@ class ReportLoader {
   std::optional<Error> error() const {
     if (!reader_.failed()) return finish_error_;
     const toml_toolkit::Problem& p = reader_.errors().front();
-    return Error{file_ + ":" + std::to_string(p.pos.line) + ":" + std::to_string(p.pos.column),
-                 p.message};
+    return Error{file_, p.message, p.pos};
   }
 
   /// Loads one part of the report (see split_report) into `host`, whose first line is line
@@ -342,10 +350,7 @@ class ReportLoader {
   /// Whether the report's parts were all loaded and ended with [end]; else records why not.
   void finish(std::size_t last_line) {
     if (ended_ || error()) return;
-    finish_error_ =
-        Error{file_ + ":" + std::to_string(last_line),
-              "the report ends without its [end] table, which iommu-probe writes last: it "
-              "is incomplete (cut short while written or copied); write it again"};
+    finish_error_ = incomplete(file_, last_line);
   }
 
   /// Records an error for a part toml++ could not parse.
@@ -747,17 +752,11 @@ class ReportLoader {
     unit.name = required_string(t, path, "name");
     unit.model = required_string(t, path, "model");
     if (const std::optional<std::string> layout = string(t, path, "layout", true)) {
-      bool known = false;
-      for (Layout l : {Layout::kIntelIommu, Layout::kAmdIommu, Layout::kGeneric, Layout::kNone}) {
-        if (*layout == to_string(l)) {
-          unit.layout = l;
-          known = true;
-        }
-      }
-      if (!known) {
+      if (const UnitLayout* row = find_layout(*layout)) {
+        unit.layout = row->layout;
+      } else {
         fail(t.get("layout")->source(), join(path, "layout"),
-             "expected \"intel-iommu\", \"amd-iommu\", \"generic\" or \"none\", got " +
-                 quote(*layout));
+             "expected " + layout_list() + ", got " + quote(*layout));
       }
     }
     unit.devices = string_array(t, path, "devices");
@@ -923,12 +922,6 @@ std::size_t last_line(std::string_view text) {
   return text.empty() || text.back() != '\n' ? lines + 1 : std::max<std::size_t>(lines, 1);
 }
 
-Error incomplete(std::string_view text, std::string_view file) {
-  return Error{std::string(file) + ":" + std::to_string(last_line(text)),
-               "the report ends without its [end] table, which iommu-probe writes last: it is "
-               "incomplete (cut short while written or copied); write it again"};
-}
-
 /// Makes room for the units, groups and devices the [end] table counts, as far as the report
 /// has parts for them: growing the vectors one by one would hold up to twice their size.
 void reserve(const std::vector<Part>& parts, const toml::table* tail, Host& host) {
@@ -966,7 +959,9 @@ Result<Host> load_parts(std::string_view text, std::string_view file) {
     Error error = *loader.error();
     // A report cut inside its head (a multi-line array) is unparsable there because it is
     // incomplete: say both.
-    if (!head && parts.size() == 1) error.message += "; " + incomplete(text, file).message;
+    if (!head && parts.size() == 1) {
+      error.message += "; " + incomplete(file, last_line(text)).message;
+    }
     return tl::unexpected(std::move(error));
   }
   // The last part first: a report cut short is refused as that, whatever its last part
@@ -974,9 +969,9 @@ Result<Host> load_parts(std::string_view text, std::string_view file) {
   std::optional<toml::table> tail;
   if (parts.size() > 1) {
     tail = parse(parts.size() - 1);
-    if (!tail || !tail->contains("end")) return tl::unexpected(incomplete(text, file));
+    if (!tail || !tail->contains("end")) return tl::unexpected(incomplete(file, last_line(text)));
   } else if (!head->contains("end")) {
-    return tl::unexpected(incomplete(text, file));
+    return tl::unexpected(incomplete(file, last_line(text)));
   }
   reserve(parts, tail ? &*tail : nullptr, host);
   for (std::size_t i = 1; i + 1 < parts.size(); ++i) {

@@ -17,6 +17,41 @@ bool is_hex_digit(char c) {
 
 bool is_dec_digit(char c) { return c >= '0' && c <= '9'; }
 
+bool is_lower_hex(std::string_view text, size_t min_digits, size_t max_digits) {
+  if (text.size() < min_digits || text.size() > max_digits) return false;
+  for (char c : text) {
+    if (!is_dec_digit(c) && !(c >= 'a' && c <= 'f')) return false;
+  }
+  return true;
+}
+
+bool has_pci_shape(std::string_view name) {
+  if (name.size() != 12 || name[4] != ':' || name[7] != ':' || name[10] != '.') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9, 11}) {
+    if (!is_hex_digit(name[i])) return false;
+  }
+  return true;
+}
+
+bool is_sysfs_pci_name(std::string_view name) {
+  const size_t dot = name.rfind('.');
+  const size_t colon2 = name.rfind(':');
+  if (dot == std::string_view::npos || colon2 == std::string_view::npos || colon2 == 0) {
+    return false;
+  }
+  const size_t colon1 = name.rfind(':', colon2 - 1);
+  if (colon1 == std::string_view::npos || dot < colon2) return false;
+  const std::string_view domain = name.substr(0, colon1);
+  const std::string_view bus = name.substr(colon1 + 1, colon2 - colon1 - 1);
+  const std::string_view device = name.substr(colon2 + 1, dot - colon2 - 1);
+  const std::string_view function = name.substr(dot + 1);
+  if (!is_lower_hex(domain, 4, 8) || !is_lower_hex(bus, 2, 2) || !is_lower_hex(device, 2, 2)) {
+    return false;
+  }
+  if (device[0] > '1') return false;
+  return function.size() == 1 && function[0] >= '0' && function[0] <= '7';
+}
+
 // Parses `digits` (the part after any prefix) as hex; messages quote `whole`, the text the
 // caller was given, so the user sees what the file held.
 Result<uint64_t> parse_hex_digits(std::string_view digits, std::string_view whole) {
@@ -155,6 +190,16 @@ bool is_valid_utf8(std::string_view text) {
     i += n;
   }
   return true;
+}
+
+bool is_pci_address(std::string_view name, PciAddressForm form) {
+  switch (form) {
+    case PciAddressForm::kShape:
+      return has_pci_shape(name);
+    case PciAddressForm::kSysfs:
+      return is_sysfs_pci_name(name);
+  }
+  return false;
 }
 
 }  // namespace caps

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The one did-you-mean of the library: optimal string alignment distance with one threshold.
-#include "spelling.h"
+#include "libcaps/spelling.h"
 
 #include <algorithm>
 #include <vector>

@@ -14,7 +14,7 @@
 #include <toml++/toml.h>
 
 #include "libcaps/guest.h"
-#include "spelling.h"
+#include "libcaps/spelling.h"
 
 namespace caps::toml_toolkit {
 

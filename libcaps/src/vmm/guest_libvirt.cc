@@ -262,31 +262,25 @@ struct DocFree {
 tl::expected<Guest, std::vector<Error>> parse_libvirt_guest(std::string_view text,
                                                             std::string_view file,
                                                             QemuVersion version) {
-  Guest guest;
-  guest.file = file;
-  guest.vmm.syntax = GuestSyntax::kLibvirt;
-  guest.vmm.qemu_version = version;
+  Guest guest = vmm::start_guest(file, GuestSyntax::kLibvirt, version);
   // No network, no entity expansion, no DTD loading: a domain file is read as it stands.
   std::unique_ptr<xmlDoc, DocFree> doc(
       xmlReadMemory(text.data(), static_cast<int>(text.size()), std::string(file).c_str(), nullptr,
                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
   if (!doc) {
     const xmlError* e = xmlGetLastError();
-    std::string where = std::string(file) + ":" + std::to_string(e ? e->line : 1) + ":" +
-                        std::to_string(e && e->int2 > 0 ? e->int2 : 1);
+    const SourcePos at{e ? e->line : 1, e && e->int2 > 0 ? e->int2 : 1};
     std::string message = e && e->message ? e->message : "not well-formed";
     while (!message.empty() && message.back() == '\n') message.pop_back();
-    return tl::unexpected(std::vector<Error>{{where, "invalid XML: " + message}});
+    return tl::unexpected(std::vector<Error>{{std::string(file), "invalid XML: " + message, at}});
   }
   xmlNode* root = xmlDocGetRootElement(doc.get());
   if (root == nullptr || std::string_view(reinterpret_cast<const char*>(root->name)) != "domain") {
     return tl::unexpected(std::vector<Error>{
-        {std::string(file) + ":1:1", "not a libvirt domain: the root element is not <domain>"}});
+        {std::string(file), "not a libvirt domain: the root element is not <domain>", {1, 1}}});
   }
   DomainReader(text, guest).read(root);
-  std::vector<Error> errors = vmm::derive_guest(guest);
-  if (!errors.empty()) return tl::unexpected(std::move(errors));
-  return guest;
+  return vmm::finish_guest(std::move(guest));
 }
 
 }  // namespace caps

@@ -121,8 +121,7 @@ std::string normalize_bdf(std::string value) {
   return value;
 }
 
-}  // namespace
-
+/// finish_guest's work: the errors, `guest` filled in.
 std::vector<Error> derive_guest(Guest& guest) {
   const GuestVmm& vmm = guest.vmm;
   const VmmSetting* device = find(vmm, "viommu");
@@ -138,9 +137,10 @@ std::vector<Error> derive_guest(Guest& guest) {
   } else if (machine_iommu != nullptr && machine_iommu->value != "none") {
     // QEMU's own refusal (hw/arm/virt.c), and nothing else to read a vIOMMU from.
     const SourcePos at = machine_iommu->pos.line > 0 ? machine_iommu->pos : SourcePos{1, 1};
-    return {{guest.file + ":" + std::to_string(at.line) + ":" + std::to_string(at.column),
+    return {{guest.file,
              machine_iommu->from + ": Invalid iommu value `" + machine_iommu->value +
-                 "`: valid values are none, smmuv3"}};
+                 "`: valid values are none, smmuv3",
+             at}};
   } else {
     return {{guest.file,
              "no vIOMMU: expected -device intel-iommu|amd-iommu|virtio-iommu-pci|arm-smmuv3, "
@@ -178,6 +178,22 @@ std::vector<Error> derive_guest(Guest& guest) {
     if (s.name == "vfio-pci.host") guest.devices.push_back({{normalize_bdf(s.value), s.pos}});
   }
   return validate_guest(guest);
+}
+
+}  // namespace
+
+Guest start_guest(std::string_view file, GuestSyntax syntax, QemuVersion version) {
+  Guest guest;
+  guest.file = file;
+  guest.vmm.syntax = syntax;
+  guest.vmm.qemu_version = version;
+  return guest;
+}
+
+tl::expected<Guest, std::vector<Error>> finish_guest(Guest guest) {
+  std::vector<Error> errors = derive_guest(guest);
+  if (!errors.empty()) return tl::unexpected(std::move(errors));
+  return guest;
 }
 
 }  // namespace vmm
@@ -255,9 +271,8 @@ tl::expected<std::vector<Word>, Error> split_shell(std::string_view text, std::s
         advance(text[i]);
       }
       if (i >= text.size()) {
-        return tl::unexpected(Error{
-            std::string(file) + ":" + std::to_string(open.line) + ":" + std::to_string(open.column),
-            std::string("unterminated ") + quote + " quote"});
+        return tl::unexpected(
+            Error{std::string(file), std::string("unterminated ") + quote + " quote", open});
       }
       c = quote;
     } else {
@@ -590,10 +605,7 @@ Result<QemuVersion> parse_qemu_version(std::string_view text) {
 tl::expected<Guest, std::vector<Error>> parse_qemu_guest(std::string_view text,
                                                          std::string_view file,
                                                          QemuVersion version) {
-  Guest guest;
-  guest.file = file;
-  guest.vmm.syntax = GuestSyntax::kQemu;
-  guest.vmm.qemu_version = version;
+  Guest guest = vmm::start_guest(file, GuestSyntax::kQemu, version);
   std::vector<Word> words;
   if (is_shell_form(text)) {
     auto split = split_shell(text, file);
@@ -603,9 +615,7 @@ tl::expected<Guest, std::vector<Error>> parse_qemu_guest(std::string_view text,
     words = split_lines(text);
   }
   QemuReader(guest).read(words);
-  std::vector<Error> errors = vmm::derive_guest(guest);
-  if (!errors.empty()) return tl::unexpected(std::move(errors));
-  return guest;
+  return vmm::finish_guest(std::move(guest));
 }
 
 }  // namespace caps

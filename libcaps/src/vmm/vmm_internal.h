@@ -54,9 +54,13 @@ std::string_view libvirt_model_of(std::string_view device);
 /// for -machine virt,iommu=smmuv3, or "" when there is none.
 std::string_view viommu_device(const GuestVmm& vmm);
 
-/// Fills guest.viommu and guest.devices from guest.vmm.settings (QEMU names and defaults for
-/// guest.vmm.qemu_version), then runs validate_guest. Errors: no vIOMMU, or what validation
-/// refuses.
-std::vector<Error> derive_guest(Guest& guest);
+/// What both front ends start from: an empty guest of `syntax` read from `file` for QEMU
+/// `version`.
+Guest start_guest(std::string_view file, GuestSyntax syntax, QemuVersion version);
+
+/// What both front ends end with, once guest.vmm.settings are read: fills guest.viommu and
+/// guest.devices from them (QEMU names and defaults for guest.vmm.qemu_version), then runs
+/// validate_guest. Errors: no vIOMMU, or what validation refuses.
+tl::expected<Guest, std::vector<Error>> finish_guest(Guest guest);
 
 }  // namespace caps::vmm

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The one did-you-mean of the library, for unknown keys and values of guest files and host
-// reports alike: optimal string alignment distance with one threshold.
+// The one did-you-mean of the suite, for unknown keys and values of guest files and host
+// reports and for the tools' subcommands alike: optimal string alignment distance with one
+// threshold.
 #pragma once
 
 #include <cstddef>
