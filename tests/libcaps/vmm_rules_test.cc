@@ -3,7 +3,11 @@
 // problems at once, judged by the QEMU release chosen. tests/qemu runs real QEMU on more.
 #include "libcaps/guest_vmm.h"
 
+#include "libcaps/check.h"
+
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 namespace caps {
 namespace {
@@ -221,6 +225,111 @@ TEST(VmmRules, NoneForTomlGuestsAndEveryRuleCitesItsSource) {
     EXPECT_FALSE(rule.source.empty()) << rule.id;
     EXPECT_FALSE(rule.versions.empty()) << rule.id;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The host rules' hints in the syntax the guest came in
+
+/// One unit `name` of `model` whose widths are `input_bits`/`output_bits`/`ssid_bits` and that
+/// has neither ATS nor nesting.
+Host narrow_host(std::string_view model, int input_bits, int output_bits, int ssid_bits) {
+  Unit u;
+  u.name = "unit0";
+  u.model = std::string(model);
+  u.layout = Layout::kGeneric;
+  u.caps.input_bits = input_bits;
+  u.caps.output_bits = output_bits;
+  u.caps.ssid_bits = ssid_bits;
+  u.caps.ats = false;
+  u.caps.nested = false;
+  Host h;
+  h.backend = "dir";
+  h.root = "/fake";
+  h.units.push_back(std::move(u));
+  return h;
+}
+
+/// "rule: hint" of each failing host finding (not the VMM's own rules).
+std::vector<std::string> host_hints(const tl::expected<Guest, std::vector<Error>>& guest,
+                                    const Host& host) {
+  EXPECT_TRUE(guest) << (guest ? "" : guest.error().front().to_string());
+  std::vector<std::string> out;
+  if (!guest) return out;
+  for (const Finding& f : check(*guest, host).findings) {
+    if (f.outcome == Outcome::kFail && !f.rule.starts_with("vmm.") &&
+        !f.rule.starts_with("libvirt.") && f.rule != "model")
+      out.push_back(f.rule + ": " + f.hint);
+  }
+  return out;
+}
+
+TEST(HostHints, QemuGuestsGetTheOptionOnTheirDevice) {
+  const Host vtd = narrow_host(kModelIntelVtd, 39, 46, 20);
+  EXPECT_EQ(host_hints(parse_qemu_guest("-machine q35 -device intel-iommu,aw-bits=48,"
+                                        "device-iotlb=on,x-flts=on",
+                                        "vm"),
+                       vtd),
+            (std::vector<std::string>{
+                "width.input_bits: set aw-bits=39 on -device intel-iommu",
+                "feature.nested: set x-flts=off on -device intel-iommu",
+                "feature.ats: set device-iotlb=off on -device intel-iommu"}));
+  // aw-bits takes 39 or 48 only: a narrower host cannot be met by any value.
+  EXPECT_EQ(host_hints(parse_qemu_guest("-machine q35 -device intel-iommu,aw-bits=39", "vm"),
+                       narrow_host(kModelIntelVtd, 36, 46, 20)),
+            (std::vector<std::string>{"width.input_bits: QEMU's -device intel-iommu takes aw-bits "
+                                      "39 or 48 only (it would need input_bits = 36 or lower)"}));
+  EXPECT_EQ(host_hints(parse_qemu_guest("-machine q35 -device virtio-iommu-pci,aw-bits=52", "vm"),
+                       vtd),
+            (std::vector<std::string>{
+                "width.input_bits: set aw-bits=39 or lower on -device virtio-iommu-pci"}));
+  const Host smmu = narrow_host(kModelArmSmmuV3, 48, 40, 16);
+  EXPECT_EQ(host_hints(parse_qemu_guest("-machine virt -object iommufd,id=fd0 -device "
+                                        "arm-smmuv3,accel=on,oas=48,ssidsize=20",
+                                        "vm"),
+                       smmu),
+            (std::vector<std::string>{
+                "width.output_bits: QEMU's -device arm-smmuv3 takes oas 44 or 48 only (it would "
+                "need output_bits = 40 or lower)",
+                "width.ssid_bits: set ssidsize=16 or lower on -device arm-smmuv3",
+                "feature.nested: set accel=off on -device arm-smmuv3"}));
+  // The machine's SMMUv3 takes no options: say so rather than name a key the user lacks.
+  EXPECT_EQ(host_hints(parse_qemu_guest("-machine virt,iommu=smmuv3", "vm"), smmu),
+            (std::vector<std::string>{
+                "width.output_bits: QEMU's -machine virt,iommu=smmuv3 has no option for "
+                "output_bits (it would need output_bits = 40 or lower)"}));
+}
+
+TEST(HostHints, LibvirtGuestsGetTheDriverAttribute) {
+  const Host vtd = narrow_host(kModelIntelVtd, 39, 46, 20);
+  EXPECT_EQ(host_hints(parse_libvirt_guest("<domain type='kvm'><devices><iommu model='intel'>"
+                                           "<driver aw_bits='48' iotlb='on'/></iommu>"
+                                           "</devices></domain>",
+                                           "d.xml"),
+                       vtd),
+            (std::vector<std::string>{
+                "width.input_bits: set <driver aw_bits='39'/> in <iommu model='intel'>",
+                "feature.ats: set <driver iotlb='off'/> in <iommu model='intel'>"}));
+  const Host smmu = narrow_host(kModelArmSmmuV3, 48, 48, 16);
+  EXPECT_EQ(host_hints(parse_libvirt_guest("<domain type='kvm'><iommufd/><devices><iommu "
+                                           "model='smmuv3'><driver accel='on' ssidSize='20'/>"
+                                           "</iommu></devices></domain>",
+                                           "d.xml"),
+                       smmu),
+            (std::vector<std::string>{
+                "width.ssid_bits: set <driver ssidSize='16'/> in <iommu model='smmuv3'> (or lower)",
+                "feature.nested: set <driver accel='off'/> in <iommu model='smmuv3'>"}));
+  // Nesting needs the host's own model; the domain changes model by changing its <iommu>.
+  auto vtd_nested = check(*parse_libvirt_guest("<domain type='kvm'><iommufd/><devices><iommu "
+                                               "model='smmuv3'><driver accel='on'/></iommu>"
+                                               "</devices></domain>",
+                                               "d.xml"),
+                          vtd);
+  auto model = std::find_if(vtd_nested.findings.begin(), vtd_nested.findings.end(),
+                            [](const Finding& f) { return f.rule == "model"; });
+  ASSERT_NE(model, vtd_nested.findings.end());
+  EXPECT_EQ(model->hint,
+            "use the vIOMMU of the host's model (intel-vtd), or set <driver accel='off'/> in "
+            "<iommu model='smmuv3'>");
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "vmm/vmm_internal.h"
+
 namespace caps::rules {
 
 // ---------------------------------------------------------------------------------------------
@@ -47,6 +49,52 @@ Finding said(std::string_view key, SourcePos pos, std::string unit, std::string 
   f.message = std::move(message);
   f.hint = std::move(hint);
   return f;
+}
+
+std::string set_hint(const Guest& guest, std::string_view fact, std::string_view value,
+                     std::string_view tail) {
+  const std::string toml = "set " + std::string(fact) + " = " + std::string(value) + std::string(tail);
+  if (guest.vmm.syntax == GuestSyntax::kToml) return toml;
+  const bool libvirt = guest.vmm.syntax == GuestSyntax::kLibvirt;
+  const std::string_view device = vmm::viommu_device(guest.vmm);
+  // -machine virt,iommu=smmuv3 takes no options (they are arm-smmuv3's, as a -device).
+  const vmm::FactOption* option = device == "smmuv3" ? nullptr : vmm::option_of_fact(device, fact);
+  const std::string_view attribute =
+      option != nullptr ? vmm::libvirt_attribute_of(option->option) : std::string_view();
+  const std::string where =
+      libvirt ? "<iommu model='" + std::string(vmm::libvirt_model_of(device)) + "'>"
+      : device == "smmuv3" ? std::string("-machine virt,iommu=smmuv3")
+                           : "-device " + std::string(device);
+  const std::string none = (libvirt ? "libvirt's " + where + " has no <driver> attribute for "
+                                    : "QEMU's " + where + " has no option for ") +
+                           std::string(fact) + " (it would need " + toml.substr(4) + ")";
+  if (option == nullptr || (libvirt && attribute.empty())) return none;
+  std::string v(value);
+  std::string t(tail);
+  if (value == "false" || value == "true") {
+    v = value == "true" ? "on" : "off";
+  } else if (option->wide > 0) {
+    // QEMU takes two values only: the widest that does not exceed `value`.
+    const std::optional<int64_t> n = vmm::parse_int(value);
+    if (n && *n < option->narrow) {
+      return (libvirt ? "libvirt's " + where + " takes " + std::string(attribute)
+                      : "QEMU's " + where + " takes " + std::string(option->option)) +
+             " " + str(option->narrow) + " or " + str(option->wide) + " only (it would need " +
+             toml.substr(4) + ")";
+    }
+    if (n) v = str(*n >= option->wide ? option->wide : option->narrow);
+    if (n && tail == " or lower") t.clear();
+  }
+  if (libvirt) {
+    if (t.starts_with(" or lower")) t = " (or lower)" + t.substr(9);
+    return "set <driver " + std::string(attribute) + "='" + v + "'/> in " + where + t;
+  }
+  // " or lower" belongs to the value; any other tail ("or assign ...") to the whole sentence.
+  if (t.starts_with(" or lower")) {
+    v += " or lower";
+    t.erase(0, 9);
+  }
+  return "set " + std::string(option->option) + "=" + v + " on " + where + t;
 }
 
 std::string model_evidence(const Unit& unit) {

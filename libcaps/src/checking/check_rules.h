@@ -153,6 +153,15 @@ SourcePos pos_or(SourcePos pos, SourcePos fallback);
 Finding said(std::string_view key, SourcePos pos, std::string unit, std::string evidence,
              std::string message, std::string hint = {});
 
+/// A hint that sets viommu fact `fact` (its guest-file key) to `value` (as a guest file writes
+/// it), then `tail` (" or lower"), in the syntax the guest came in: "set input_bits = 39 or
+/// lower" for a guest file, "set aw-bits=39 on -device intel-iommu" for a QEMU command line,
+/// "set <driver aw_bits='39'/> in <iommu model='intel'>" for a libvirt domain; or, where the
+/// VMM has no option carrying the fact, a sentence that says so. The option names are
+/// vmm::fact_options(), the mapping the QEMU and libvirt front ends read the facts through.
+std::string set_hint(const Guest& guest, std::string_view fact, std::string_view value,
+                     std::string_view tail = {});
+
 /// "<unit>: <why>" from Unit::evidence, else "<unit>: <property> = <value>".
 template <class T>
 std::string unit_evidence(const Unit& unit, std::string_view property,

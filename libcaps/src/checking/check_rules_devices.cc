@@ -342,7 +342,7 @@ void device_pasid(const Context& ctx, Sink& out) {
         return finding(
             absent_evidence(bdf, *device.pci, "PASID"),
             "guest needs " + str(need) + " PASID bits but " + bdf + " has no PASID capability",
-            "set ssid_bits = 0 or assign a PASID-capable device");
+            set_hint(ctx.guest, "ssid_bits", "0", " or assign a PASID-capable device"));
       });
     }
     auto evidence = [&] {
@@ -353,7 +353,7 @@ void device_pasid(const Context& ctx, Sink& out) {
         return finding(evidence(),
                        "guest needs " + str(need) + " PASID bits but " + bdf + " supports " +
                            supports(cap->max_width),
-                       "set ssid_bits = " + str(cap->max_width) + " or lower");
+                       set_hint(ctx.guest, "ssid_bits", str(cap->max_width), " or lower"));
       });
     }
     out.add(Outcome::kPass, [&] {
@@ -387,7 +387,7 @@ void device_capability(const Context& ctx, Sink& out,
         return finding(absent_evidence(bdf, *device.pci, what),
                        "guest needs " + std::string(what) + " but " + bdf + " has no " +
                            std::string(what) + " capability",
-                       "set " + std::string(name) + " = false");
+                       set_hint(ctx.guest, name, "false"));
       });
     }
     out.add(Outcome::kPass, [&] {

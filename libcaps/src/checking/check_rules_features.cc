@@ -31,7 +31,10 @@ void feature_httu(const Context& ctx, Sink& out) {
           [&] {
             return "guest needs httu " + str(need) + " but " + unit.name + " has " + str(*have);
           },
-          [&] { return "set httu = " + quoted(str(tightest(ctx, &Caps::httu).value_or(*have))); });
+          [&] {
+            return set_hint(ctx.guest, "httu",
+                            quoted(str(tightest(ctx, &Caps::httu).value_or(*have))));
+          });
     }
     return judge.pass(static_cast<int64_t>(*have), evidence, [&] {
       return "guest needs httu " + str(need) + ", " + unit.name + " has " + str(*have);
@@ -61,7 +64,7 @@ void feature_stall(const Context& ctx, Sink& out) {
     if (*have == Stall::kForce && need == Stall::kDisabled) {
       return judge.fail(
           evidence, [&] { return "guest disables stall but " + unit.name + " forces it"; },
-          [] { return std::string("set stall = \"enabled\""); });
+          [&] { return set_hint(ctx.guest, "stall", "\"enabled\""); });
     }
     if (need != Stall::kDisabled && *have == Stall::kDisabled) {
       return judge.fail(
@@ -69,7 +72,7 @@ void feature_stall(const Context& ctx, Sink& out) {
           [&] {
             return "guest needs stall " + str(need) + " but " + unit.name + " has stall disabled";
           },
-          [] { return std::string("set stall = \"disabled\""); });
+          [&] { return set_hint(ctx.guest, "stall", "\"disabled\""); });
     }
     return judge.pass(0, evidence, [&] {
       return "guest stall " + str(need) + ", " + unit.name + " has " + str(*have);
@@ -107,7 +110,7 @@ void bool_feature(const Context& ctx, Sink& out, const BoolFeature& feature) {
             return "guest needs " + std::string(what) + " but " + unit.name +
                    " does not support it";
           },
-          [&] { return "set " + std::string(feature.name) + " = false"; });
+          [&] { return set_hint(ctx.guest, feature.name, "false"); });
     }
     return judge.pass(0, evidence, [&] {
       return "guest needs " + std::string(what) + ", " + unit.name + " has it";

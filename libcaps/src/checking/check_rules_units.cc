@@ -96,7 +96,13 @@ void model(const Context& ctx, Sink& out) {
             return "nested " + guest.value + " needs the host unit to be " + guest.value + " but " +
                    unit.name + " is " + unit.model;
           },
-          [&] { return "set model = " + quoted(unit.model) + " or nested = false"; });
+          [&] {
+            if (ctx.guest.vmm.syntax == GuestSyntax::kToml)
+              return "set model = " + quoted(unit.model) + " or nested = false";
+            // A command line or domain changes model by changing its device: say what to turn off.
+            return "use the vIOMMU of the host's model (" + unit.model + "), or " +
+                   set_hint(ctx.guest, "nested", "false");
+          });
     }
     if (paravirtual) {
       return judge.pass(0, evidence, [&] {

@@ -44,7 +44,7 @@ void width(const Context& ctx, Sink& out, const WidthRule& rule) {
             std::optional<int> limit = tightest(ctx, rule.host);
             if (rule.pcie_bound && limit) limit = std::min(*limit, kPciePasidBits);
             const int to = limit.value_or(*have);
-            return "set " + std::string(name) + " = " + str(to) + (to > 0 ? " or lower" : "");
+            return set_hint(ctx.guest, name, str(to), to > 0 ? " or lower" : "");
           });
     }
     return judge.pass(*have, evidence, [&] {
@@ -94,7 +94,7 @@ void width_pcie_pasid_limit(const Context& ctx, Sink& out) {
       return said(
           key, pos, "", evidence(),
           "guest needs " + str(bits) + " PASID bits but PCIe allows at most " + str(kPciePasidBits),
-          "set " + std::string(name) + " = " + str(kPciePasidBits) + " or lower");
+          set_hint(ctx.guest, name, str(kPciePasidBits), " or lower"));
     });
   };
   const auto& ssid = ctx.guest.viommu.ssid_bits;

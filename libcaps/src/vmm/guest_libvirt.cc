@@ -41,6 +41,30 @@ constexpr DriverAttr kDriverAttrs[] = {
     {"ats", "ats"},           {"ril", "ril"},
     {"ssidSize", "ssidsize"}, {"oas", "oas"}};
 
+}  // namespace
+
+namespace vmm {
+
+std::string_view libvirt_attribute_of(std::string_view option) {
+  for (const DriverAttr& a : kDriverAttrs) {
+    if (a.option == option) return a.attribute;
+  }
+  return "";
+}
+
+std::string_view libvirt_model_of(std::string_view device) {
+  for (std::string_view model : {"intel", "amd", "virtio", "smmuv3"}) {
+    if (device_of_model(model) == device) return model;
+  }
+  if (device == "virtio-iommu") return "virtio";
+  if (device == "smmuv3") return "smmuv3";  // -machine virt,iommu=smmuv3
+  return "";
+}
+
+}  // namespace vmm
+
+namespace {
+
 class DomainReader {
  public:
   DomainReader(std::string_view text, Guest& guest) : text_(text), guest_(guest) {

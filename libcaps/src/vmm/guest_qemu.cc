@@ -49,21 +49,60 @@ std::string_view model_of_device(std::string_view device) {
   return "";
 }
 
+std::span<const FactOption> fact_options() {
+  // What each device's options mean in the guest model (hw/i386/intel_iommu.c,
+  // hw/i386/amd_iommu.c, hw/virtio/virtio-iommu.c, hw/arm/smmuv3.c).
+  static constexpr FactOption kFacts[] = {
+      {"intel-iommu", "input_bits", "aw-bits", 39, 48},
+      {"intel-iommu", "ats", "device-iotlb"},
+      {"intel-iommu", "nested", "x-flts"},  // stage 1 bound to the host's: hardware nesting
+      {"amd-iommu", "ats", "device-iotlb"},
+      {"virtio-iommu-pci", "input_bits", "aw-bits"},
+      {"virtio-iommu", "input_bits", "aw-bits"},
+      {"arm-smmuv3", "output_bits", "oas", 44, 48},
+      {"arm-smmuv3", "ssid_bits", "ssidsize"},
+      {"arm-smmuv3", "nested", "accel"},
+      {"arm-smmuv3", "ats", "ats"},
+  };
+  return kFacts;
+}
+
+const FactOption* option_of_fact(std::string_view device, std::string_view fact) {
+  for (const FactOption& f : fact_options()) {
+    if (f.device == device && f.fact == fact) return &f;
+  }
+  return nullptr;
+}
+
+std::string_view viommu_device(const GuestVmm& vmm) {
+  if (const VmmSetting* device = find(vmm, "viommu")) return device->value;
+  const VmmSetting* machine_iommu = find(vmm, "machine.iommu");
+  if (machine_iommu != nullptr && machine_iommu->value == "smmuv3") return "smmuv3";
+  return "";
+}
+
 namespace {
 
-/// An option of the vIOMMU as a bool fact, at its position.
-std::optional<Located<bool>> bool_fact(const GuestVmm& vmm, std::string_view option) {
-  const VmmSetting* s = find(vmm, "viommu." + std::string(option));
+/// The option of the vIOMMU `device` that carries `fact` as a bool, at its position.
+std::optional<Located<bool>> bool_fact(const GuestVmm& vmm, std::string_view device,
+                                       std::string_view fact) {
+  const FactOption* option = option_of_fact(device, fact);
+  if (option == nullptr) return std::nullopt;
+  const VmmSetting* s = find(vmm, "viommu." + std::string(option->option));
   if (s == nullptr) return std::nullopt;
   std::optional<bool> value = parse_bool(s->value);
   if (!value) return std::nullopt;  // the rule vmm.option_value reports it
   return Located<bool>{*value, s->pos};
 }
 
-/// An integer option of the vIOMMU, else its default at the device's position.
-std::optional<Located<int>> int_fact(const GuestVmm& vmm, std::string_view option,
-                                     std::optional<int> fallback, SourcePos device_pos) {
-  if (const VmmSetting* s = find(vmm, "viommu." + std::string(option))) {
+/// The option of the vIOMMU `device` that carries `fact` as an integer, else its default at
+/// the device's position.
+std::optional<Located<int>> int_fact(const GuestVmm& vmm, std::string_view device,
+                                     std::string_view fact, std::optional<int> fallback,
+                                     SourcePos device_pos) {
+  const FactOption* option = option_of_fact(device, fact);
+  if (option == nullptr) return std::nullopt;
+  if (const VmmSetting* s = find(vmm, "viommu." + std::string(option->option))) {
     std::optional<int64_t> value = parse_int(s->value);
     if (value && *value >= 0 && *value <= 1024)
       return Located<int>{static_cast<int>(*value), s->pos};
@@ -116,21 +155,24 @@ std::vector<Error> derive_guest(Guest& guest) {
     // aw-bits default 39, 48 from 10.0: "intel_iommu: Set default aw_bits to 48 starting from
     // QEMU 9.2" was pulled in 2025-01, after 9.2.0, so the 9.2 binary still defaults to 39 (its
     // pc_compat_9_1 entry keeps 39 for machine types before 9.2).
-    v.input_bits = int_fact(vmm, "aw-bits", version >= QemuVersion{10, 0} ? 48 : 39, pos);
-    v.ats = bool_fact(vmm, "device-iotlb");
-    v.nested = bool_fact(vmm, "x-flts");  // stage 1 bound to the host's: hardware nesting
+    v.input_bits =
+        int_fact(vmm, type, "input_bits", version >= QemuVersion{10, 0} ? 48 : 39, pos);
+    v.ats = bool_fact(vmm, type, "ats");
+    v.nested = bool_fact(vmm, type, "nested");
   } else if (type == "amd-iommu") {
-    v.ats = bool_fact(vmm, "device-iotlb");
+    v.ats = bool_fact(vmm, type, "ats");
   } else if (type == "virtio-iommu-pci" || type == "virtio-iommu") {
     // The input range was 64 bits until 9.0 added aw-bits: 39 on q35, 48 on virt since then.
     std::optional<int> fallback = 64;
     if (version >= QemuVersion{9, 0}) fallback = arm_virt ? 48 : 39;
-    v.input_bits = int_fact(vmm, "aw-bits", fallback, pos);
+    v.input_bits = int_fact(vmm, type, "input_bits", fallback, pos);
   } else {  // SMMUv3: QEMU's emulation has OAS 44 and no PASIDs unless told otherwise
-    v.output_bits = int_fact(vmm, "oas", 44, pos);
-    v.ssid_bits = int_fact(vmm, "ssidsize", std::nullopt, pos);
-    v.nested = bool_fact(vmm, "accel");
-    v.ats = bool_fact(vmm, "ats");
+    // -machine virt,iommu=smmuv3 takes no options: read the -device's names for its defaults.
+    const std::string_view smmu = "arm-smmuv3";
+    v.output_bits = int_fact(vmm, smmu, "output_bits", 44, pos);
+    v.ssid_bits = int_fact(vmm, smmu, "ssid_bits", std::nullopt, pos);
+    v.nested = bool_fact(vmm, smmu, "nested");
+    v.ats = bool_fact(vmm, smmu, "ats");
   }
   for (const VmmSetting& s : vmm.settings) {
     if (s.name == "vfio-pci.host") guest.devices.push_back({{normalize_bdf(s.value), s.pos}});
