@@ -9,6 +9,7 @@
 #include <new>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <unistd.h>
@@ -76,14 +77,55 @@ bool report_diagnostics(const caps::Host& host) {
   return error;
 }
 
-void format(const caps::Host& host, const Options& options, std::ostream& out) {
-  if (options.format == "json") {
-    tools::format_json(host, out);
-  } else if (options.format == "toml") {
-    caps::write_host_report(host, out);
-  } else {
-    tools::format_text(host, out, {.registers = options.registers});
+/// --check: the readiness lines in text, with colour when asked or on a terminal.
+void write_check_text(const caps::Host& host, const std::vector<caps::ReadinessCheck>& checks,
+                      const Options& options, bool to_stdout, std::ostream& out) {
+  const bool color = *tools::decide_color(options.color, to_stdout && isatty(STDOUT_FILENO),
+                                          std::getenv("NO_COLOR"), std::getenv("TERM"));
+  tools::format_check_text(host, checks, out, {color, options.quiet});
+}
+
+/// One row per --format: how it writes the model, and how it writes --check (null: it does
+/// not). The option's choices and the --check refusal are read from here.
+struct ProbeFormat {
+  std::string_view name;
+  void (*write)(const caps::Host&, const Options&, std::ostream&);
+  void (*write_check)(const caps::Host&, const std::vector<caps::ReadinessCheck>&, const Options&,
+                      bool to_stdout, std::ostream&);
+};
+
+constexpr ProbeFormat kFormats[] = {
+    {"text",
+     [](const caps::Host& host, const Options& options, std::ostream& out) {
+       tools::format_text(host, out, {.registers = options.registers});
+     },
+     write_check_text},
+    {"json",
+     [](const caps::Host& host, const Options&, std::ostream& out) {
+       tools::format_json(host, out);
+     },
+     [](const caps::Host& host, const std::vector<caps::ReadinessCheck>& checks, const Options&,
+        bool, std::ostream& out) { tools::format_check_json(host, checks, out); }},
+    {"toml",
+     [](const caps::Host& host, const Options&, std::ostream& out) {
+       caps::write_host_report(host, out);
+     },
+     nullptr},
+};
+
+const ProbeFormat& format_named(std::string_view name) {
+  for (const ProbeFormat& format : kFormats) {
+    if (format.name == name) return format;
   }
+  return kFormats[0];  // not reached: CLI11 admits only the names above
+}
+
+std::vector<std::string> format_names(bool check_only) {
+  std::vector<std::string> names;
+  for (const ProbeFormat& format : kFormats) {
+    if (!check_only || format.write_check != nullptr) names.emplace_back(format.name);
+  }
+  return names;
 }
 
 /// --check: the readiness lines; returns the exit status they give.
@@ -91,13 +133,7 @@ int write_check(const caps::Host& host, caps::Source& source, const Options& opt
                 bool to_stdout, std::ostream& out) {
   const std::vector<caps::ReadinessCheck> checks = caps::check_readiness(
       host, caps::read_assignment_support(source, host.platform.kernel_release));
-  if (options.format == "json") {
-    tools::format_check_json(host, checks, out);
-  } else {
-    const bool color = *tools::decide_color(options.color, to_stdout && isatty(STDOUT_FILENO),
-                                            std::getenv("NO_COLOR"), std::getenv("TERM"));
-    tools::format_check_text(host, checks, out, {color, options.quiet});
-  }
+  format_named(options.format).write_check(host, checks, options, to_stdout, out);
   return tools::check_exit_code(caps::worst_status(checks));
 }
 
@@ -123,7 +159,7 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "dir", "udev"}))
       ->capture_default_str();
   app.add_option("--format", options.format, "Output format; toml writes a host report")
-      ->check(CLI::IsMember({"text", "json", "toml"}))
+      ->check(CLI::IsMember(format_names(false)))
       ->capture_default_str();
   app.add_flag("--registers", options.registers,
                "Text: print every decoded register field (JSON and TOML always include them)");
@@ -153,7 +189,12 @@ int run(int argc, char** argv) {
       !problem.empty()) {
     return usage_error(problem);
   }
-  if (options.check && options.format == "toml") return usage_error("--check writes text or json");
+  if (options.check && format_named(options.format).write_check == nullptr) {
+    std::string names;
+    for (const std::string& name : format_names(true))
+      names += (names.empty() ? "" : " or ") + name;
+    return usage_error("--check writes " + names);
+  }
   // Where the output goes is settled before the tree is read: a refusal costs nothing, and a
   // report never lands inside the tree it describes.
   std::optional<tools::OutputTarget> target;
@@ -200,7 +241,7 @@ int run(int argc, char** argv) {
     if (!failed) print_error("no unit named " + name);
     failed = true;
   }
-  format(host, options, out->stream());
+  format_named(options.format).write(host, options, out->stream());
   return commit(*out, failed ? kExitError : kExitOk);
 }
 
