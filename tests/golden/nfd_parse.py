@@ -22,7 +22,9 @@ The rules are those of kubernetes-sigs/node-feature-discovery at v0.20.0-devel-4
 This checker is stricter than NFD where a file of ours must be: it requires "=" on every
 feature line, no duplicate names and an explicit namespace.
 
-Usage: nfd_parse.py FILE...    (prints each file's label count; exit 1 on the first problem)
+Usage: nfd_parse.py [--doc docs/nfd.md] FILE...
+         prints each file's label count; exit 1 on the first problem. With --doc, every name
+         must match a row of the doc's feature table, and every row must match a name of FILEs.
        nfd_parse.py --self-test
 """
 import datetime
@@ -118,13 +120,53 @@ def self_test():
     print("self-test: ok")
 
 
+PREFIX = "feature.node.kubernetes.io/"
+PLACEHOLDERS = {"[<model>.]": r"(?:[a-z0-9-]+\.)?", "<model>": r"[a-z0-9-]+",
+                "<format>": r"[A-Za-z0-9._-]+"}
+
+
+def doc_rows(path):
+    """The feature table of docs/nfd.md as (row text, regex of the names it documents)."""
+    rows = []
+    for line in open(path, encoding="utf-8"):
+        if not line.startswith("| `iommu."):
+            continue
+        first = line.split("|")[1]
+        tokens = re.findall(r"`([^`]+)`", first)
+        regex = ""
+        rest = tokens[0]
+        while rest:
+            for ph, rx in PLACEHOLDERS.items():
+                if rest.startswith(ph):
+                    regex += rx
+                    rest = rest[len(ph):]
+                    break
+            else:
+                if rest.startswith("<p>"):
+                    regex += "(?:" + "|".join(re.escape(t) for t in tokens[1:]) + ")"
+                    rest = rest[3:]
+                else:
+                    regex += re.escape(rest[0])
+                    rest = rest[1:]
+        rows.append((tokens[0], re.compile("^" + regex + "$")))
+    return rows
+
+
 def main(argv):
     if argv[1:] == ["--self-test"]:
         self_test()
         return 0
+    rows = None
+    if len(argv) > 2 and argv[1] == "--doc":
+        rows = doc_rows(argv[2])
+        argv = argv[:1] + argv[3:]
+        if not rows:
+            print("no feature table in the doc")
+            return 1
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
+    used = set()
     for path in argv[1:]:
         with open(path, "rb") as f:
             try:
@@ -135,7 +177,18 @@ def main(argv):
         if not labels:
             print(f"{path}: no labels")
             return 1
+        for key in labels if rows is not None else ():
+            name = key[len(PREFIX):] if key.startswith(PREFIX) else key
+            matching = [text for text, rx in rows if rx.match(name)]
+            if not matching:
+                print(f"{path}: {name} is not in the doc's feature table")
+                return 1
+            used.update(matching)
         print(f"{path}: {len(labels)} labels")
+    for text, _ in rows or ():
+        if text not in used:
+            print(f"the doc's row {text} matches no name of the files")
+            return 1
     return 0
 
 
