@@ -115,8 +115,8 @@ constexpr ProbeFormat kFormats[] = {
     // Node Feature Discovery's features.d file (docs/nfd.md).
     {"nfd",
      [](const caps::Host& host, caps::Source& source, const Options&, std::ostream& out) {
-       tools::format_nfd(
-           host, caps::read_assignment_support(source, host.platform.kernel_release), out);
+       tools::format_nfd(host, caps::read_assignment_support(source, host.platform.kernel_release),
+                         out);
      },
      nullptr},
 };
@@ -166,7 +166,9 @@ int run(int argc, char** argv) {
                  "auto: udev when the root is /, else dir; udev needs the root /")
       ->check(CLI::IsMember({"auto", "dir", "udev"}))
       ->capture_default_str();
-  app.add_option("--format", options.format, "Output format; toml writes a host report")
+  app.add_option("--format", options.format,
+                 "Output format; toml writes a host report, nfd a Node Feature Discovery "
+                 "feature file")
       ->check(CLI::IsMember(format_names(false)))
       ->capture_default_str();
   app.add_flag("--registers", options.registers,

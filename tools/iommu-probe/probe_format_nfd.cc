@@ -114,8 +114,7 @@ bool vfio_bound(const caps::Host& host, const std::string& name) {
 
 }  // namespace
 
-void format_nfd(const caps::Host& host, const caps::AssignmentSupport& support,
-                std::ostream& out) {
+void format_nfd(const caps::Host& host, const caps::AssignmentSupport& support, std::ostream& out) {
   Lines lines;
   lines.emplace_back("iommu.present", value_text(!host.units.empty()));
   lines.emplace_back("iommu.units", std::to_string(host.units.size()));

@@ -18,7 +18,6 @@ inline constexpr const char* kNfdPrefix = "feature.node.kubernetes.io/";
 /// source/local/local.go): a summary for scheduling, in a fixed order, nothing that depends
 /// on the time. Names and values hold only what a Kubernetes label allows; an unknown fact is
 /// left out, never guessed. No `# +expiry-time=` directive: the file is rewritten, not aged.
-void format_nfd(const caps::Host& host, const caps::AssignmentSupport& support,
-                std::ostream& out);
+void format_nfd(const caps::Host& host, const caps::AssignmentSupport& support, std::ostream& out);
 
 }  // namespace tools
