@@ -30,6 +30,8 @@ test_packages=(libgtest-dev libgmock-dev
                libxml2-utils   # xmllint validates the JUnit output against schemas/junit.xsd
                python3         # tests/docs, tests/compat and tests/schema are Python scripts
                python3-jsonschema   # tests/schema validates every JSON/TOML output against schemas/ (draft 2020-12)
+               python3-yaml    # tests/deploy reads the Kubernetes manifests of deploy/kubernetes
+               systemd         # tests/deploy runs systemd-analyze verify on deploy/systemd's units
                busybox-static  # gather.sh under busybox sh; the VM guests' initramfs (static: it runs alone there)
                zsh             # tests/completion runs the zsh completion (bash's is run by bash itself)
                man-db groff-base   # tests/man renders the manual pages with man --warnings and groff

@@ -10,6 +10,7 @@ golden_args() {
     text) echo "${common[@]} --format text" ;;
     json) echo "${common[@]} --format json" ;;
     toml) echo "${common[@]} --format toml" ;;
+    nfd) echo "${common[@]} --format nfd" ;;
     registers) echo "${common[@]} --format text --registers" ;;
     check) echo "${common[@]} --check --color never" ;;
     check-json) echo "${common[@]} --check --format json" ;;

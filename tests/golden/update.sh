@@ -9,7 +9,7 @@ probe=$(cd "${1:-build}" && pwd)/tools/iommu-probe
 count=0
 for source in fake-sysfs/hosts/*/SOURCE; do
   host=$(basename "$(dirname "$source")")
-  for variant in text json toml registers check check-json; do
+  for variant in text json toml registers check check-json nfd; do
     set +e
     # shellcheck disable=SC2046
     "$probe" $(golden_args "$host" "$variant") >"$(golden_file "$host" "$variant")" 2>/tmp/golden.err.$$

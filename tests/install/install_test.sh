@@ -30,6 +30,9 @@ need() {
 }
 need "bin/iommu-probe" "$prefix/bin/iommu-probe"
 need "bin/iommu-compat" "$prefix/bin/iommu-compat"
+for u in iommu-nfd-features.service iommu-nfd-features.timer; do
+  need "systemd unit $u" "$prefix/lib/systemd/system/$u"
+done
 need "libcaps.so.0" "$prefix/$libdir/libcaps.so.0"
 need "libcaps.so (link name)" "$prefix/$libdir/libcaps.so"
 need "libcaps.a" "$prefix/$libdir/libcaps.a"

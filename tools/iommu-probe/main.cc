@@ -24,6 +24,7 @@
 #include "common/version.h"
 #include "iommu-probe/check_format.h"
 #include "iommu-probe/probe_format_json.h"
+#include "iommu-probe/probe_format_nfd.h"
 #include "iommu-probe/probe_format_text.h"
 #include "libcaps/host_report.h"
 #include "libcaps/reader.h"
@@ -89,26 +90,33 @@ void write_check_text(const caps::Host& host, const std::vector<caps::ReadinessC
 /// not). The option's choices and the --check refusal are read from here.
 struct ProbeFormat {
   std::string_view name;
-  void (*write)(const caps::Host&, const Options&, std::ostream&);
+  void (*write)(const caps::Host&, caps::Source&, const Options&, std::ostream&);
   void (*write_check)(const caps::Host&, const std::vector<caps::ReadinessCheck>&, const Options&,
                       bool to_stdout, std::ostream&);
 };
 
 constexpr ProbeFormat kFormats[] = {
     {"text",
-     [](const caps::Host& host, const Options& options, std::ostream& out) {
+     [](const caps::Host& host, caps::Source&, const Options& options, std::ostream& out) {
        tools::format_text(host, out, {.registers = options.registers});
      },
      write_check_text},
     {"json",
-     [](const caps::Host& host, const Options&, std::ostream& out) {
+     [](const caps::Host& host, caps::Source&, const Options&, std::ostream& out) {
        tools::format_json(host, out);
      },
      [](const caps::Host& host, const std::vector<caps::ReadinessCheck>& checks, const Options&,
         bool, std::ostream& out) { tools::format_check_json(host, checks, out); }},
     {"toml",
-     [](const caps::Host& host, const Options&, std::ostream& out) {
+     [](const caps::Host& host, caps::Source&, const Options&, std::ostream& out) {
        caps::write_host_report(host, out);
+     },
+     nullptr},
+    // Node Feature Discovery's features.d file (docs/nfd.md).
+    {"nfd",
+     [](const caps::Host& host, caps::Source& source, const Options&, std::ostream& out) {
+       tools::format_nfd(host, caps::read_assignment_support(source, host.platform.kernel_release),
+                         out);
      },
      nullptr},
 };
@@ -158,7 +166,9 @@ int run(int argc, char** argv) {
                  "auto: udev when the root is /, else dir; udev needs the root /")
       ->check(CLI::IsMember({"auto", "dir", "udev"}))
       ->capture_default_str();
-  app.add_option("--format", options.format, "Output format; toml writes a host report")
+  app.add_option("--format", options.format,
+                 "Output format; toml writes a host report, nfd a Node Feature Discovery "
+                 "feature file")
       ->check(CLI::IsMember(format_names(false)))
       ->capture_default_str();
   app.add_flag("--registers", options.registers,
@@ -241,7 +251,7 @@ int run(int argc, char** argv) {
     if (!failed) print_error("no unit named " + name);
     failed = true;
   }
-  format_named(options.format).write(host, options, out->stream());
+  format_named(options.format).write(host, **source, options, out->stream());
   return commit(*out, failed ? kExitError : kExitOk);
 }
 
