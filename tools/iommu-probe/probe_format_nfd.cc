@@ -23,21 +23,18 @@ using caps::Unit;
 
 using Lines = std::vector<std::pair<std::string, std::string>>;
 
+bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 /// What a Kubernetes label name or value may hold ([A-Za-z0-9._-]), anything else as '-'
 /// ("access+dirty" -> "access-dirty"); ends that are not alphanumeric are trimmed.
 std::string label_safe(std::string_view text) {
   std::string safe;
-  for (char c : text) {
-    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    safe += alnum || c == '.' || c == '_' || c == '-' ? c : '-';
-  }
-  auto alnum_at = [&](std::size_t i) {
-    const char c = safe[i];
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  };
-  while (!safe.empty() && !alnum_at(safe.size() - 1)) safe.pop_back();
+  for (char c : text) safe += is_alnum(c) || c == '.' || c == '_' || c == '-' ? c : '-';
+  while (!safe.empty() && !is_alnum(safe.back())) safe.pop_back();
   std::size_t first = 0;
-  while (first < safe.size() && !alnum_at(first)) ++first;
+  while (first < safe.size() && !is_alnum(safe[first])) ++first;
   return safe.substr(first);
 }
 
@@ -107,9 +104,13 @@ void summarise_caps(const std::vector<const Unit*>& units, const std::string& pr
   });
 }
 
+bool vfio_bound(const caps::Device& device) {
+  return device.driver_known && device.driver == "vfio-pci";
+}
+
 bool vfio_bound(const caps::Host& host, const std::string& name) {
   const caps::Device* device = host.find_device(name);
-  return device && device->driver_known && device->driver == "vfio-pci";
+  return device && vfio_bound(*device);
 }
 
 }  // namespace
@@ -143,7 +144,7 @@ void format_nfd(const caps::Host& host, const caps::AssignmentSupport& support, 
                                          [](const caps::Device& d) { return d.driver_known; });
   if (drivers_known) {
     std::size_t devices = 0;
-    for (const caps::Device& device : host.devices) devices += vfio_bound(host, device.name);
+    for (const caps::Device& device : host.devices) devices += vfio_bound(device);
     const bool groups_known = std::all_of(host.groups.begin(), host.groups.end(),
                                           [](const caps::Group& g) { return g.devices_known; });
     lines.emplace_back("iommu.vfio_pci.devices", std::to_string(devices));
