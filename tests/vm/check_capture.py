@@ -712,7 +712,8 @@ def check_iommufd_smmuv3(capture, name, d, unit):
         names = ["IDR0", "IDR1", "IDR2", "IDR3", "IDR4", "IDR5", "IIDR", "AIDR"]
         for i, off in enumerate(range(0, 32, 4)):
             (ok if got[off] == cpu.get(off) else fail)(
-                f"{name}: {names[i]} GET_HW_INFO {got[off]:#x}, the CPU reads {cpu.get(off)} at {unit}+{off:#x}")
+                f"{name}: {names[i]} GET_HW_INFO {got[off]:#x}, the CPU reads "
+                f"{'nothing' if cpu.get(off) is None else hex(cpu[off])} at {unit}+{off:#x}")
     # QEMU 7.2 hw/arm/smmuv3.c smmuv3_init_regs(): IDR0/1/3/5 and AIDR as in SMMUV3_* above;
     # IDR2, IDR4 and IIDR are never written (the state is zeroed: 0). The kernel neither
     # programs nor masks an ID register: what QEMU leaves to the kernel are the control
