@@ -26,7 +26,7 @@ grep -qx "migrate $nested: $icx -> $client: incompatible" "$work/m.txt" &&
   pass "text names both verdicts" || { fail "text verdict lines"; cat "$work/m.txt"; }
 "$compat" migrate --format json --from "$icx" --to "$client" "$nested" >"$work/m.json"
 expect_status "the same as JSON" 1 $?
-[ "$(json "$work/m.json" 'd["results"][0]["source_verdict"], d["results"][0]["target_verdict"]')" = \
+[ "$(json "$work/m.json" '(d["results"][0]["source_verdict"], d["results"][0]["target_verdict"])')" = \
   "('compatible', 'incompatible')" ] && pass "JSON: source compatible, target incompatible" ||
   fail "JSON verdicts: $(json "$work/m.json" 'd["results"][0]')"
 # Every blocker of a guest compatible on the source is lost by moving, and failing ones come
@@ -96,13 +96,13 @@ grep -qx "# holding the fleet back: $client" "$work/b.toml" && pass "the client 
   { fail "holding back line"; cat "$work/b.toml"; }
 "$compat" baseline --format json "$icx" "$client" >"$work/b.json"
 expect_status "baseline JSON, model from the units" 0 $?
-[ "$(json "$work/b.json" 'd["model"], d["holding_back"]')" = "('intel-vtd', ['$client'])" ] &&
+[ "$(json "$work/b.json" '(d["model"], d["holding_back"])')" = "('intel-vtd', ['$client'])" ] &&
   pass "JSON: intel-vtd, client holds back" || fail "JSON: $(cat "$work/b.json")"
 held=$(json "$work/b.json" '" ".join(c["key"] for c in d["hosts"][1]["holds_back"])')
 added=$(json "$work/b.json" '" ".join(c["key"] for c in d["hosts"][0]["adds"])')
 [[ " $held " == *" nested "* && "$held" == "$added" ]] &&
   pass "the client holds back what the icx adds: $held" || fail "holds back '$held', adds '$added'"
-[ "$(json "$work/b.json" 'd["hosts"][0]["holds_back"], d["hosts"][1]["adds"]')" = "([], [])" ] &&
+[ "$(json "$work/b.json" '(d["hosts"][0]["holds_back"], d["hosts"][1]["adds"])')" = "([], [])" ] &&
   pass "the icx holds nothing back, the client adds nothing" || fail "icx/client changes"
 # A directory of reports stands for its reports; one host alone holds nothing back.
 "$compat" baseline "$work/reports" >"$work/o"
