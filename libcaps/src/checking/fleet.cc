@@ -121,7 +121,7 @@ Result<Baseline> fleet_baseline(std::string_view model, const std::vector<Host>&
     BaselineHost bh;
     bh.host = hosts[i].root;
     // Each host has a unit (the fleet's suggestion would have failed), so these succeed.
-    if (Result<Suggestion> alone = suggest_guest(model, std::vector<const Host*>{&hosts[i]})) {
+    if (Result<Suggestion> alone = suggest_guest_for(model, std::vector<const Host*>{&hosts[i]})) {
       bh.adds = guest_key_changes(base, alone->guest.viommu);
     }
     if (hosts.size() > 1) {
@@ -130,7 +130,7 @@ Result<Baseline> fleet_baseline(std::string_view model, const std::vector<Host>&
       for (std::size_t j = 0; j < hosts.size(); ++j) {
         if (j != i) others.push_back(&hosts[j]);
       }
-      if (Result<Suggestion> rest = suggest_guest(model, others)) {
+      if (Result<Suggestion> rest = suggest_guest_for(model, others)) {
         bh.holds_back = guest_key_changes(base, rest->guest.viommu);
       }
     }

@@ -249,10 +249,11 @@ Result<Suggestion> suggest_guest(std::string_view model, const std::vector<Host>
   std::vector<const Host*> pointers;
   pointers.reserve(hosts.size());
   for (const Host& host : hosts) pointers.push_back(&host);
-  return suggest_guest(model, pointers);
+  return suggest_guest_for(model, pointers);
 }
 
-Result<Suggestion> suggest_guest(std::string_view model, const std::vector<const Host*>& hosts) {
+Result<Suggestion> suggest_guest_for(std::string_view model,
+                                     const std::vector<const Host*>& hosts) {
   const ModelInfo* info = find_model(model);
   if (info == nullptr) {
     return make_error("model", "unknown vIOMMU model \"" + std::string(model) + "\" (use " +
