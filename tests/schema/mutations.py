@@ -151,6 +151,29 @@ SPECS = {
             "/results/*/errors/*/line": (1, None), "/results/*/errors/*/column": (1, None),
             "/results/*/findings/*/line": (1, None), "/results/*/findings/*/column": (1, None),
         }),
+    "migrate-json": Spec(
+        free_text=["/from", "/to", "/results/*/guest", "/results/*/errors/*/file",
+                   "/results/*/errors/*/message", "/results/*/blockers/*/guest_key",
+                   "/results/*/blockers/*/unit", "/results/*/blockers/*/also_on/*",
+                   "/results/*/blockers/*/message", "/results/*/blockers/*/evidence",
+                   "/results/*/blockers/*/source_evidence", "/results/*/blockers/*/hint"],
+        ranges={
+            "/exit_code": (0, 3), "/results/*/exit_code": (0, 3),
+            "/results/*/errors/*/line": (1, None), "/results/*/errors/*/column": (1, None),
+            "/results/*/blockers/*/line": (1, None), "/results/*/blockers/*/column": (1, None),
+        }),
+    "baseline-json": Spec(
+        optional=["/guest/input_bits", "/guest/output_bits", "/guest/asid_bits",
+                  "/guest/ssid_bits", "/guest/httu", "/guest/stall", "/guest/btm",
+                  "/guest/pgtable_format", "/guest/nested", "/guest/ats",
+                  "/guest/page_requests", "/guest/dirty_tracking"],
+        free_text=["/guest_file", "/guest/pgtable_format", "/notes/*/reason", "/hosts/*/host",
+                   "/holding_back/*", "/hosts/*/adds/*/fleet", "/hosts/*/adds/*/host",
+                   "/hosts/*/holds_back/*/fleet", "/hosts/*/holds_back/*/without"],
+        ranges={
+            "/guest/input_bits": WIDTH_ADDRESS, "/guest/output_bits": WIDTH_ADDRESS,
+            "/guest/asid_bits": WIDTH_ID, "/guest/ssid_bits": WIDTH_ID,
+        }),
     "guest": Spec(
         maps=[],
         optional=["/format", "/device", "/pasid_table", "/pasid_alloc",

@@ -33,6 +33,8 @@ SCHEMAS = {
     "probe-check": "schemas/iommu-probe-check.schema.json",
     "host-report": "schemas/host-report.schema.json",
     "compat-json": "schemas/iommu-compat.schema.json",
+    "migrate-json": "schemas/iommu-compat-migrate.schema.json",
+    "baseline-json": "schemas/iommu-compat-baseline.schema.json",
     "guest": "schemas/guest.schema.json",
 }
 
@@ -99,6 +101,36 @@ class Outputs:
         out = run([self.compat, "check", "--format", "json", "--host", "/nonexistent.toml",
                    toml_guests[0]], ok=(2,))
         yield "a missing report", json.loads(out)
+
+    def migrate_json(self):
+        """Every example guest moved from each host with units to the next and back (a ring:
+        every host is a source and a target twice), plus a bad guest and a missing host."""
+        with_units = [h for h in HOSTS if os.path.isdir(f"{h}/sys/class/iommu")]
+        guests = sorted(p for p in glob.glob(f"{EXAMPLES}/*.toml")
+                        if not os.path.basename(p).startswith("bad-"))
+        ring = list(zip(with_units, with_units[1:] + with_units[:1]))
+        for a, b in ring + [(b, a) for a, b in ring]:
+            if True:
+                out = run([self.compat, "migrate", "--format", "json", "--from", a, "--to", b]
+                          + guests, ok=(0, 1, 3))
+                yield f"migrate {a} -> {b}", json.loads(out)
+        out = run([self.compat, "migrate", "--format", "json", "--from", with_units[0], "--to",
+                   "/nonexistent.toml", f"{EXAMPLES}/bad-values.toml"], ok=(2,))
+        yield "migrate to a missing report", json.loads(out)
+
+    def baseline_json(self):
+        """Every model over all hosts with units, and over each host alone; and two hosts of
+        which one holds the other back (the fixtures together have no single such host)."""
+        with_units = [h for h in HOSTS if os.path.isdir(f"{h}/sys/class/iommu")]
+        out = run([self.compat, "baseline", "--format", "json", "fake-sysfs/hosts/intel-icx-2s",
+                   "fake-sysfs/hosts/intel-client"])
+        yield "baseline of a large and a small host", json.loads(out)
+        for model in MODELS:
+            out = run([self.compat, "baseline", "--format", "json", "--model", model] + with_units)
+            yield f"baseline {model} of all", json.loads(out)
+            for host in with_units:
+                out = run([self.compat, "baseline", "--format", "json", "--model", model, host])
+                yield f"baseline {model} of {host}", json.loads(out)
 
     def guest(self):
         """Good guest files: the examples that are not bad-*, suggest's and convert's output."""

@@ -12,6 +12,7 @@
 #include <memory>
 #include <new>
 #include <set>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -27,7 +28,9 @@
 #include "convert.h"
 #include "iommu-compat/compat_format.h"
 #include "iommu-compat/compat_report.h"
+#include "iommu-compat/fleet_format.h"
 #include "libcaps/check.h"
+#include "libcaps/fleet.h"
 #include "libcaps/guest.h"
 #include "libcaps/guest_vmm.h"
 #include "libcaps/host_report.h"
@@ -47,7 +50,7 @@ constexpr int kExitNoGuest = 1;
 constexpr int kExitBadInput = 2;
 constexpr int kExitWriteFailed = 4;
 
-constexpr std::string_view kSubcommands[] = {"check", "suggest", "convert"};
+constexpr std::string_view kSubcommands[] = {"check", "suggest", "convert", "migrate", "baseline"};
 
 /// Guest files and host reports larger than this are not ours.
 constexpr std::uintmax_t kInputLimit = 64 << 20;
@@ -73,6 +76,24 @@ struct SuggestOptions {
   std::string model;
   std::string format = "toml";
   std::string qemu_version;
+  std::string output;
+};
+
+struct MigrateOptions {
+  std::string from;
+  std::string to;
+  std::vector<std::string> guests;
+  std::string backend = "auto";
+  std::string qemu_version;
+  std::string format = "text";
+  std::string output;
+};
+
+struct BaselineOptions {
+  std::vector<std::string> hosts;
+  std::string model;  // empty: the one model of every unit
+  std::string backend = "auto";
+  std::string format = "text";
   std::string output;
 };
 
@@ -460,6 +481,175 @@ int run_suggest(const SuggestOptions& options) {
   return kExitOk;
 }
 
+// ---------------------------------------------------------------------------------------------
+// migrate and baseline: a HOST argument is told by what it is, so one word names any host
+// check takes: "/" the live host, a directory holding sys/ a tree, another directory every
+// *.toml report in it (as --host DIR), a file a host report.
+
+/// Whether `value` names a tree (the live root or a directory with sys/) rather than reports.
+bool is_tree(const std::string& value) {
+  std::error_code ec;
+  if (std::filesystem::path(value).lexically_normal() == "/") return true;
+  return std::filesystem::is_directory(std::filesystem::path(value) / "sys", ec);
+}
+
+/// The hosts one HOST word names (several for a directory of reports).
+std::vector<HostInput> load_host_words(const std::vector<std::string>& words,
+                                       const std::string& backend) {
+  std::vector<HostInput> out;
+  for (const std::string& word : words) {
+    if (is_tree(word)) {
+      out.push_back({word, read_tree(word, backend)});
+      continue;
+    }
+    for (const ReportPath& report : expand_reports({word})) {
+      if (report.error) {
+        out.push_back({report.path, tl::unexpected(*report.error)});
+      } else {
+        out.push_back({report.path, load_report(report.path)});
+      }
+    }
+  }
+  return out;
+}
+
+/// The report files among HOST words (for the --output check), and the trees.
+void split_host_words(const std::vector<std::string>& words, std::vector<std::string>& files,
+                      std::vector<std::string>& roots) {
+  for (const std::string& word : words) {
+    if (is_tree(word)) {
+      roots.push_back(word);
+      continue;
+    }
+    for (const ReportPath& report : expand_reports({word})) files.push_back(report.path);
+  }
+}
+
+std::string check_backend_words(const std::string& backend, const std::vector<std::string>& words) {
+  for (const std::string& word : words) {
+    if (!is_tree(word)) continue;
+    if (std::string problem = tools::backend_problem(backend, word); !problem.empty()) {
+      return problem;
+    }
+  }
+  return {};
+}
+
+/// One host from --from or --to: exactly one, loaded; else the error to print.
+caps::Result<caps::Host> load_one_host(const std::string& option, const std::string& word,
+                                       const std::string& backend) {
+  std::vector<HostInput> hosts = load_host_words({word}, backend);
+  if (hosts.size() != 1) {
+    return caps::make_error(word, option + " takes one host; this directory holds " +
+                                      std::to_string(hosts.size()) + " reports");
+  }
+  return std::move(hosts.front().host);
+}
+
+/// Exit: the worst guest's target verdict (0 compatible, 1 incompatible, 3 undecided), 2 bad
+/// input (a host or guest unusable), 4 the output could not be written.
+int run_migrate(const MigrateOptions& options) {
+  if (std::string error = check_backend_words(options.backend, {options.from, options.to});
+      !error.empty()) {
+    return usage_error(error);
+  }
+  const caps::Result<caps::QemuVersion> version = qemu_version(options.qemu_version);
+  if (!version) return usage_error(version.error().to_string());
+  std::optional<tools::OutputTarget> target;
+  if (!options.output.empty()) {
+    std::vector<std::string> files = options.guests;
+    std::vector<std::string> roots;
+    split_host_words({options.from, options.to}, files, roots);
+    target = check_output(options.output, files, roots);
+    if (!target) return kExitBadInput;
+  }
+  const std::unique_ptr<tools::OutputFile> out = open_output(target);
+  if (!out) return kExitWriteFailed;
+  const caps::Result<caps::Host> from = load_one_host("--from", options.from, options.backend);
+  const caps::Result<caps::Host> to = load_one_host("--to", options.to, options.backend);
+  // Errors go to stderr too (once each), so a CI log shows why a run was bad-input.
+  if (!from) print_error(from.error().to_string());
+  if (!to) print_error(to.error().to_string());
+  std::vector<tools::MigratePair> pairs;
+  for (const std::string& path : options.guests) {
+    GuestInput guest = load_guest(path, *version, false);
+    for (const caps::Error& e : guest.errors) print_error(e.to_string());
+    tools::MigratePair pair{path, from ? from->root : options.from, to ? to->root : options.to,
+                            std::nullopt, std::move(guest.errors)};
+    if (!from) pair.errors.push_back(from.error());
+    if (!to) pair.errors.push_back(to.error());
+    if (guest.guest && from && to) pair.migration = caps::compare_migration(*guest.guest, *from, *to);
+    pairs.push_back(std::move(pair));
+  }
+  caps::Verdict overall = caps::Verdict::kCompatible;
+  for (const tools::MigratePair& pair : pairs) overall = tools::worse_verdict(overall, pair.verdict());
+  if (options.format == "json") {
+    tools::format_migrate_json(pairs, out->stream());
+  } else {
+    tools::format_migrate_text(pairs, out->stream());
+  }
+  if (!commit(*out)) return kExitWriteFailed;
+  return caps::exit_code(overall);
+}
+
+/// The one model of every unit of `hosts`, or empty when they differ or none is known.
+std::string common_model(const std::vector<caps::Host>& hosts) {
+  std::string model;
+  for (const caps::Host& host : hosts) {
+    for (const caps::Unit& unit : host.units) {
+      if (model.empty()) model = unit.model;
+      if (unit.model != model) return {};
+    }
+  }
+  const std::span<const std::string_view> known = caps::model_names();
+  return std::find(known.begin(), known.end(), model) != known.end() ? model : std::string();
+}
+
+/// Exit: 0 printed, 1 a host has no IOMMU unit, 2 bad input (or no --model where the units'
+/// models differ), 4 the output could not be written.
+int run_baseline(const BaselineOptions& options) {
+  if (std::string error = check_backend_words(options.backend, options.hosts); !error.empty()) {
+    return usage_error(error);
+  }
+  std::optional<tools::OutputTarget> target;
+  if (!options.output.empty()) {
+    std::vector<std::string> files;
+    std::vector<std::string> roots;
+    split_host_words(options.hosts, files, roots);
+    target = check_output(options.output, files, roots);
+    if (!target) return kExitBadInput;
+  }
+  std::vector<caps::Host> hosts;
+  bool bad = false;
+  for (HostInput& input : load_host_words(options.hosts, options.backend)) {
+    if (!input.host) {
+      print_error(input.host.error().to_string());
+      bad = true;
+      continue;
+    }
+    hosts.push_back(std::move(*input.host));
+  }
+  if (bad) return kExitBadInput;
+  std::string model = options.model;
+  if (model.empty() && (model = common_model(hosts)).empty()) {
+    return usage_error("--model: the hosts' units are not all of one known model; name it");
+  }
+  const caps::Result<caps::Baseline> baseline = caps::fleet_baseline(model, hosts);
+  if (!baseline) {
+    print_error(baseline.error().to_string());
+    return kExitNoGuest;
+  }
+  const std::unique_ptr<tools::OutputFile> out = open_output(target);
+  if (!out) return kExitWriteFailed;
+  if (options.format == "json") {
+    tools::format_baseline_json(*baseline, out->stream());
+  } else {
+    tools::format_baseline_text(*baseline, out->stream());
+  }
+  if (!commit(*out)) return kExitWriteFailed;
+  return kExitOk;
+}
+
 /// Exit 1 when the output could not carry every fact of the input (each named on stderr).
 int run_convert(const ConvertOptions& options) {
   const caps::Result<caps::QemuVersion> version = qemu_version(options.qemu_version);
@@ -600,6 +790,70 @@ int run(int argc, char** argv) {
       ->type_name("INPUT")
       ->required();
 
+  MigrateOptions migrate;
+  CLI::App* migrate_cmd = app.add_subcommand(
+      "migrate",
+      "Will each GUEST, running on the --from host, also work on the --to host? Prints both "
+      "verdicts and the blockers: what the guest relies on that the target lacks. HOST: the "
+      "live host /, a tree holding sys/, or a host report. Exit: the worst target verdict "
+      "(0 compatible, 1 incompatible, 3 undecided), 2 bad input, 4 the output could not be "
+      "written");
+  migrate_cmd->add_option("--from", migrate.from, "The host the guest runs on")
+      ->type_name("HOST")
+      ->required();
+  migrate_cmd->add_option("--to", migrate.to, "The host it would move to")
+      ->type_name("HOST")
+      ->required();
+  migrate_cmd->add_option("--format", migrate.format, "Output format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  migrate_cmd
+      ->add_option("--backend", migrate.backend,
+                   "How to read trees. auto: udev for the root /, else dir; udev needs the root /")
+      ->check(CLI::IsMember({"auto", "dir", "udev"}))
+      ->capture_default_str();
+  migrate_cmd
+      ->add_option("--qemu-version", migrate.qemu_version,
+                   "The QEMU release the VMM rules judge by (default: 11.0, the newest cited)")
+      ->type_name("X.Y");
+  migrate_cmd
+      ->add_option("--output", migrate.output, "Write to FILE (atomically) instead of stdout")
+      ->type_name("FILE");
+  migrate_cmd
+      ->add_option("guests", migrate.guests,
+                   "Guests: guest files (TOML), QEMU command lines or libvirt domain XML")
+      ->type_name("GUEST")
+      ->required();
+
+  BaselineOptions baseline;
+  CLI::App* baseline_cmd = app.add_subcommand(
+      "baseline",
+      "Print the most capable guest every HOST supports, and per host what it adds and what "
+      "it holds the fleet back by. HOST: the live host /, a tree holding sys/, a host report or "
+      "a directory of them. Exit: 0 printed, 1 a host has no IOMMU unit, 2 bad input, 4 the "
+      "output could not be written");
+  baseline_cmd
+      ->add_option("--model", baseline.model,
+                   "The vIOMMU model (default: the model of every unit, when they agree)")
+      ->check(CLI::IsMember(
+          std::vector<std::string>(caps::model_names().begin(), caps::model_names().end())));
+  baseline_cmd
+      ->add_option("--format", baseline.format,
+                   "text: a guest file with the per-host comparison in comments; json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  baseline_cmd
+      ->add_option("--backend", baseline.backend,
+                   "How to read trees. auto: udev for the root /, else dir; udev needs the root /")
+      ->check(CLI::IsMember({"auto", "dir", "udev"}))
+      ->capture_default_str();
+  baseline_cmd
+      ->add_option("--output", baseline.output, "Write to FILE (atomically) instead of stdout")
+      ->type_name("FILE");
+  baseline_cmd->add_option("hosts", baseline.hosts, "The fleet's hosts")
+      ->type_name("HOST")
+      ->required();
+
   if (std::string problem = unknown_subcommand(argc, argv); !problem.empty()) {
     return usage_error(problem);
   }
@@ -611,6 +865,8 @@ int run(int argc, char** argv) {
   }
   if (check_cmd->parsed()) return run_check(check);
   if (convert_cmd->parsed()) return run_convert(convert);
+  if (migrate_cmd->parsed()) return run_migrate(migrate);
+  if (baseline_cmd->parsed()) return run_baseline(baseline);
   return run_suggest(suggest);
 }
 

@@ -246,6 +246,14 @@ class Builder {
 }  // namespace
 
 Result<Suggestion> suggest_guest(std::string_view model, const std::vector<Host>& hosts) {
+  std::vector<const Host*> pointers;
+  pointers.reserve(hosts.size());
+  for (const Host& host : hosts) pointers.push_back(&host);
+  return suggest_guest_for(model, pointers);
+}
+
+Result<Suggestion> suggest_guest_for(std::string_view model,
+                                     const std::vector<const Host*>& hosts) {
   const ModelInfo* info = find_model(model);
   if (info == nullptr) {
     return make_error("model", "unknown vIOMMU model \"" + std::string(model) + "\" (use " +
@@ -253,11 +261,11 @@ Result<Suggestion> suggest_guest(std::string_view model, const std::vector<Host>
   }
   if (hosts.empty()) return make_error("", "no host to suggest a guest for");
   std::vector<HostUnit> units;
-  for (const Host& host : hosts) {
-    if (host.units.empty()) {
-      return make_error(host.root, "no IOMMU unit: no vIOMMU can run on this host");
+  for (const Host* host : hosts) {
+    if (host->units.empty()) {
+      return make_error(host->root, "no IOMMU unit: no vIOMMU can run on this host");
     }
-    for (const Unit& unit : host.units) units.push_back({&host, &unit});
+    for (const Unit& unit : host->units) units.push_back({host, &unit});
   }
   return Builder(*info, std::move(units)).build();
 }
