@@ -182,6 +182,8 @@ void widths(const Regs& r, Normalized& n) {
       n.extra.insert_or_assign("max_pasids", number(uint64_t{1} << ssid));
     }
     n.extra.insert_or_assign("sid_bits", number((*idr1)["SIDSIZE"]));
+    n.evidence.insert_or_assign(
+        "sid_bits", because({idr1->show("SIDSIZE")}, std::to_string((*idr1)["SIDSIZE"]) + " bits"));
   }
   // The input address a DMA domain takes: the kernel's default domain is stage 1 when S1P
   // (48-bit VA, 52 with IDR5.VAX = 1; arm_smmu_domain_finalise() also caps it at the CPU's
@@ -250,10 +252,17 @@ void idr0_properties(const Reg& idr0, Normalized& n) {
                               because({idr0.show("TTF")}, listed.empty() ? "none" : listed));
   n.caps.pgtable_formats = std::move(formats);
 
+  // Facts an accelerated vSMMU is checked against (check_rules_smmuv3.cc): extras, each with
+  // its evidence.
   auto& x = n.extra;
   static constexpr std::string_view kEndian[] = {"mixed", "reserved", "little", "big"};
   x.insert_or_assign("tt_endian", Scalar{std::string(kEndian[idr0["TTENDIAN"]])});
   x.insert_or_assign("stream_table_levels", number(idr0["ST_LEVEL"] == kStLevel2 ? 2 : 1));
+  n.evidence.insert_or_assign("tt_endian",
+                              because({idr0.show("TTENDIAN")}, kEndian[idr0["TTENDIAN"]]));
+  n.evidence.insert_or_assign(
+      "stream_table_levels",
+      because({idr0.show("ST_LEVEL")}, idr0["ST_LEVEL"] == kStLevel2 ? "2 levels" : "linear"));
   x.insert_or_assign("coherent_walks", flag(idr0.on("COHACC")));
   x.insert_or_assign("cd_2level", flag(idr0.on("CD2L")));
   x.insert_or_assign("stage1", flag(idr0.on("S1P")));
@@ -276,10 +285,15 @@ void other_extras(const Regs& r, Normalized& n) {
   auto& x = n.extra;
   if (const auto& idr3 = r.idr[3]) {
     x.insert_or_assign("range_invalidation", flag(idr3->on("RIL")));
+    n.evidence.insert_or_assign("range_invalidation",
+                                because({idr3->show("RIL")}, true_false(idr3->on("RIL"))));
     x.insert_or_assign("bbml", number((*idr3)["BBML"]));
   }
   if (const auto& idr5 = r.idr[5]) {
     x.insert_or_assign("granules", Scalar{granules(*idr5)});
+    n.evidence.insert_or_assign(
+        "granules", because({idr5->show("GRAN4K"), idr5->show("GRAN16K"), idr5->show("GRAN64K")},
+                            granules(*idr5)));
     x.insert_or_assign("va_bits", number((*idr5)["VAX"] == kVax52 ? 52 : 48));
     x.insert_or_assign("stall_max", number((*idr5)["STALL_MAX"]));
   }
