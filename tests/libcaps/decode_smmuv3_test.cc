@@ -100,8 +100,9 @@ std::string extra_str(const Normalized& n, const std::string& key) {
 }
 
 // QEMU's emulated SMMUv3 as smmuv3_init_regs() builds it (hw/arm/smmuv3.c, qemu/qemu commit
-// 017a913af4, the body with IDR3.RIL and IDR3.HAD and without IDR5.GRAN16K, which QEMU 8.0
-// added; Debian 12's QEMU 7.2 is of this generation), with hw/arm/smmuv3-internal.h's
+// 017a913af4, the body with IDR3.RIL and IDR3.HAD and without IDR5.GRAN16K, which later QEMU
+// added; that Debian 12's QEMU 7.2 builds the same is believed, not verified here: the VM tier's
+// SMMUv3 guest settles it), with hw/arm/smmuv3-internal.h's
 // SMMU_IDR1_SIDSIZE 16, SMMU_EVENTQS = SMMU_CMDQS = 19, SMMU_IDR5_OAS 4 (44 bits):
 //   IDR0: S1P (bit 1) 0x2 | TTF=2 (<<2) 0x8 | COHACC (bit 4) 0x10 | ASID16 (bit 12) 0x1000 |
 //         TTENDIAN=2 (<<21) 0x400000 | STALL_MODEL=1 (<<24) 0x1000000 |
