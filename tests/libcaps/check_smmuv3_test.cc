@@ -13,6 +13,7 @@
 
 #include "libcaps/check.h"
 #include "libcaps/decode.h"
+#include "libcaps/suggest.h"
 
 namespace caps {
 namespace {
@@ -180,6 +181,28 @@ TEST(CheckSmmuv3, OtherModelsAreLeftToTheModelRule) {
   const Report r = check(accel_guest(), host_of(u));
   for (std::string_view rule : kRules) EXPECT_EQ(of_rule(r, rule)[0].outcome, Outcome::kPass);
   EXPECT_EQ(of_rule(r, "model")[0].outcome, Outcome::kFail);
+}
+
+TEST(SuggestSmmuv3, NestedOnlyWhereTheAcceleratedChecksPass) {
+  auto good = suggest_guest("arm-smmu-v3", {host_of(smmu_unit(kGoodIdr))});
+  ASSERT_TRUE(good.has_value());
+  ASSERT_TRUE(good->guest.viommu.nested.has_value());
+  EXPECT_TRUE(good->guest.viommu.nested->value);
+  EXPECT_NE(check(good->guest, host_of(smmu_unit(kGoodIdr))).verdict, Verdict::kIncompatible);
+
+  // No RIL: hardware nesting (S1P+S2P) is there, but QEMU's accelerated vSMMU would be refused.
+  auto no_ril = suggest_guest("arm-smmu-v3",
+                              {host_of(smmu_unit({0x0840101b, 0x510, 0, 0, 0, 0x75}))});
+  ASSERT_TRUE(no_ril.has_value());
+  EXPECT_FALSE(no_ril->guest.viommu.nested.has_value());
+  bool noted = false;
+  for (const SuggestNote& n : no_ril->notes) {
+    if (n.key == "nested") {
+      noted = true;
+      EXPECT_NE(n.reason.find("smmuv3.range_invalidation"), std::string::npos) << n.reason;
+    }
+  }
+  EXPECT_TRUE(noted);
 }
 
 }  // namespace

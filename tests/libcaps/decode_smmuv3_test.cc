@@ -223,12 +223,13 @@ TEST(DecodeSmmuv3, EveryOasEncoding) {
   EXPECT_NE(d.normalized.diagnostics[0].message.find("OAS=7"), std::string::npos);
 }
 
-TEST(DecodeSmmuv3, ReservedEncodingsLeavePropertiesUnknown) {
+TEST(DecodeSmmuv3, ReservedEncodingsWarnAndFollowTheKernel) {
   // HTTU=3 (0xc0), STALL_MODEL=3 (0x3000000), TTF=2; SSIDSIZE 21 (0x540).
   const Smmuv3Decoded d = decode_smmuv3({0x030000ca, 0x540, 0, 0, 0, 0x5}, 0, 0);
   const Normalized& n = d.normalized;
-  EXPECT_EQ(n.caps.httu, std::nullopt);
-  EXPECT_EQ(n.caps.dirty_tracking, std::nullopt);
+  // HTTU=3: SMMUv3.4's access+dirty+table-AF, which the kernel does not enable (none).
+  EXPECT_EQ(n.caps.httu, Httu::kNone);
+  EXPECT_EQ(n.caps.dirty_tracking, false);
   EXPECT_EQ(n.caps.stall, std::nullopt);
   EXPECT_EQ(n.caps.ssid_bits, std::nullopt);
   EXPECT_EQ(n.diagnostics.size(), 3u);
@@ -277,6 +278,27 @@ TEST(DecodeSmmuv3, HwInfoStructFlagsAndReserved) {
   d = decode_smmuv3(info);
   EXPECT_EQ(d.normalized.diagnostics.size(), 2u);
   EXPECT_EQ(d.normalized.caps, decode_smmuv3(kQemu72Idr, 0, 1).normalized.caps);
+}
+
+TEST(DecodeSmmuv3, KernelErrataByIidr) {
+  // Full-featured IDRs; IIDR = ProductID [31:20] | Variant [19:16] | Revision [15:12] | 0x43b.
+  const std::array<uint32_t, 6> idr = {0x080914bf, 0x520, 0, 0x400, 0, 0x476};
+  // MMU-600 r1p0: 0x483 << 20 = 0x48300000 | 1 << 16 | 0x43b -> no nesting; BTM stays.
+  Normalized n = decode_smmuv3(idr, 0x4831043b, 0).normalized;
+  EXPECT_EQ(n.caps.nested, false);
+  EXPECT_EQ(n.caps.btm, true);
+  EXPECT_NE(n.evidence.at("nested").find("erratum 1209401"), std::string::npos);
+  // MMU-600 r2p0: nesting kept.
+  EXPECT_EQ(decode_smmuv3(idr, 0x4832043b, 0).normalized.caps.nested, true);
+  // MMU-700 r1p0 (variant 1, revision 0): no BTM, no nesting; r1p1: nesting kept, BTM not.
+  n = decode_smmuv3(idr, 0x4871043b, 0).normalized;
+  EXPECT_EQ(n.caps.btm, false);
+  EXPECT_EQ(n.caps.nested, false);
+  n = decode_smmuv3(idr, 0x4871143b, 0).normalized;
+  EXPECT_EQ(n.caps.btm, false);
+  EXPECT_EQ(n.caps.nested, true);
+  // Another implementer: nothing changes.
+  EXPECT_EQ(decode_smmuv3(idr, 0x4871043c, 0).normalized.caps.btm, true);
 }
 
 }  // namespace

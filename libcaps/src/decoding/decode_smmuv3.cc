@@ -137,7 +137,10 @@ void set_width(Normalized& n, std::optional<int>& property, std::string_view nam
 void reserved_encodings(const Regs& r, Normalized& n) {
   if (const auto& idr0 = r.idr[0]) {
     if ((*idr0)["TTF"] == 0) warn(n, "idr0.TTF=0 is reserved (no translation table format)");
-    if ((*idr0)["HTTU"] == 3) warn(n, "idr0.HTTU=3 is reserved, httu unknown");
+    if ((*idr0)["HTTU"] == 3)
+      warn(n,
+           "idr0.HTTU=3 (SMMUv3.4: access, dirty and table access flags) is not a value the "
+           "kernel's arm_smmu_get_httu() knows: it enables no HTTU, so httu is none");
     if ((*idr0)["STALL_MODEL"] == 3) warn(n, "idr0.STALL_MODEL=3 is reserved, stall unknown");
     if ((*idr0)["TTENDIAN"] == 1) warn(n, "idr0.TTENDIAN=1 is reserved");
     if ((*idr0)["ST_LEVEL"] > kStLevel2)
@@ -205,20 +208,17 @@ void widths(const Regs& r, Normalized& n) {
 }
 
 void idr0_properties(const Reg& idr0, Normalized& n) {
+  // arm_smmu_get_httu(): HTTU 2 sets ARM_SMMU_FEAT_HD and HA, 1 sets HA; 0 and 3 (defined by
+  // SMMUv3.4, unknown to the kernel) set neither.
   const uint64_t httu = idr0["HTTU"];
-  if (httu != 3) {
-    n.caps.httu = httu == kHttuAccessDirty ? Httu::kAccessDirty
-                  : httu == kHttuAccess    ? Httu::kAccess
-                                           : Httu::kNone;
-    n.evidence.insert_or_assign("httu", because({idr0.show("HTTU")}, to_string(*n.caps.httu)));
-  }
+  n.caps.httu = httu == kHttuAccessDirty ? Httu::kAccessDirty
+                : httu == kHttuAccess    ? Httu::kAccess
+                                         : Httu::kNone;
+  n.evidence.insert_or_assign("httu", because({idr0.show("HTTU")}, to_string(*n.caps.httu)));
   // arm_smmu_dbm_capable(): dirty tracking (IOMMU_CAP_DIRTY_TRACKING, iommufd's
-  // IOMMU_HW_CAP_DIRTY_TRACKING) needs HTTU access+dirty and coherent table walks.
-  if (httu != 3) {
-    set_flag(n, n.caps.dirty_tracking, "dirty_tracking",
-             httu == kHttuAccessDirty && idr0.on("COHACC"),
-             {idr0.show("HTTU"), idr0.show("COHACC")});
-  }
+  // IOMMU_HW_CAP_DIRTY_TRACKING) needs ARM_SMMU_FEAT_HD and coherent table walks.
+  set_flag(n, n.caps.dirty_tracking, "dirty_tracking",
+           httu == kHttuAccessDirty && idr0.on("COHACC"), {idr0.show("HTTU"), idr0.show("COHACC")});
   const uint64_t stall = idr0["STALL_MODEL"];
   if (stall != 3) {
     // STALL_MODEL 0: stall and terminate (ARM_SMMU_FEAT_STALLS), 1: terminate only, 2: stall
@@ -271,6 +271,36 @@ void idr0_properties(const Reg& idr0, Normalized& n) {
   x.insert_or_assign("msi", flag(idr0.on("MSI")));
   x.insert_or_assign("hyp", flag(idr0.on("HYP")));
   x.insert_or_assign("term_model_abort_only", flag(idr0.on("TERM_MODEL")));
+}
+
+// arm_smmu_device_iidr_probe() (arm-smmu-v3.c; arm-smmu-v3-common.c in newer trees): Arm
+// errata turn features off by IIDR. MMU-600 (implementer 0x43b, product 0x483) before r2: no
+// nesting (erratum 1209401). MMU-700 (0x487): no BTM (erratum 2812531) and, before r1p1, no
+// nesting (errata 2268618, 2812531; older trees turn nesting off on every MMU-700).
+constexpr uint64_t kImplementerArm = 0x43b;
+constexpr uint64_t kProductMmu600 = 0x483;
+constexpr uint64_t kProductMmu700 = 0x487;
+
+void iidr_errata(const Reg& iidr, Normalized& n) {
+  if (iidr["Implementer"] != kImplementerArm) return;
+  const uint64_t product = iidr["ProductID"];
+  const uint64_t variant = iidr["Variant"];
+  const uint64_t revision = iidr["Revision"];
+  const Facts facts = {iidr.show("Implementer"), iidr.show("ProductID"), iidr.show("Variant"),
+                       iidr.show("Revision")};
+  auto turn_off = [&](std::optional<bool>& property, const std::string& name,
+                      std::string_view erratum) {
+    if (property != true) return;
+    property = false;
+    n.evidence[name] += "; " + because(facts, "false (" + std::string(erratum) + ")");
+  };
+  if (product == kProductMmu600 && variant < 2) {
+    turn_off(n.caps.nested, "nested", "Arm MMU-600 erratum 1209401");
+  } else if (product == kProductMmu700) {
+    turn_off(n.caps.btm, "btm", "Arm MMU-700 erratum 2812531");
+    if (variant < 1 || (variant == 1 && revision < 1))
+      turn_off(n.caps.nested, "nested", "Arm MMU-700 errata 2268618, 2812531");
+  }
 }
 
 std::string granules(const Reg& idr5) {
@@ -333,6 +363,7 @@ Normalized normalize_smmuv3(const std::array<const Register*, 6>& idr, const Reg
   reserved_encodings(r, n);
   widths(r, n);
   if (r.idr[0]) idr0_properties(*r.idr[0], n);
+  if (r.iidr) iidr_errata(*r.iidr, n);
   other_extras(r, n);
   return n;
 }
