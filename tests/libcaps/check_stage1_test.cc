@@ -67,7 +67,7 @@ Unit smmu_unit(int ssid_bits, bool ats, std::optional<bool> cd2l) {
   u.caps.ats = ats;
   if (cd2l) {
     u.registers.push_back(
-        {"idr0", testing::make_register("IDR0", 0, {{"CD2L", *cd2l ? 1u : 0u}}), std::nullopt,
+        {"idr0", testing::make_register("SMMU_IDR0", 0, {{"CD2L", *cd2l ? 1u : 0u}}), std::nullopt,
          ""});
   }
   return u;

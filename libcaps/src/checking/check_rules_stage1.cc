@@ -31,7 +31,7 @@ std::string_view model_of(Stage1Type type) {
   return type == Stage1Type::kArmSmmuV3 ? kModelArmSmmuV3 : kModelIntelVtd;
 }
 
-/// A decoded field of the unit's register `reg` ("CAP_REG", "ECAP_REG", "IDR0"), if read.
+/// A decoded field of the unit's register `reg` ("CAP_REG", "ECAP_REG", "SMMU_IDR0"), if read.
 std::optional<uint64_t> field_of(const Unit& unit, std::string_view reg, std::string_view field) {
   for (const RegisterFile& file : unit.registers) {
     if (file.main.name == reg) return file.main.field(field);
@@ -376,7 +376,7 @@ void stage1_s1fmt(const Context& ctx, Sink& out) {
                   "s1fmt = " + quoted(to_string(s->s1fmt->value)) + " needs no 2-level support");
     });
   }
-  needs_field(ctx, out, key, pos, "IDR0", "CD2L", "2-level context-descriptor tables",
+  needs_field(ctx, out, key, pos, "SMMU_IDR0", "CD2L", "2-level context-descriptor tables",
               "Arm IHI 0070: S1Fmt 2-level without SMMU_IDR0.CD2L makes the STE ILLEGAL",
               "set s1fmt = \"linear\"");
 }
