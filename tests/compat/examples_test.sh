@@ -98,8 +98,10 @@ for h in $(fixtures); do want[vfio-nic-shared-group:$h]=incompatible; done
 # (amd-vi-pasid-off-by-one); a VT-d table only 64-byte aligned and s1dss on an intel table
 # (intel-vtd-table-from-smmu); version 2, 40 bytes, base_ptr 0, pasid_bits 0
 # (pasid-table-placeholders).
+# intel-vtd-stage1-refused: no fixture has cap.FL5LP for its 5-level stage 1, and its table
+# pointer is misaligned; arm-smmuv3-stage1-refused: a nested Config and EATS split (-EIO).
 for g in intel-vtd-sva-over-quota amd-vi-pasid-off-by-one intel-vtd-table-from-smmu \
-         pasid-table-placeholders; do
+         pasid-table-placeholders intel-vtd-stage1-refused arm-smmuv3-stage1-refused; do
   for h in $(fixtures); do want[$g:$h]=incompatible; done
 done
 # pasid-table-host-format: arm-smmuv3-nested fits (host table on arm-smmu-v3: 64-byte aligned,

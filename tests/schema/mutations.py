@@ -181,7 +181,10 @@ SPECS = {
                   "/viommu/ssid_bits", "/viommu/httu", "/viommu/stall", "/viommu/btm",
                   "/viommu/pgtable_format", "/viommu/nested", "/viommu/ats",
                   "/viommu/page_requests", "/viommu/dirty_tracking", "/viommu/units",
-                  "/pasid_table/s1dss", "/pasid_alloc/quota"],
+                  "/pasid_table/s1dss", "/pasid_alloc/quota", "/stage1",
+                  "/stage1/addr_width", "/stage1/sre", "/stage1/eafe", "/stage1/wpe",
+                  "/stage1/pgtbl_addr", "/stage1/config", "/stage1/s1fmt", "/stage1/s1cdmax",
+                  "/stage1/s1dss", "/stage1/s1_context_ptr", "/stage1/eats"],
         free_text=["/viommu/pgtable_format", "/viommu/units/*", "/device/*/bdf"],
         ranges={
             "/format": (1, 1), "/viommu/input_bits": WIDTH_ADDRESS,
@@ -190,7 +193,9 @@ SPECS = {
             "/pasid_table/bytes": (0, None), "/pasid_table/base_ptr": (0, None),
             "/pasid_table/pasid_bits": (0, 255), "/pasid_alloc/min": (0, None),
             "/pasid_alloc/max": (0, None), "/pasid_alloc/count": (0, None),
-            "/pasid_alloc/quota": (0, None),
+            "/pasid_alloc/quota": (0, None), "/stage1/addr_width": (0, 64),
+            "/stage1/s1cdmax": (0, 31), "/stage1/pgtbl_addr": (0, None),
+            "/stage1/s1_context_ptr": (0, None),
         },
         augment=guest_augment),
 }

@@ -140,6 +140,31 @@ Conversion convert_guest(const caps::Guest& guest, std::string_view to, caps::Qe
   if (alloc(guest.pasid_alloc) != alloc(back->pasid_alloc)) {
     c.losses.push_back("[pasid_alloc]: in the input, not expressible in " + std::string(to));
   }
+  // [stage1]: a VMM writes none, but reads one back from its nesting option (derive_stage1);
+  // anything else the input's section says is lost.
+  const auto stage1 = [](const std::optional<caps::GuestStage1>& s) {
+    std::optional<caps::GuestStage1> copy = s;
+    if (!copy) return copy;
+    const auto strip = [](auto& located) {
+      if (located) located->pos = {};
+    };
+    copy->pos = copy->type.pos = {};
+    strip(copy->addr_width);
+    strip(copy->sre);
+    strip(copy->eafe);
+    strip(copy->wpe);
+    strip(copy->pgtbl_addr);
+    strip(copy->config);
+    strip(copy->s1fmt);
+    strip(copy->s1cdmax);
+    strip(copy->s1dss);
+    strip(copy->s1_context_ptr);
+    strip(copy->eats);
+    return copy;
+  };
+  if (stage1(guest.stage1) != stage1(back->stage1)) {
+    c.losses.push_back("[stage1]: in the input, not expressible in " + std::string(to));
+  }
   compare_vmm(guest, *back, to, c.losses);
   return c;
 }

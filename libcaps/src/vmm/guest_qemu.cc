@@ -121,6 +121,32 @@ std::string normalize_bdf(std::string value) {
   return value;
 }
 
+/// A nesting vIOMMU hands the kernel stage-1 data ([stage1]); what it can ask for at most
+/// follows from the vIOMMU's own options, so the checker sees it without a [stage1] section.
+/// intel-iommu x-flts=on: QEMU requires aw-bits=48 with it (vtd_decide_config) and advertises
+/// neither ECAP.SRS nor ECAP.EAFS nor CAP.FL5LP (vtd_cap_init sets SMTS and FLTS only), so a
+/// guest's first-stage tables are 4-level without SRE or EAFE. arm-smmuv3 accel=on: the guest
+/// builds stage-1 vSTEs. Its S1CDMax (at most ssidsize) and EATS (translate with ats=on) are
+/// left out: width.ssid_bits and feature.ats judge those facts already, with the option's name.
+void derive_stage1(Guest& guest) {
+  const GuestViommu& v = guest.viommu;
+  if (!v.nested || !v.nested->value) return;
+  GuestStage1 s;
+  s.pos = v.nested->pos;
+  if (v.model.value == kModelIntelVtd) {
+    s.type = {Stage1Type::kVtdS1, v.nested->pos};
+    s.addr_width = Located<int>{48, v.input_bits ? v.input_bits->pos : v.nested->pos};
+    s.sre = Located<bool>{false, v.nested->pos};
+    s.eafe = Located<bool>{false, v.nested->pos};
+  } else if (v.model.value == kModelArmSmmuV3) {
+    s.type = {Stage1Type::kArmSmmuV3, v.nested->pos};
+    s.config = Located<SteConfig>{SteConfig::kS1Trans, v.nested->pos};
+  } else {
+    return;
+  }
+  guest.stage1 = std::move(s);
+}
+
 /// finish_guest's work: the errors, `guest` filled in.
 std::vector<Error> derive_guest(Guest& guest) {
   const GuestVmm& vmm = guest.vmm;
@@ -174,6 +200,7 @@ std::vector<Error> derive_guest(Guest& guest) {
     v.nested = bool_fact(vmm, smmu, "nested");
     v.ats = bool_fact(vmm, smmu, "ats");
   }
+  derive_stage1(guest);
   std::vector<Error> errors;
   for (const VmmSetting& s : vmm.settings) {
     if (s.name == "vfio-platform.host") {
