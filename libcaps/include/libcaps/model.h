@@ -135,7 +135,7 @@ struct Unit {
   std::vector<std::string> devices;  // names under devices/, natural order
   Diagnostics diagnostics;
   /// IOMMU_GET_HW_INFO through a device this unit serves; nullopt when not asked or no answer.
-  std::optional<IommufdUnitInfo> iommufd;
+  std::optional<IommufdUnitInfo> iommufd = std::nullopt;
 
   bool operator==(const Unit&) const = default;
 };
@@ -221,7 +221,7 @@ struct Device {
   /// False when the `driver` link exists but could not be read: bound or not is unknown.
   bool driver_known = true;
   /// A vfio-pci function with a vfio cdev, when iommufd was asked about it.
-  std::optional<IommufdDeviceInfo> iommufd;
+  std::optional<IommufdDeviceInfo> iommufd = std::nullopt;
 
   bool operator==(const Device&) const = default;
 };
@@ -258,7 +258,7 @@ struct Host {
   std::vector<Device> devices;  // behind a unit, in a group, or on PCI; natural order
   Platform platform;
   Diagnostics diagnostics;
-  IommufdStatus iommufd;
+  IommufdStatus iommufd = {};
 
   const Unit* find_unit(std::string_view name) const;
   const Device* find_device(std::string_view name) const;

@@ -96,6 +96,7 @@ class GuestParser {
   void read_devices(const Found& found, std::vector<GuestDevice>& devices);
   GuestPasidTable read_pasid_table(Scope& scope);
   GuestPasidAlloc read_pasid_alloc(Scope& scope);
+  GuestVfio read_vfio(Scope& scope);
 
   std::optional<Scope> sub_table(const Found& found, std::string path, std::string label);
   void check_keys(Scope& scope, std::span<const std::string_view> known);
@@ -414,6 +415,11 @@ void GuestParser::read_top(const toml::table& top, Guest& guest) {
       guest.pasid_alloc = read_pasid_alloc(*sub);
     }
   }
+  if (Found vfio = find(scope, "vfio", Need::kOptional); vfio.node != nullptr) {
+    if (std::optional<Scope> sub = sub_table(vfio, "vfio", "in [vfio]")) {
+      guest.vfio = read_vfio(*sub);
+    }
+  }
 }
 
 void GuestParser::read_viommu(Scope& scope, GuestViommu& viommu) {
@@ -506,6 +512,16 @@ GuestPasidAlloc GuestParser::read_pasid_alloc(Scope& scope) {
   return alloc;
 }
 
+GuestVfio GuestParser::read_vfio(Scope& scope) {
+  check_keys(scope, kGuestVfioKeys);
+  GuestVfio vfio;
+  vfio.pos = scope.pos;
+  vfio.backend = get_choice(scope, "backend", kGuestVfioBackends);
+  vfio.confidential = get_choice(scope, "confidential", kGuestConfidentialKinds);
+  vfio.migration = get_bool(scope, "migration");
+  return vfio;
+}
+
 /// A TOML basic string.
 std::string toml_string(std::string_view text) { return string_literal(text); }
 
@@ -569,6 +585,13 @@ std::string write_guest(const Guest& guest) {
     out += "max = " + std::to_string(a->max.value) + "\n";
     out += "count = " + std::to_string(a->count.value) + "\n";
     out += "quota = " + std::to_string(a->quota.value) + "\n";
+  }
+
+  if (const std::optional<GuestVfio>& f = guest.vfio) {
+    out += "\n[vfio]\n";
+    put(out, "backend", f->backend);
+    put(out, "confidential", f->confidential);
+    put(out, "migration", f->migration);
   }
   return out;
 }

@@ -18,8 +18,8 @@
 namespace caps {
 
 /// Keys of each table of the guest file, in the order write_guest emits them.
-inline constexpr std::array<std::string_view, 5> kGuestTopKeys = {"format", "viommu", "device",
-                                                                  "pasid_table", "pasid_alloc"};
+inline constexpr std::array<std::string_view, 6> kGuestTopKeys = {
+    "format", "viommu", "device", "pasid_table", "pasid_alloc", "vfio"};
 /// [viommu]: the model, the normalized properties a guest sets (caps_properties.h), the units.
 inline constexpr std::array<std::string_view, caps_guest_key_count() + 2> kGuestViommuKeys = [] {
   std::array<std::string_view, caps_guest_key_count() + 2> keys{};
@@ -34,6 +34,13 @@ inline constexpr std::array<std::string_view, 6> kGuestPasidTableKeys = {
     "version", "bytes", "model", "base_ptr", "pasid_bits", "s1dss"};
 inline constexpr std::array<std::string_view, 4> kGuestPasidAllocKeys = {"min", "max", "count",
                                                                          "quota"};
+
+/// [vfio] (GuestVfio) and its enumerated values.
+inline constexpr std::array<std::string_view, 3> kGuestVfioKeys = {"backend", "confidential",
+                                                                   "migration"};
+inline constexpr std::array<std::string_view, 2> kGuestVfioBackends = {"iommufd", "legacy"};
+inline constexpr std::array<std::string_view, 3> kGuestConfidentialKinds = {"sev", "sev-snp",
+                                                                            "tdx"};
 
 /// The only guest file format this version reads and writes.
 inline constexpr int64_t kGuestFormat = 1;
