@@ -47,7 +47,8 @@ want[intel-vtd-legacy-39bit:arm-smmuv3-mainline]=undecided
 for h in $(fixtures); do want[amd-vi-nested:$h]=incompatible; done
 want[amd-vi-nested:amd-zen4-nested]=compatible
 # arm-smmuv3-nested: arm-smmuv3-nested has every fact (ssid 20 >= 16, OAS 48 >= 44, stall
-# enabled not force, btm, lpae-64, nested, ats): compatible. arm-smmuv3-generic has a unit with
+# enabled not force, btm, lpae-64, nested, ats, and the accelerated-SMMUv3 facts of the smmuv3.*
+# rules: 2-level stream table, little-endian, 16 StreamID bits, RIL, all granules): compatible. arm-smmuv3-generic has a unit with
 # stall force (and units without btm, PASIDs or httu): incompatible; VT-d and AMD-Vi hosts:
 # incompatible; mainline SMMUv3: undecided.
 for h in $(fixtures); do want[arm-smmuv3-nested:$h]=incompatible; done

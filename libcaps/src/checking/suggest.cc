@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "check_rules.h"
 #include "libcaps/caps_properties.h"
 #include "model/model_table.h"
 
@@ -176,7 +177,18 @@ class Builder {
       note(key, "hardware nesting needs every unit to be " + model_ + ", not " + describe(other));
       return std::nullopt;
     }
-    return feature(key, property);
+    std::optional<Located<bool>> result = feature(key, property);
+    if (!result || !info_.accelerated_host_checks) return result;
+    // A nested vSMMU is an accelerated one, which QEMU compares with each host SMMU: the
+    // smmuv3.* rules (check_rules_smmuv3.cc).
+    for (const HostUnit& hu : units_) {
+      const std::string blocker = rules::smmuv3_accel_blocker(*hu.unit);
+      if (!blocker.empty()) {
+        note(key, "accelerated " + model_ + " on " + hu.unit->name + ": " + blocker);
+        return std::nullopt;
+      }
+    }
+    return result;
   }
 
   std::optional<Located<std::string>> pgtable_format(const std::string& key,
