@@ -216,9 +216,18 @@ TEST(ReadIommufd, SmmuV3DataStaysRawUntilDecoded) {
   EXPECT_EQ(info->fields[6], (Field{"idr5", 0x75}));
   EXPECT_EQ(info->fields[7], (Field{"iidr", 0x43b}));
   EXPECT_EQ(info->fields[8], (Field{"aidr", 0x1}));
-  EXPECT_TRUE(info->registers.empty());  // the SMMUv3 decoder's seam
+  // Decoded by the SMMUv3 decoder: the eight registers under their spec names.
+  ASSERT_EQ(info->registers.size(), 8u);
+  EXPECT_EQ(info->registers[0], decode(smmuv3_idr_spec(0), 0x080e101b));
+  EXPECT_EQ(info->registers[7], decode(smmuv3_aidr_spec(), 0x1));
   EXPECT_EQ(info->matches_sysfs, std::nullopt);
-  EXPECT_EQ(probed.units[0].caps.dirty_tracking, false);
+  // What sysfs left unknown comes from the answer, with where it came from as evidence.
+  const Unit& unit = probed.units[0];
+  EXPECT_EQ(unit.caps.output_bits, smmuv3_oas_bits(0x75 & 7));
+  ASSERT_TRUE(unit.caps.input_bits);
+  EXPECT_TRUE(unit.evidence.at("input_bits").starts_with("iommufd IOMMU_GET_HW_INFO through "))
+      << unit.evidence.at("input_bits");
+  EXPECT_EQ(unit.caps.dirty_tracking, false);
 }
 
 TEST(ReadIommufd, UnknownTypeAndLongDataKeptRawAndBounded) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "libcaps/caps_properties.h"
 #include "libcaps/decode.h"
 #include "libcaps/parse.h"
 #include "libcaps/iommufd.h"
@@ -114,9 +115,21 @@ const Register* sysfs_register(const Unit& unit, std::string_view file) {
   return nullptr;
 }
 
-/// SEAM for the SMMUv3 decoder (the `smmu` branch): IDR0..IDR5, IIDR and AIDR decoded under
-/// the Arm SMMUv3 spec's names. Until it is merged the SMMUv3 data stays raw (fields only).
-std::vector<Register> smmuv3_registers(const std::vector<Field>& /*fields*/) { return {}; }
+/// Fills what sysfs left unknown from a decoded answer: each unknown property with the
+/// normalizer's value and evidence (prefixed with where it came from), extras not already there.
+void fill_unknown(Unit& unit, const Normalized& normalized, const std::string& via) {
+  for_each_caps_property([&](const auto& property) {
+    auto& mine = unit.caps.*property.member;
+    const auto& theirs = normalized.caps.*property.member;
+    if (mine || !theirs) return;
+    mine = theirs;
+    const std::string name(property.name);
+    if (auto it = normalized.evidence.find(name); it != normalized.evidence.end()) {
+      unit.evidence[name] = via + ": " + it->second;
+    }
+  });
+  for (const auto& [key, value] : normalized.extra) unit.extra.try_emplace(key, value);
+}
 
 /// Fills the unit's iommufd facts from one device's answer.
 void attach_to_unit(Unit& unit, const std::string& device, uint32_t type, uint32_t data_len,
@@ -146,8 +159,18 @@ void attach_to_unit(Unit& unit, const std::string& device, uint32_t type, uint32
                  " ecap " + format_hex(sys_ecap->raw)});
       }
     }
-  } else if (type == uapi::kHwInfoTypeArmSmmuv3) {
-    facts.registers = smmuv3_registers(facts.fields);
+  } else if (type == uapi::kHwInfoTypeArmSmmuv3 && !facts.fields.empty()) {
+    // The SMMUv3 decoder (decode_smmuv3.cc): IDR0..IDR5, IIDR, AIDR under the spec's names.
+    Smmuv3HwInfo hw;
+    hw.flags = static_cast<uint32_t>(field_value(facts.fields, "flags"));
+    for (int i = 0; i < 6; ++i) {
+      hw.idr[i] = static_cast<uint32_t>(field_value(facts.fields, "idr" + std::to_string(i)));
+    }
+    hw.iidr = static_cast<uint32_t>(field_value(facts.fields, "iidr"));
+    hw.aidr = static_cast<uint32_t>(field_value(facts.fields, "aidr"));
+    const Smmuv3Decoded decoded = decode_smmuv3(hw);
+    for (const RegisterFile& file : decoded.registers) facts.registers.push_back(file.main);
+    fill_unknown(unit, decoded.normalized, "iommufd IOMMU_GET_HW_INFO through " + device);
   }
   if (info.capabilities && !unit.caps.dirty_tracking) {
     unit.caps.dirty_tracking = (*info.capabilities & uapi::kHwCapDirtyTracking) != 0;
