@@ -16,6 +16,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <fstream>
+#include <sstream>
+
 #include "common/atomic_file.h"
 #include "common/host_source.h"
 #include "common/option_table.h"
@@ -27,6 +30,7 @@
 #include "iommu-probe/probe_format_nfd.h"
 #include "iommu-probe/probe_format_text.h"
 #include "libcaps/host_report.h"
+#include "libcaps/iommufd.h"
 #include "libcaps/reader.h"
 #include "libcaps/readiness.h"
 #include "libcaps/source.h"
@@ -59,6 +63,8 @@ struct Options {
   bool check = false;  // --check: readiness lines instead of the model
   std::string color = "auto";
   bool quiet = false;
+  std::string iommufd = "auto";  // auto, on, off (docs/iommufd.md)
+  std::string iommufd_replay;    // a replay file: recorded answers instead of the kernel's
 };
 
 constexpr std::string_view kTool = "iommu-probe";
@@ -153,6 +159,37 @@ int write_check(const caps::Host& host, caps::Source& source, const Options& opt
   return tools::check_exit_code(caps::worst_status(checks));
 }
 
+/// Asks iommufd about the host's vfio-pci functions when the options say so: `auto` asks the
+/// running kernel when the root is "/" and the process is root (else records why not), `on`
+/// asks it whatever the user, `off` never; a replay file answers instead of the kernel, for
+/// any root. Returns an error message, or empty.
+std::string ask_iommufd(caps::Host& host, caps::Source& source, const Options& options) {
+  if (!options.iommufd_replay.empty()) {
+    std::ifstream in(options.iommufd_replay, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in) return options.iommufd_replay + ": cannot be read";
+    caps::Result<caps::ReplayKernel> kernel =
+        caps::parse_iommufd_replay(text.str(), options.iommufd_replay);
+    if (!kernel) return kernel.error().to_string();
+    std::unique_ptr<caps::IommufdPort> port = caps::replay_iommufd_port(std::move(*kernel));
+    caps::probe_iommufd(host, source, *port);
+    return {};
+  }
+  if (options.iommufd == "off") return {};
+  const bool live = options.sysfs_root == "/";
+  if (!live) return {};  // a copied tree: the running kernel does not describe it
+  if (options.iommufd == "auto" && geteuid() != 0) {
+    host.iommufd.reason =
+        "not root: opening /dev/iommu and /dev/vfio/devices/* needs root (--iommufd on tries "
+        "anyway)";
+    return {};
+  }
+  std::unique_ptr<caps::IommufdPort> port = caps::kernel_iommufd_port();
+  caps::probe_iommufd(host, source, *port);
+  return {};
+}
+
 /// Installs the output; `status` unless that fails.
 int commit(tools::OutputFile& out, int status) {
   if (const caps::Result<void> done = out.commit(); !done) {
@@ -194,6 +231,14 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
   app.add_flag("-q,--quiet", options.quiet, "--check text: print only WARN and FAIL lines");
+  app.add_option("--iommufd", options.iommufd,
+                 "Ask iommufd (IOMMU_GET_HW_INFO) about vfio-pci functions with a vfio cdev: "
+                 "auto when the root is / and run as root; on; off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str();
+  app.add_option("--iommufd-replay", options.iommufd_replay,
+                 "Answer iommufd questions from a recorded replay FILE instead of the kernel")
+      ->type_name("FILE");
   app.set_version_flag("--version", std::string(tools::version()));
   tools::add_list_options_flag(app);
 
@@ -206,6 +251,10 @@ int run(int argc, char** argv) {
   if (std::string problem = tools::backend_problem(options.backend, options.sysfs_root);
       !problem.empty()) {
     return usage_error(problem);
+  }
+  if (options.iommufd == "on" && options.sysfs_root != "/" && options.iommufd_replay.empty()) {
+    return usage_error("--iommufd on asks the running kernel, which describes only the root /; "
+                       "give --iommufd-replay FILE for another tree");
   }
   if (options.check && format_named(options.format).write_check == nullptr) {
     std::string names;
@@ -246,7 +295,12 @@ int run(int argc, char** argv) {
   // freeing its hundreds of thousands of strings and nodes one by one (on a host of thousands
   // of units) costs more than the kernel taking the whole heap back at exit. A global keeps it
   // reachable, so leak checkers do not count it.
-  tools::kept_host = new caps::Host(caps::read_host(**source, read_options));
+  caps::Host* read = new caps::Host(caps::read_host(**source, read_options));
+  tools::kept_host = read;
+  if (std::string problem = ask_iommufd(*read, **source, options); !problem.empty()) {
+    print_error(problem);
+    return kExitError;
+  }
   const caps::Host& host = *tools::kept_host;
   if (options.check) {
     return commit(*out, write_check(host, **source, options, !target, out->stream()));

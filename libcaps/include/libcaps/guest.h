@@ -120,6 +120,21 @@ struct GuestPasidAlloc {
   bool operator==(const GuestPasidAlloc&) const = default;
 };
 
+/// [vfio]: how the VMM assigns the devices, and what the VM asks of that (docs/guest-file.md,
+/// docs/iommufd.md). Checked by the backend.* rules.
+struct GuestVfio {
+  SourcePos pos;  // of the [vfio] header
+  /// "iommufd" (QEMU -object iommufd, libvirt <iommufd enabled='yes'/>) or "legacy" (VFIO
+  /// group and container); absent: not said.
+  std::optional<Located<std::string>> backend;
+  /// The confidential-computing technology: "sev", "sev-snp", "tdx"; absent: not confidential.
+  std::optional<Located<std::string>> confidential;
+  /// Live migration with the assigned devices, which needs IOMMU dirty tracking.
+  std::optional<Located<bool>> migration;
+
+  bool operator==(const GuestVfio&) const = default;
+};
+
 /// Which syntax a guest came in.
 enum class GuestSyntax { kToml, kQemu, kLibvirt };
 
@@ -167,6 +182,7 @@ struct Guest {
   std::optional<GuestPasidTable> pasid_table;
   std::optional<GuestPasidAlloc> pasid_alloc;
   std::optional<GuestStage1> stage1;
+  std::optional<GuestVfio> vfio = std::nullopt;
   GuestVmm vmm;
 
   bool operator==(const Guest&) const = default;

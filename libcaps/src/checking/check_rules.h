@@ -305,6 +305,7 @@ std::span<const Rule> pasid_table_rules();  // check_rules_pasid.cc: pasid_table
 std::span<const Rule> pasid_alloc_rules();  // check_rules_pasid.cc: pasid_alloc.*
 std::span<const Rule> device_rules();       // check_rules_devices.cc: device.*
 std::span<const Rule> stage1_rules();       // check_rules_stage1.cc: stage1.*
+std::span<const Rule> backend_rules();      // check_rules_backend.cc: backend.*
 
 /// Why an accelerated (nested) arm-smmu-v3 vIOMMU cannot be certified on `unit`: the first
 /// smmuv3.* rule it fails or cannot decide, as "rule: message"; empty when it passes them all.

@@ -141,6 +141,7 @@ class GuestParser {
   GuestPasidTable read_pasid_table(Scope& scope);
   GuestPasidAlloc read_pasid_alloc(Scope& scope);
   GuestStage1 read_stage1(Scope& scope);
+  GuestVfio read_vfio(Scope& scope);
 
   std::optional<Scope> sub_table(const Found& found, std::string path, std::string label);
   void check_keys(Scope& scope, std::span<const std::string_view> known);
@@ -464,6 +465,11 @@ void GuestParser::read_top(const toml::table& top, Guest& guest) {
       guest.stage1 = read_stage1(*sub);
     }
   }
+  if (Found vfio = find(scope, "vfio", Need::kOptional); vfio.node != nullptr) {
+    if (std::optional<Scope> sub = sub_table(vfio, "vfio", "in [vfio]")) {
+      guest.vfio = read_vfio(*sub);
+    }
+  }
 }
 
 void GuestParser::read_viommu(Scope& scope, GuestViommu& viommu) {
@@ -580,6 +586,16 @@ GuestStage1 GuestParser::read_stage1(Scope& scope) {
   return stage1;
 }
 
+GuestVfio GuestParser::read_vfio(Scope& scope) {
+  check_keys(scope, kGuestVfioKeys);
+  GuestVfio vfio;
+  vfio.pos = scope.pos;
+  vfio.backend = get_choice(scope, "backend", kGuestVfioBackends);
+  vfio.confidential = get_choice(scope, "confidential", kGuestConfidentialKinds);
+  vfio.migration = get_bool(scope, "migration");
+  return vfio;
+}
+
 /// A TOML basic string.
 std::string toml_string(std::string_view text) { return string_literal(text); }
 
@@ -661,6 +677,13 @@ std::string write_guest(const Guest& guest) {
     put(out, "s1dss", t->s1dss);
     put(out, "s1_context_ptr", t->s1_context_ptr);
     put(out, "eats", t->eats);
+  }
+
+  if (const std::optional<GuestVfio>& f = guest.vfio) {
+    out += "\n[vfio]\n";
+    put(out, "backend", f->backend);
+    put(out, "confidential", f->confidential);
+    put(out, "migration", f->migration);
   }
   return out;
 }

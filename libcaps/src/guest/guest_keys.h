@@ -18,8 +18,8 @@
 namespace caps {
 
 /// Keys of each table of the guest file, in the order write_guest emits them.
-inline constexpr std::array<std::string_view, 6> kGuestTopKeys = {
-    "format", "viommu", "device", "pasid_table", "pasid_alloc", "stage1"};
+inline constexpr std::array<std::string_view, 7> kGuestTopKeys = {
+    "format", "viommu", "device", "pasid_table", "pasid_alloc", "stage1", "vfio"};
 /// [viommu]: the model, the normalized properties a guest sets (caps_properties.h), the units.
 inline constexpr std::array<std::string_view, caps_guest_key_count() + 2> kGuestViommuKeys = [] {
   std::array<std::string_view, caps_guest_key_count() + 2> keys{};
@@ -39,6 +39,12 @@ inline constexpr std::array<std::string_view, 4> kGuestPasidAllocKeys = {"min", 
 inline constexpr std::array<std::string_view, 12> kGuestStage1Keys = {
     "type",   "addr_width", "sre",     "eafe",  "wpe",            "pgtbl_addr",
     "config", "s1fmt",      "s1cdmax", "s1dss", "s1_context_ptr", "eats"};
+/// [vfio] (GuestVfio) and its enumerated values.
+inline constexpr std::array<std::string_view, 3> kGuestVfioKeys = {"backend", "confidential",
+                                                                   "migration"};
+inline constexpr std::array<std::string_view, 2> kGuestVfioBackends = {"iommufd", "legacy"};
+inline constexpr std::array<std::string_view, 3> kGuestConfidentialKinds = {"sev", "sev-snp",
+                                                                            "tdx"};
 
 /// The only guest file format this version reads and writes.
 inline constexpr int64_t kGuestFormat = 1;

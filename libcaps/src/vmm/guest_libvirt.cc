@@ -82,7 +82,19 @@ class DomainReader {
       std::string name = reinterpret_cast<const char*>(n->name);
       if (name == "memory") read_memory(n);
       if (name == "vcpu") add("smp", content(n), n, "", "<vcpu>" + content(n) + "</vcpu>");
-      if (name == "iommufd") add("iommufd", "iommufd0", n, "", "<iommufd>");
+      if (name == "iommufd" && attr(n, "enabled") != "no") {
+        add("iommufd", "iommufd0", n, "", "<iommufd>");
+      }
+      // <launchSecurity type='sev|sev-snp|tdx'>: a confidential guest (docs/formatdomain).
+      if (name == "launchSecurity") {
+        const std::string type = attr(n, "type");
+        if (type == "sev" || type == "sev-snp" || type == "tdx") {
+          add("confidential", type, n, "type", "<launchSecurity type='" + type + "'>");
+        } else {
+          add("unchecked", "<launchSecurity type='" + type + "'>", n, "type",
+              "<launchSecurity type='" + type + "'>");
+        }
+      }
       if (name == "os") read_os(n);
       if (name == "features") read_features(n);
       if (name == "cpu") read_cpu(n);
@@ -245,6 +257,8 @@ class DomainReader {
     add("vfio-pci.host", bdf, address, "", "<hostdev> <address> " + bdf);
     if (xmlNode* driver = child(hostdev, "driver"); driver && attr(driver, "iommufd") == "yes") {
       add("vfio-pci.iommufd", "iommufd0", driver, "iommufd", "<driver iommufd='yes'>");
+    } else if (xmlNode* fd = child(hostdev, "iommufd"); fd && attr(fd, "enabled") == "yes") {
+      add("vfio-pci.iommufd", "iommufd0", fd, "enabled", "<iommufd enabled='yes'/>");
     }
   }
 

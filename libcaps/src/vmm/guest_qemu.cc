@@ -147,6 +147,32 @@ void derive_stage1(Guest& guest) {
   guest.stage1 = std::move(s);
 }
 
+/// [vfio] from the VMM settings: the backend is iommufd when a vfio-pci device names an iommufd
+/// object (QEMU iommufd=, libvirt <driver iommufd='yes'> or <iommufd enabled='yes'/>), legacy
+/// when vfio-pci devices name none; confidential when the front end saw a confidential-guest
+/// object the machine uses (QEMU) or a <launchSecurity> (libvirt). Nothing said: no [vfio].
+void derive_vfio(Guest& guest) {
+  const GuestVmm& vmm = guest.vmm;
+  GuestVfio vfio;
+  bool said = false;
+  if (const VmmSetting* by_iommufd = find(vmm, "vfio-pci.iommufd")) {
+    vfio.backend = Located<std::string>{"iommufd", by_iommufd->pos};
+    said = true;
+  } else if (const VmmSetting* host = find(vmm, "vfio-pci.host")) {
+    // libvirt's domain-wide <iommufd/> puts every hostdev on it; QEMU's -object iommufd
+    // alone does not (each vfio-pci names it with iommufd=).
+    const VmmSetting* domain = find(vmm, "iommufd");
+    const bool all = domain != nullptr && vmm.syntax == GuestSyntax::kLibvirt;
+    vfio.backend = Located<std::string>{all ? "iommufd" : "legacy", all ? domain->pos : host->pos};
+    said = true;
+  }
+  if (const VmmSetting* kind = find(vmm, "confidential")) {
+    vfio.confidential = Located<std::string>{kind->value, kind->pos};
+    said = true;
+  }
+  if (said) guest.vfio = std::move(vfio);
+}
+
 /// finish_guest's work: the errors, `guest` filled in.
 std::vector<Error> derive_guest(Guest& guest) {
   const GuestVmm& vmm = guest.vmm;
@@ -225,6 +251,7 @@ std::vector<Error> derive_guest(Guest& guest) {
     }
     guest.devices.push_back({{std::move(bdf), s.pos}});
   }
+  derive_vfio(guest);
   for (Error& e : validate_guest(guest)) errors.push_back(std::move(e));
   return errors;
 }
@@ -494,6 +521,16 @@ class QemuReader {
       if (!is_flag(option) && i + 1 < words.size()) arg = &words[++i];
       read_option(option, word, arg, index);
     }
+    // A confidential-guest object counts when the machine uses it.
+    const VmmSetting* uses = vmm::find(guest_.vmm, "machine.confidential-guest-support");
+    for (size_t k = 0, n = guest_.vmm.settings.size(); k < n; ++k) {
+      const VmmSetting s = guest_.vmm.settings[k];
+      if (s.name != "confidential-object" || uses == nullptr) continue;
+      const size_t comma = s.value.find(',');
+      if (s.value.substr(comma + 1) == uses->value) {
+        add("confidential", s.value.substr(0, comma), s.pos, s.from);
+      }
+    }
   }
 
  private:
@@ -609,6 +646,15 @@ class QemuReader {
     auto id = std::find_if(items.begin(), items.end(), [](const Item& i) { return i.key == "id"; });
     if (type != items.end() && type->value == "iommufd") {
       return add("iommufd", id != items.end() ? id->value : "", type->pos, f);
+    }
+    // A confidential guest: -object sev-guest|sev-snp-guest|tdx-guest,id=X used by
+    // -machine confidential-guest-support=X (hw/core/machine.c, target/i386/sev.c, tdx.c).
+    if (type != items.end() &&
+        (type->value == "sev-guest" || type->value == "sev-snp-guest" ||
+         type->value == "tdx-guest")) {
+      const std::string kind = type->value.substr(0, type->value.size() - 6);  // "-guest"
+      return add("confidential-object", kind + "," + (id != items.end() ? id->value : ""),
+                 type->pos, f);
     }
     add("unchecked", "-object", items.empty() ? SourcePos{} : items.front().pos, f);
   }
