@@ -289,13 +289,13 @@ void cmdline_values(const Host& host, const CmdlineFacts& cmdline,
     }
   }
   if (!unknown.empty()) {
-    out.push_back(finding("cmdline-unknown", "IOMMU options the kernel rejects",
+    out.push_back(finding("cmdline-unknown", "IOMMU options rejected",
                           CheckStatus::kWarn, joined(unknown, "; "),
                           joined(unknown_hints, "; ")));
   }
   if (!ignored.empty()) {
     out.push_back(finding(
-        "cmdline-ignored", "IOMMU options for another platform", CheckStatus::kWarn,
+        "cmdline-ignored", "IOMMU options ignored", CheckStatus::kWarn,
         joined(ignored, ", ") + " on the kernel command line: " +
             (posture::host_arch(host) == Arch::kArm
                  ? std::string("this host is not x86 (iort/SMMU), where iommu= and intremap= "
