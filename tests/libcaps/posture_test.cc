@@ -162,7 +162,8 @@ TEST(Posture, UnknownOptionsNameTheParserAndTheFix) {
             "is the only switch)");
 
   // Options are strncmp() prefixes: "offline" is "off"; intel_iommu=pt is not an option.
-  EXPECT_EQ(find(check_posture(clean_host("intel_iommu=on,sm_onx")), "cmdline-unknown"), std::nullopt);
+  EXPECT_EQ(find(check_posture(clean_host("intel_iommu=on,sm_onx")), "cmdline-unknown"),
+            std::nullopt);
   f = find(check_posture(clean_host("intel_iommu=on,pt intremap=bogus iommu.strict=lazy")),
            "cmdline-unknown");
   ASSERT_TRUE(f.has_value());
@@ -178,7 +179,8 @@ TEST(Posture, UnknownOptionsNameTheParserAndTheFix) {
 
 TEST(Posture, OptionsForAnotherPlatformAreIgnored) {
   // amd_iommu= on a VT-d host: the AMD driver never runs, whatever the option.
-  std::optional<ReadinessCheck> f = find(check_posture(clean_host("amd_iommu=on")), "cmdline-ignored");
+  std::optional<ReadinessCheck> f =
+      find(check_posture(clean_host("amd_iommu=on")), "cmdline-ignored");
   ASSERT_TRUE(f.has_value());
   EXPECT_EQ(f->detail.substr(0, 45), "amd_iommu=on on the kernel command line: the ");
   EXPECT_EQ(find(check_posture(clean_host("amd_iommu=on")), "cmdline-unknown"), std::nullopt);

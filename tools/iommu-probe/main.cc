@@ -155,8 +155,7 @@ int write_check(const caps::Host& host, caps::Source& source, const Options& opt
       host, caps::read_assignment_support(source, host.platform.kernel_release));
   const std::vector<caps::ReadinessCheck> findings = caps::check_posture(host);
   format_named(options.format).write_check(host, checks, findings, options, to_stdout, out);
-  return tools::check_exit_code(
-      std::max(caps::worst_status(checks), caps::worst_status(findings)));
+  return tools::check_exit_code(std::max(caps::worst_status(checks), caps::worst_status(findings)));
 }
 
 /// Installs the output; `status` unless that fails.

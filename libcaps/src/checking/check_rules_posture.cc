@@ -50,10 +50,10 @@ void posture_interrupt_remapping(const Context& ctx, Sink& out) {
     }
     if (cmdline.unsafe_interrupts) {
       return out.add(Outcome::kWarn, [&] {
-        return finding(unit->name + " does not remap interrupts; " + *cmdline.unsafe_interrupts +
-                           " lets VFIO assign " + bdf + " anyway, and the guest can forge MSIs",
-                       "enable interrupt remapping on the host and drop " +
-                           *cmdline.unsafe_interrupts);
+        return finding(
+            unit->name + " does not remap interrupts; " + *cmdline.unsafe_interrupts +
+                " lets VFIO assign " + bdf + " anyway, and the guest can forge MSIs",
+            "enable interrupt remapping on the host and drop " + *cmdline.unsafe_interrupts);
       });
     }
     out.add(Outcome::kFail, [&] {

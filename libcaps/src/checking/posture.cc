@@ -160,8 +160,9 @@ void identity_domain(const Host& host, const CmdlineFacts& cmdline,
     detail += (detail.empty() ? "" : "; ") + cmdline.passthrough_source +
               " on the kernel command line makes identity the default domain";
   } else {
-    detail += "; the command line asks for no passthrough: the kernel's build default "
-              "(CONFIG_IOMMU_DEFAULT_PASSTHROUGH=y) or the IOMMU driver chose it";
+    detail +=
+        "; the command line asks for no passthrough: the kernel's build default "
+        "(CONFIG_IOMMU_DEFAULT_PASSTHROUGH=y) or the IOMMU driver chose it";
   }
   std::string hint =
       "the host drivers of devices in identity groups can DMA to all host memory, guests' "
@@ -274,10 +275,13 @@ void cmdline_values(const Host& host, const CmdlineFacts& cmdline,
       const std::string value = p.value.value_or("");
       if (kernel_bool(value)) continue;
       const std::string word = std::string(param) + "=" + value;
-      unknown.push_back(word + ": \"" + value + "\" is not a kstrtobool() value (1/0, y/n, on/off), "
-                        "so the kernel ignores it (" + std::string(param) + " is read by " +
-                        (param == "iommu.strict" ? "iommu_dma_setup()" : "iommu_set_def_domain_type()") +
-                        " in drivers/iommu/iommu.c)");
+      unknown.push_back(
+          word + ": \"" + value +
+          "\" is not a kstrtobool() value (1/0, y/n, on/off), "
+          "so the kernel ignores it (" +
+          std::string(param) + " is read by " +
+          (param == "iommu.strict" ? "iommu_dma_setup()" : "iommu_set_def_domain_type()") +
+          " in drivers/iommu/iommu.c)");
       unknown_hints.push_back(word + ": write " + std::string(param) + "=1 or =0");
     }
   }
@@ -289,9 +293,8 @@ void cmdline_values(const Host& host, const CmdlineFacts& cmdline,
     }
   }
   if (!unknown.empty()) {
-    out.push_back(finding("cmdline-unknown", "IOMMU options rejected",
-                          CheckStatus::kWarn, joined(unknown, "; "),
-                          joined(unknown_hints, "; ")));
+    out.push_back(finding("cmdline-unknown", "IOMMU options rejected", CheckStatus::kWarn,
+                          joined(unknown, "; "), joined(unknown_hints, "; ")));
   }
   if (!ignored.empty()) {
     out.push_back(finding(
@@ -328,9 +331,9 @@ void shared_group(const Host& host, std::vector<ReadinessCheck>& out) {
     }
     if (endpoints.size() < 2) continue;
     groups.push_back(std::to_string(group.id));
-    const bool one_slot = std::all_of(endpoints.begin(), endpoints.end(), [&](const std::string& n) {
-      return slot_of(n) == slot_of(endpoints.front());
-    });
+    const bool one_slot =
+        std::all_of(endpoints.begin(), endpoints.end(),
+                    [&](const std::string& n) { return slot_of(n) == slot_of(endpoints.front()); });
     std::string why = one_slot ? "functions of " + std::string(slot_of(endpoints.front())) +
                                      " with no ACS between them"
                                : "no ACS on the path between them";

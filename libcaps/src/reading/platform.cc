@@ -5,9 +5,9 @@
 #include <array>
 
 #include "model/model_table.h"
-#include "text/cmdline.h"
 #include "read_internal.h"
 #include "read_util.h"
+#include "text/cmdline.h"
 
 namespace caps {
 
