@@ -13,6 +13,8 @@ declare -A want
 #   intel-icx-2s     VT-d, scalable mode, PSS=19, NEST, FLTS, SLADS+SMPWC, DT, PRS on every unit
 #   intel-client     VT-d without scalable mode (ssid 0, nested false), 39 input bits, ND 8 bits
 #   mixed-groups     one VT-d unit, Skylake-SP values (48 bits, no PASID, no nesting, DT)
+#   posture-weak     VT-d client units (39 bits, no scalable mode), dmar0 without interrupt
+#                    remapping, pcie_acs_override, iommu=pt: every posture finding
 #   hetero-units     VT-d units that differ (only dmar0 scalable) plus a generic virtio-iommu unit
 #   amd-genoa-snp    AMD-Vi, EFR:EFR2 shown, GTSup clear (ssid 0, nested false)
 #   amd-zen2-desktop AMD-Vi, EFR only (nested unknown), HDSup clear
@@ -24,7 +26,7 @@ declare -A want
 #   no-iommu         no unit at all
 # The 0000:01:00.0, 0001:02:00.0, 0000:81:00.0, 0000:00:02.0, 0000:03:00.0 and 0000:09:00.0
 # devices the device examples assign exist only where the comments say.
-x86="amd-genoa-snp amd-zen2-desktop amd-zen4-nested hetero-units intel-client intel-icx-2s mixed-groups"
+x86="amd-genoa-snp amd-zen2-desktop amd-zen4-nested hetero-units intel-client intel-icx-2s mixed-groups posture-weak"
 arm="arm-smmuv3-generic arm-smmuv3-nested"
 
 # intel-vtd-pasid-nested: compatible only on VT-d in scalable mode with PSS=19, NEST, FLTS,
@@ -90,6 +92,12 @@ for h in $(fixtures); do want[arm-smmuv3-sva-with-daq:$h]=incompatible; done
 # no 0000:00:02.0 (on mainline the units are unknown too): incompatible.
 for h in $(fixtures); do want[intel-vtd-igpu-passthrough:$h]=incompatible; done
 for h in intel-client hetero-units; do want[intel-vtd-igpu-passthrough:$h]=compatible; done
+# posture-weak also has an iGPU at 0000:00:02.0, behind dmar0 without interrupt remapping:
+# posture.interrupt_remapping fails there, so it stays incompatible.
+# vfio-gpu-acs-override: only posture-weak has the GPU and its audio function (group 3, both on
+# vfio-pci, dmar1 remaps interrupts): compatible with the posture.acs_override warning.
+for h in $(fixtures); do want[vfio-gpu-acs-override:$h]=incompatible; done
+want[vfio-gpu-acs-override:posture-weak]=compatible
 # vfio-nic-shared-group: only mixed-groups has the two NICs; group 20 is not viable (port 1 on
 # ixgbe) and the 82599 has no ATS: incompatible. Elsewhere device.exists fails.
 for h in $(fixtures); do want[vfio-nic-shared-group:$h]=incompatible; done

@@ -82,6 +82,13 @@ no_unknown[stage1.s1fmt]="needs SMMU_IDR0.CD2L, which no fixture tree publishes"
 for r in backend.nested backend.confidential; do
   no_unknown[$r]="compares the guest's [vfio] with its own needs, reads no host fact"
 done
+# posture.acs_override warns at worst (VFIO still assigns a device in a group the override
+# split) and says nothing without a command line; posture.interrupt_remapping is unknown only
+# for a VT-d unit whose ecap was not decoded or a unit of no known model, and no fixture assigns
+# a device behind one. check_test.cc (CheckPosture) covers each outcome.
+no_fail[posture.acs_override]="warns at worst: the override fakes isolation, VFIO still assigns"
+no_unknown[posture.acs_override]="says nothing without a command line (its worst is a warning)"
+no_unknown[posture.interrupt_remapping]="unknown only for an undecoded VT-d ecap or an unknown model (none in the fixtures)"
 
 declare -A known
 for r in "${rules[@]}"; do known[$r]=1; done

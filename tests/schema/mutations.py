@@ -95,7 +95,8 @@ SPECS = {
         augment=probe_augment),
     "probe-check": Spec(
         slim=False,
-        free_text=["/host/root", "/checks/*/title", "/checks/*/detail"],
+        free_text=["/host/root", "/checks/*/title", "/checks/*/detail", "/findings/*/title",
+                   "/findings/*/detail", "/findings/*/hint"],
         unchecked=["/checks/*/hint"]),
     "host-report": Spec(
         maps=["/unit/*/register/*/fields", "/unit/*/register/*/efr2/fields",

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // iommu-probe: reads a host's IOMMU units, groups and devices and prints them as text, JSON or
 // a TOML host report. A thin driver: parse options, call libcaps, format.
+#include <algorithm>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
@@ -94,10 +95,11 @@ bool report_diagnostics(const caps::Host& host) {
 
 /// --check: the readiness lines in text, with colour when asked or on a terminal.
 void write_check_text(const caps::Host& host, const std::vector<caps::ReadinessCheck>& checks,
-                      const Options& options, bool to_stdout, std::ostream& out) {
+                      const std::vector<caps::ReadinessCheck>& findings, const Options& options,
+                      bool to_stdout, std::ostream& out) {
   const bool color = *tools::decide_color(options.color, to_stdout && isatty(STDOUT_FILENO),
                                           std::getenv("NO_COLOR"), std::getenv("TERM"));
-  tools::format_check_text(host, checks, out, {color, options.quiet});
+  tools::format_check_text(host, checks, findings, out, {color, options.quiet});
 }
 
 /// One row per --format: how it writes the model, and how it writes --check (null: it does
@@ -105,7 +107,8 @@ void write_check_text(const caps::Host& host, const std::vector<caps::ReadinessC
 struct ProbeFormat {
   std::string_view name;
   void (*write)(const caps::Host&, caps::Source&, const Options&, std::ostream&);
-  void (*write_check)(const caps::Host&, const std::vector<caps::ReadinessCheck>&, const Options&,
+  void (*write_check)(const caps::Host&, const std::vector<caps::ReadinessCheck>& checks,
+                      const std::vector<caps::ReadinessCheck>& findings, const Options&,
                       bool to_stdout, std::ostream&);
 };
 
@@ -119,8 +122,9 @@ constexpr ProbeFormat kFormats[] = {
      [](const caps::Host& host, caps::Source&, const Options&, std::ostream& out) {
        tools::format_json(host, out);
      },
-     [](const caps::Host& host, const std::vector<caps::ReadinessCheck>& checks, const Options&,
-        bool, std::ostream& out) { tools::format_check_json(host, checks, out); }},
+     [](const caps::Host& host, const std::vector<caps::ReadinessCheck>& checks,
+        const std::vector<caps::ReadinessCheck>& findings, const Options&, bool,
+        std::ostream& out) { tools::format_check_json(host, checks, findings, out); }},
     {"toml",
      [](const caps::Host& host, caps::Source&, const Options&, std::ostream& out) {
        caps::write_host_report(host, out);
@@ -150,13 +154,14 @@ std::vector<std::string> format_names(bool check_only) {
   return names;
 }
 
-/// --check: the readiness lines; returns the exit status they give.
+/// --check: the readiness lines and the posture findings; returns the exit status they give.
 int write_check(const caps::Host& host, caps::Source& source, const Options& options,
                 bool to_stdout, std::ostream& out) {
   const std::vector<caps::ReadinessCheck> checks = caps::check_readiness(
       host, caps::read_assignment_support(source, host.platform.kernel_release));
-  format_named(options.format).write_check(host, checks, options, to_stdout, out);
-  return tools::check_exit_code(caps::worst_status(checks));
+  const std::vector<caps::ReadinessCheck> findings = caps::check_posture(host);
+  format_named(options.format).write_check(host, checks, findings, options, to_stdout, out);
+  return tools::check_exit_code(std::max(caps::worst_status(checks), caps::worst_status(findings)));
 }
 
 /// Asks iommufd about the host's vfio-pci functions when the options say so: `auto` asks the

@@ -311,5 +311,6 @@ std::span<const Rule> backend_rules();      // check_rules_backend.cc: backend.*
 /// smmuv3.* rule it fails or cannot decide, as "rule: message"; empty when it passes them all.
 /// suggest asks it before it sets `nested`.
 std::string smmuv3_accel_blocker(const Unit& unit);
+std::span<const Rule> posture_rules();      // check_rules_posture.cc: posture.*
 
 }  // namespace caps::rules
