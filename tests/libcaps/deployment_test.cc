@@ -214,6 +214,34 @@ TEST(Deployment, OverlappingNarrowRangesOverflowEvenWhenTheUnitHasRoom) {
   EXPECT_THAT(fails[0]->message, HasSubstr("b.toml overflows it by 200"));
 }
 
+TEST(Deployment, OnlyTheGuestsOfTheFullWindowAreNamed) {
+  // a and b both draw from 1..10 (12 > 10); c draws from the whole space and fits beside them.
+  const std::vector<Guest> guests = {guest("a.toml", {"0000:86:00.0"}, alloc(6, 1000, 10)),
+                                     guest("c.toml", {"0000:3b:00.0"}, alloc(100, 1000)),
+                                     guest("b.toml", {"0000:87:00.0"}, alloc(6, 1000, 10))};
+  const DeploymentReport r = check_deployment(guests, lab_host());
+  const auto fails = of(r, "deploy.pasid_budget", Outcome::kFail);
+  ASSERT_EQ(fails.size(), 1u);
+  EXPECT_THAT(fails[0]->guests(), ElementsAre("a.toml", "b.toml"));
+  EXPECT_THAT(fails[0]->message, HasSubstr("PASIDs 1..10 holds 10 PASIDs but a.toml 6, b.toml 6"));
+  EXPECT_THAT(fails[0]->message, HasSubstr("b.toml overflows it by 2"));
+}
+
+TEST(Deployment, ManyGuestsWithDistinctRangesAreDecidedQuickly) {
+  // 3000 guests, each with its own range end: windows are swept, not summed one by one.
+  std::vector<Guest> guests;
+  const Guest base = guest("g.toml", {"0000:86:00.0"}, alloc(1, 1000, 65535));
+  for (uint64_t i = 0; i < 3000; ++i) {
+    Guest g = base;
+    g.file = "g" + std::to_string(i) + ".toml";
+    g.pasid_alloc->max.value = 60000 + i;
+    guests.push_back(std::move(g));
+  }
+  const DeploymentReport r = check_deployment(guests, lab_host());
+  EXPECT_TRUE(of(r, "deploy.pasid_budget", Outcome::kFail).empty());
+  EXPECT_EQ(of(r, "deploy.pasid_budget", Outcome::kPass).size(), 1u);  // own ranges bound all
+}
+
 TEST(Deployment, QuotaOverflowNamesTheGuest) {
   const std::vector<Guest> guests = {guest("a.toml", {"0000:86:00.0"}, alloc(100, 1000)),
                                      guest("b.toml", {"0000:87:00.0"}, alloc(2000, 1000))};

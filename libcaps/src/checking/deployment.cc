@@ -341,21 +341,30 @@ class Builder {
       los.insert(d.lo);
       his.insert(d.hi);
     }
+    // For each window top b (ascending), the guests whose range ends at or below it, by range
+    // start descending; windows [a, b] for a descending then take them in that order, so each
+    // b costs one pass: O(tops x (guests + starts)), not a sum per window.
+    std::vector<const Draw*> by_lo;
+    for (const Draw& d : draws) by_lo.push_back(&d);
+    std::stable_sort(by_lo.begin(), by_lo.end(),
+                     [](const Draw* x, const Draw* y) { return x->lo > y->lo; });
     std::vector<std::set<size_t>> reported;
     bool failed = false;
     for (uint64_t b : his) {
+      std::vector<const Draw*> below;
+      for (const Draw* d : by_lo) {
+        if (d->hi <= b) below.push_back(d);
+      }
+      size_t taken = 0;
+      uint64_t sum = 0;
       for (auto a = los.rbegin(); a != los.rend(); ++a) {
         if (*a > b) continue;
-        std::vector<const Draw*> in;
-        uint64_t sum = 0;
-        for (const Draw& d : draws) {
-          if (d.lo >= *a && d.hi <= b) {
-            in.push_back(&d);
-            sum += d.count;
-          }
-        }
+        while (taken < below.size() && below[taken]->lo >= *a) sum += below[taken++]->count;
         const uint64_t room = b - *a + 1;
-        if (sum <= room || in.size() < 2) continue;  // one guest alone: pasid_alloc.count
+        if (sum <= room || taken < 2) continue;  // one guest alone: pasid_alloc.count
+        std::vector<const Draw*> in(below.begin(), below.begin() + static_cast<long>(taken));
+        std::sort(in.begin(), in.end(),
+                  [](const Draw* x, const Draw* y) { return x->guest < y->guest; });
         std::set<size_t> who;
         for (const Draw* d : in) who.insert(d->guest);
         // Once for a set of guests (a wider window with the same guests says the same).
