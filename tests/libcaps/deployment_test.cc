@@ -142,8 +142,12 @@ TEST(Deployment, SameDeviceInTwoGuestsFails) {
   EXPECT_EQ(fails[0]->places[1].guest_key, "device[1].bdf");
   EXPECT_THAT(fails[0]->message,
               HasSubstr("0000:af:00.0 is assigned to both db.toml and backup.toml"));
-  // The same device is device_shared's, not also group_shared's.
+  // The same device is device_shared's, not also group_shared's; and group 13 is not said to
+  // be used by one guest only.
   EXPECT_TRUE(of(r, "deploy.group_shared", Outcome::kFail).empty());
+  for (const DeploymentFinding* f : of(r, "deploy.group_shared", Outcome::kPass)) {
+    EXPECT_NE(f->group, 13u) << f->message;
+  }
 }
 
 TEST(Deployment, SplitGroupFailsForTheLaterGuestAndWarnsAboutTheRest) {

@@ -221,7 +221,8 @@ class Builder {
                  join(members_of(own), ", ") +
                  " into a group of its own (a slot or switch port with ACS)";
       }
-      if (!conflict) {
+      // Held by several guests through the same devices only: device_shared's, no pass here.
+      if (!conflict && list.size() == 1) {
         DeploymentFinding& f = add(kGroupShared, Outcome::kPass);
         f.places = {device_place(owner_claims.front())};
         f.group = id;
