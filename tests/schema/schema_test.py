@@ -26,6 +26,7 @@ except ImportError:
 
 HOSTS = sorted(os.path.dirname(p) for p in glob.glob("fake-sysfs/hosts/*/SOURCE"))
 EXAMPLES = "tools/iommu-compat/examples"
+DEPLOYMENTS = "tools/iommu-compat/deployments"
 MODELS = ["intel-vtd", "amd-vi", "arm-smmu-v3", "virtio-iommu"]
 
 SCHEMAS = {
@@ -97,6 +98,17 @@ class Outputs:
                      glob.glob(f"{EXAMPLES}/*.args"))
         out = run([self.compat, "check", "--format", "json"] + reports + vmm, ok=(0, 1, 2, 3))
         yield "VMM examples x fixture reports", json.loads(out)
+        # check --together: each deployment example on its host report, and a deployment that
+        # is bad-input (a guest that does not parse).
+        lab = f"{DEPLOYMENTS}/lab-host.toml"
+        for case in sorted(glob.glob(f"{DEPLOYMENTS}/*/")):
+            guests = sorted(glob.glob(f"{case}*"))
+            out = run([self.compat, "check", "--format", "json", "--together", "--host", lab]
+                      + guests, ok=(0, 1, 2, 3, 5))
+            yield f"deployment {os.path.basename(case.rstrip('/'))}", json.loads(out)
+        out = run([self.compat, "check", "--format", "json", "--together", "--host", lab,
+                   f"{EXAMPLES}/bad-syntax.toml", f"{DEPLOYMENTS}/split-group/web.toml"], ok=(2,))
+        yield "deployment with a bad guest", json.loads(out)
         # A host that cannot be loaded: an error without a position.
         out = run([self.compat, "check", "--format", "json", "--host", "/nonexistent.toml",
                    toml_guests[0]], ok=(2,))

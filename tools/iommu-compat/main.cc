@@ -31,6 +31,7 @@
 #include "iommu-compat/fleet_format.h"
 #include "libcaps/check.h"
 #include "libcaps/fleet.h"
+#include "libcaps/deployment.h"
 #include "libcaps/guest.h"
 #include "libcaps/guest_vmm.h"
 #include "libcaps/host_report.h"
@@ -69,6 +70,7 @@ struct CheckOptions {
   std::string format = "text";
   std::string output;
   bool show_passes = false;
+  bool together = false;  // --together: the guests are one deployment on the one host
 };
 
 struct SuggestOptions {
@@ -369,6 +371,27 @@ class ErrorEcho {
   std::set<std::string> host_seen_;
 };
 
+/// --together: the guests as one deployment on `host` (docs/rules.md, "Deployment rules");
+/// bad-input, judging nothing, when the host or any guest could not be used.
+tools::CompatDeployment run_deployment(const std::vector<GuestInput>& guests,
+                                       const HostInput& host, bool passes) {
+  tools::CompatDeployment out;
+  std::vector<caps::Guest> parsed;
+  for (const GuestInput& g : guests) {
+    out.report.guests.push_back(g.name);
+    if (g.guest) parsed.push_back(*g.guest);
+    out.errors.insert(out.errors.end(), g.errors.begin(), g.errors.end());
+  }
+  if (!host.host) out.errors.push_back(host.host.error());
+  if (!out.errors.empty()) {
+    out.report.host = host.host ? host.host->root : host.name;
+    out.report.verdict = caps::Verdict::kBadInput;
+    return out;
+  }
+  out.report = caps::check_deployment(parsed, *host.host, {.passes = passes});
+  return out;
+}
+
 int run_check(const CheckOptions& options) {
   if (std::string error = check_backend(options.hosts); !error.empty()) return usage_error(error);
   if (options.guests.empty() && options.qemu_args.empty()) {
@@ -377,6 +400,9 @@ int run_check(const CheckOptions& options) {
   const caps::Result<caps::QemuVersion> version = qemu_version(options.qemu_version);
   if (!version) return usage_error(version.error().to_string());
   const std::vector<ReportPath> reports = expand_reports(options.hosts.reports);
+  if (options.together && options.hosts.sysfs_roots.size() + reports.size() > 1) {
+    return usage_error("--together checks the guests on one host: give one --host or --sysfs-root");
+  }
   std::optional<tools::OutputTarget> target;
   if (!options.output.empty()) {
     std::vector<std::string> files = options.guests;
@@ -403,8 +429,10 @@ int run_check(const CheckOptions& options) {
   std::vector<std::pair<std::string, bool>> guests;  // (path or arguments, inline)
   for (const std::string& args : options.qemu_args) guests.emplace_back(args, true);
   for (const std::string& path : options.guests) guests.emplace_back(path, false);
+  std::vector<GuestInput> deployment;  // --together only: every guest, kept for the end
   for (const auto& [path, inline_args] : guests) {
     const GuestInput guest = load_guest(path, *version, inline_args);
+    if (options.together) deployment.push_back(guest);
     for (const HostInput& host : hosts) {
       const tools::CompatPair pair = run_pair(guest, host, {.passes = passes_shown});
       if (echo_errors) echo.add(pair);
@@ -413,9 +441,15 @@ int run_check(const CheckOptions& options) {
     }
     if (!out->stream()) break;  // the output failed: commit says why, the rest is wasted
   }
+  std::optional<caps::Verdict> together;
+  if (options.together && out->stream()) {
+    const tools::CompatDeployment d = run_deployment(deployment, hosts.front(), passes_shown);
+    formatter->add_deployment(d);
+    together = d.report.verdict;
+  }
   formatter->finish();
   if (!commit(*out)) return kExitWriteFailed;
-  return caps::exit_code(overall);
+  return together ? tools::together_exit_code(overall, *together) : caps::exit_code(overall);
 }
 
 /// The suggestion as a guest file, QEMU options or libvirt domain, then comments naming the
@@ -719,8 +753,9 @@ int run(int argc, char** argv) {
   CLI::App* check_cmd = app.add_subcommand(
       "check",
       "Check every GUEST against every host. Exit: 0 compatible, 1 incompatible, 2 bad input, "
-      "3 undecided, 4 the output could not be written or memory ran out; several pairs: the "
-      "worst by bad-input > incompatible > undecided > compatible");
+      "3 undecided, 4 the output could not be written or memory ran out, 5 (--together) the "
+      "guests conflict; several pairs: the worst by bad-input > incompatible > undecided > "
+      "compatible");
   add_host_options(*check_cmd, check.hosts);
   check_cmd->add_option("--format", check.format, "Output format")
       ->check(CLI::IsMember({"text", "json", "junit", "github"}))
@@ -731,6 +766,10 @@ int run(int argc, char** argv) {
                    "a device or FIFO written in place")
       ->type_name("FILE");
   check_cmd->add_flag("--show-passes", check.show_passes, "Text: list passing findings too");
+  check_cmd->add_flag("--together", check.together,
+                      "Also check the guests as one deployment on the one host: a group or "
+                      "device in two guests, PASIDs over a unit's space. Exit 5: each guest "
+                      "fits alone, not together");
   check_cmd
       ->add_option("--qemu-args", check.qemu_args,
                    "A QEMU command line to check, shell-quoted in one argument (repeatable)")
