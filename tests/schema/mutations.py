@@ -58,9 +58,11 @@ def report_augment(doc):
 
 
 def guest_augment(doc):
-    """No example names its units (they come from the devices)."""
+    """No example names its units (they come from the devices), nor sets every [memory] key."""
     doc = copy.deepcopy(doc)
     doc["viommu"]["units"] = ["dmar0", "dmar1"]
+    doc.setdefault("memory", {}).update({"size": 1 << 34, "phys_bits": 46,
+                                         "above_4g_start": 1 << 32})
     return doc
 
 
@@ -158,7 +160,8 @@ SPECS = {
                   "/viommu/ssid_bits", "/viommu/httu", "/viommu/stall", "/viommu/btm",
                   "/viommu/pgtable_format", "/viommu/nested", "/viommu/ats",
                   "/viommu/page_requests", "/viommu/dirty_tracking", "/viommu/units",
-                  "/pasid_table/s1dss", "/pasid_alloc/quota"],
+                  "/pasid_table/s1dss", "/pasid_alloc/quota", "/memory", "/memory/size",
+                  "/memory/phys_bits", "/memory/above_4g_start"],
         free_text=["/viommu/pgtable_format", "/viommu/units/*", "/device/*/bdf"],
         ranges={
             "/format": (1, 1), "/viommu/input_bits": WIDTH_ADDRESS,
@@ -167,7 +170,8 @@ SPECS = {
             "/pasid_table/bytes": (0, None), "/pasid_table/base_ptr": (0, None),
             "/pasid_table/pasid_bits": (0, 255), "/pasid_alloc/min": (0, None),
             "/pasid_alloc/max": (0, None), "/pasid_alloc/count": (0, None),
-            "/pasid_alloc/quota": (0, None),
+            "/pasid_alloc/quota": (0, None), "/memory/size": (1, None),
+            "/memory/phys_bits": (1, 64), "/memory/above_4g_start": (4294967296, None),
         },
         augment=guest_augment),
 }

@@ -41,6 +41,12 @@ inline Guest without_positions(Guest g) {
     GuestPasidAlloc& a = *g.pasid_alloc;
     a.pos = a.min.pos = a.max.pos = a.count.pos = a.quota.pos = {};
   }
+  if (g.memory) {
+    g.memory->pos = {};
+    clear_position(g.memory->size);
+    clear_position(g.memory->phys_bits);
+    clear_position(g.memory->above_4g_start);
+  }
   return g;
 }
 

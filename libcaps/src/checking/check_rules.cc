@@ -192,7 +192,7 @@ std::span<const Rule> all_rules() {
     std::vector<Rule> rules;
     for (std::span<const Rule> family : {unit_rules(), width_rules(), feature_rules(),
                                          pasid_table_rules(), pasid_alloc_rules(),
-                                         device_rules()}) {
+                                         device_rules(), region_rules()}) {
       rules.insert(rules.end(), family.begin(), family.end());
     }
     return rules;

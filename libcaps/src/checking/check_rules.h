@@ -303,5 +303,6 @@ std::span<const Rule> feature_rules();      // check_rules_features.cc: feature.
 std::span<const Rule> pasid_table_rules();  // check_rules_pasid.cc: pasid_table.*
 std::span<const Rule> pasid_alloc_rules();  // check_rules_pasid.cc: pasid_alloc.*
 std::span<const Rule> device_rules();       // check_rules_devices.cc: device.*
+std::span<const Rule> region_rules();       // check_rules_regions.cc: region.*
 
 }  // namespace caps::rules
