@@ -64,6 +64,7 @@ TEST(GuestQemu, SizesAsQemuReadsThem) {
   EXPECT_EQ(vmm::parse_size("1T"), uint64_t{1} << 40);
   EXPECT_EQ(vmm::parse_size("512B"), 512u);
   EXPECT_EQ(vmm::parse_size("0x10M"), uint64_t{16} << 20);
+  EXPECT_EQ(vmm::parse_size("0x1B"), uint64_t{27} << 20);  // hex digits, MiB
   EXPECT_EQ(vmm::parse_size("0.5K"), 512u);
   EXPECT_EQ(vmm::parse_size(""), std::nullopt);
   EXPECT_EQ(vmm::parse_size("0"), std::nullopt);

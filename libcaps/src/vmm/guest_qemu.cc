@@ -47,16 +47,19 @@ std::optional<uint64_t> parse_size(std::string_view value) {
   long double multiplier = 1024.0L * 1024.0L;  // MiB when no suffix
   const char last = static_cast<char>(std::toupper(static_cast<unsigned char>(value.back())));
   static constexpr std::string_view kSuffixes = "BKMGTPE";
-  if (const size_t at = kSuffixes.find(last); at != std::string_view::npos) {
+  // In hex, B and E are digits (strtoull reads "0x10B" whole), so they are no suffix there.
+  const bool hex = value.starts_with("0x") || value.starts_with("0X");
+  if (const size_t at = kSuffixes.find(last);
+      at != std::string_view::npos && !(hex && (last == 'B' || last == 'E'))) {
     multiplier = 1.0L;
     for (size_t i = 0; i < at; ++i) multiplier *= 1024.0L;
     value.remove_suffix(1);
   }
   long double number = 0;
-  if (value.starts_with("0x") || value.starts_with("0X")) {
-    std::optional<int64_t> hex = parse_int(value);
-    if (!hex || *hex < 0) return std::nullopt;
-    number = static_cast<long double>(*hex);
+  if (hex) {
+    std::optional<int64_t> digits = parse_int(value);
+    if (!digits || *digits < 0) return std::nullopt;
+    number = static_cast<long double>(*digits);
   } else {
     const size_t dot = value.find('.');
     const std::string_view whole = value.substr(0, dot);
