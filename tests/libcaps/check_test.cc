@@ -1304,7 +1304,14 @@ TEST(CheckDecide, RuleIdsAreTheRulesInReportOrder) {
   guest.viommu.page_requests = at(true, 10);
   guest.pasid_table = intel_table();
   guest.pasid_alloc = alloc(1, 1023, 64);
-  const Report report = check(guest, simple_host());
+  // The region.* rules, last in the table, need the group's reserved regions, guest memory and
+  // (region.ht_hole) an AMD unit.
+  guest.memory.emplace().size = at(uint64_t{8} << 30, 50);
+  Host host = simple_host();
+  host.units[0].model = std::string(kModelAmdVi);
+  host.groups[0].reserved_regions = {{0xfee00000, 0xfeefffff, "msi"},
+                                     {0xfd00000000, 0xffffffffff, "reserved"}};
+  const Report report = check(guest, host);
   const std::span<const std::string_view> ids = rule_ids();
   size_t last = 0;
   for (const Finding& f : report.findings) {

@@ -58,9 +58,11 @@ def report_augment(doc):
 
 
 def guest_augment(doc):
-    """No example names its units (they come from the devices)."""
+    """No example names its units (they come from the devices), nor sets every [memory] key."""
     doc = copy.deepcopy(doc)
     doc["viommu"]["units"] = ["dmar0", "dmar1"]
+    doc.setdefault("memory", {}).update({"size": 1 << 34, "phys_bits": 46,
+                                         "above_4g_start": 1 << 32})
     return doc
 
 
@@ -196,7 +198,8 @@ SPECS = {
                   "/pasid_table/s1dss", "/pasid_alloc/quota", "/stage1",
                   "/stage1/addr_width", "/stage1/sre", "/stage1/eafe", "/stage1/wpe",
                   "/stage1/pgtbl_addr", "/stage1/config", "/stage1/s1fmt", "/stage1/s1cdmax",
-                  "/stage1/s1dss", "/stage1/s1_context_ptr", "/stage1/eats"],
+                  "/stage1/s1dss", "/stage1/s1_context_ptr", "/stage1/eats", "/memory", "/memory/size",
+                  "/memory/phys_bits", "/memory/above_4g_start"],
         free_text=["/viommu/pgtable_format", "/viommu/units/*", "/device/*/bdf"],
         ranges={
             "/format": (1, 1), "/viommu/input_bits": WIDTH_ADDRESS,
@@ -208,6 +211,8 @@ SPECS = {
             "/pasid_alloc/quota": (0, None), "/stage1/addr_width": (0, 64),
             "/stage1/s1cdmax": (0, 31), "/stage1/pgtbl_addr": (0, None),
             "/stage1/s1_context_ptr": (0, None),
+            "/pasid_alloc/quota": (0, None), "/memory/size": (1, None),
+            "/memory/phys_bits": (1, 64), "/memory/above_4g_start": (4294967296, None),
         },
         augment=guest_augment),
 }

@@ -56,6 +56,12 @@ inline Guest without_positions(Guest g) {
     clear_position(s.s1_context_ptr);
     clear_position(s.eats);
   }
+  if (g.memory) {
+    g.memory->pos = {};
+    clear_position(g.memory->size);
+    clear_position(g.memory->phys_bits);
+    clear_position(g.memory->above_4g_start);
+  }
   return g;
 }
 

@@ -135,6 +135,19 @@ struct GuestVfio {
   bool operator==(const GuestVfio&) const = default;
 };
 
+/// [memory]: the guest's RAM and CPU address width, which decide the guest-physical addresses
+/// VFIO maps as IOVAs (docs/guest-file.md, "The memory map"). Absent values are not checked.
+struct GuestMemory {
+  SourcePos pos;                                  // of the [memory] header
+  std::optional<Located<uint64_t>> size;          // bytes of RAM (QEMU -m, libvirt <memory>)
+  std::optional<Located<int>> phys_bits;          // -cpu phys-bits=, <maxphysaddr bits>
+  /// Where the RAM above the 32-bit PCI hole starts; absent = QEMU's choice (4 GiB, or 1 TiB
+  /// on AMD hosts when it would reach the HyperTransport hole, QEMU 7.1 and later).
+  std::optional<Located<uint64_t>> above_4g_start;
+
+  bool operator==(const GuestMemory&) const = default;
+};
+
 /// Which syntax a guest came in.
 enum class GuestSyntax { kToml, kQemu, kLibvirt };
 
@@ -183,6 +196,7 @@ struct Guest {
   std::optional<GuestPasidAlloc> pasid_alloc;
   std::optional<GuestStage1> stage1;
   std::optional<GuestVfio> vfio = std::nullopt;
+  std::optional<GuestMemory> memory;
   GuestVmm vmm;
 
   bool operator==(const Guest&) const = default;

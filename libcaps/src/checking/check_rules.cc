@@ -194,7 +194,7 @@ std::span<const Rule> all_rules() {
     for (std::span<const Rule> family :
          {unit_rules(), width_rules(), feature_rules(), smmuv3_rules(), pasid_table_rules(),
           pasid_alloc_rules(), stage1_rules(), device_rules(), backend_rules(),
-          posture_rules()}) {
+          posture_rules(), region_rules()}) {
       rules.insert(rules.end(), family.begin(), family.end());
     }
     return rules;

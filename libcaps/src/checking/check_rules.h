@@ -312,5 +312,6 @@ std::span<const Rule> backend_rules();      // check_rules_backend.cc: backend.*
 /// suggest asks it before it sets `nested`.
 std::string smmuv3_accel_blocker(const Unit& unit);
 std::span<const Rule> posture_rules();      // check_rules_posture.cc: posture.*
+std::span<const Rule> region_rules();       // check_rules_regions.cc: region.*
 
 }  // namespace caps::rules

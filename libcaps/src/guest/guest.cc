@@ -142,6 +142,7 @@ class GuestParser {
   GuestPasidAlloc read_pasid_alloc(Scope& scope);
   GuestStage1 read_stage1(Scope& scope);
   GuestVfio read_vfio(Scope& scope);
+  GuestMemory read_memory(Scope& scope);
 
   std::optional<Scope> sub_table(const Found& found, std::string path, std::string label);
   void check_keys(Scope& scope, std::span<const std::string_view> known);
@@ -470,6 +471,11 @@ void GuestParser::read_top(const toml::table& top, Guest& guest) {
       guest.vfio = read_vfio(*sub);
     }
   }
+  if (Found memory = find(scope, "memory", Need::kOptional); memory.node != nullptr) {
+    if (std::optional<Scope> sub = sub_table(memory, "memory", "in [memory]")) {
+      guest.memory = read_memory(*sub);
+    }
+  }
 }
 
 void GuestParser::read_viommu(Scope& scope, GuestViommu& viommu) {
@@ -596,6 +602,17 @@ GuestVfio GuestParser::read_vfio(Scope& scope) {
   return vfio;
 }
 
+GuestMemory GuestParser::read_memory(Scope& scope) {
+  check_keys(scope, kGuestMemoryKeys);
+  GuestMemory memory;
+  memory.pos = scope.pos;
+  // Non-negative here; validate_guest checks the ranges of kGuestMemorySizeRange and friends.
+  memory.size = narrow<uint64_t>(get_int(scope, "size", kGuestUnsignedRange));
+  memory.phys_bits = narrow<int>(get_int(scope, "phys_bits", kGuestPhysBitsRange));
+  memory.above_4g_start = narrow<uint64_t>(get_int(scope, "above_4g_start", kGuestUnsignedRange));
+  return memory;
+}
+
 /// A TOML basic string.
 std::string toml_string(std::string_view text) { return string_literal(text); }
 
@@ -684,6 +701,13 @@ std::string write_guest(const Guest& guest) {
     put(out, "backend", f->backend);
     put(out, "confidential", f->confidential);
     put(out, "migration", f->migration);
+  }
+
+  if (const std::optional<GuestMemory>& m = guest.memory) {
+    out += "\n[memory]\n";
+    if (m->size) out += "size = " + format_hex(m->size->value) + "\n";
+    put(out, "phys_bits", m->phys_bits);
+    if (m->above_4g_start) out += "above_4g_start = " + format_hex(m->above_4g_start->value) + "\n";
   }
   return out;
 }

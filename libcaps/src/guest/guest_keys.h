@@ -18,8 +18,8 @@
 namespace caps {
 
 /// Keys of each table of the guest file, in the order write_guest emits them.
-inline constexpr std::array<std::string_view, 7> kGuestTopKeys = {
-    "format", "viommu", "device", "pasid_table", "pasid_alloc", "stage1", "vfio"};
+inline constexpr std::array<std::string_view, 8> kGuestTopKeys = {
+    "format", "viommu", "device", "pasid_table", "pasid_alloc", "stage1", "vfio", "memory"};
 /// [viommu]: the model, the normalized properties a guest sets (caps_properties.h), the units.
 inline constexpr std::array<std::string_view, caps_guest_key_count() + 2> kGuestViommuKeys = [] {
   std::array<std::string_view, caps_guest_key_count() + 2> keys{};
@@ -45,6 +45,8 @@ inline constexpr std::array<std::string_view, 3> kGuestVfioKeys = {"backend", "c
 inline constexpr std::array<std::string_view, 2> kGuestVfioBackends = {"iommufd", "legacy"};
 inline constexpr std::array<std::string_view, 3> kGuestConfidentialKinds = {"sev", "sev-snp",
                                                                             "tdx"};
+inline constexpr std::array<std::string_view, 3> kGuestMemoryKeys = {"size", "phys_bits",
+                                                                    "above_4g_start"};
 
 /// The only guest file format this version reads and writes.
 inline constexpr int64_t kGuestFormat = 1;
@@ -95,6 +97,12 @@ inline constexpr GuestRange kGuestPasidBitsRange = {0, 255};  // u8 pasid_bits o
 inline constexpr GuestRange kGuestUnsignedRange = {};         // version, bytes, base_ptr, alloc
 inline constexpr GuestRange kGuestAddressWidthRange = {0, 64};  // stage1.addr_width
 inline constexpr GuestRange kGuestS1CdMaxRange = {0, 31};       // STE.S1CDMax is 5 bits
+/// [memory]: a size of at least one byte; a CPU address width (QEMU takes 32..52 on x86); RAM
+/// above the 32-bit hole starts at 4 GiB or higher.
+inline constexpr GuestRange kGuestMemorySizeRange = {1, std::numeric_limits<int64_t>::max()};
+inline constexpr GuestRange kGuestPhysBitsRange = {1, 64};
+inline constexpr GuestRange kGuestAbove4gRange = {int64_t{1} << 32,
+                                                  std::numeric_limits<int64_t>::max()};
 
 /// [pasid_alloc] quota when absent: the per-VM default of the VFIO PASID series.
 inline constexpr uint64_t kGuestDefaultQuota = 1000;

@@ -54,6 +54,11 @@ class Validator {
       in_range("pasid_table.pasid_bits", guest.pasid_table->pasid_bits, kGuestPasidBitsRange);
     }
     if (guest.stage1) stage1(*guest.stage1);
+    if (guest.memory) {
+      in_range("memory.size", guest.memory->size, kGuestMemorySizeRange);
+      in_range("memory.phys_bits", guest.memory->phys_bits, kGuestPhysBitsRange);
+      in_range("memory.above_4g_start", guest.memory->above_4g_start, kGuestAbove4gRange);
+    }
     return std::move(problems_);
   }
 
@@ -69,6 +74,17 @@ class Validator {
   }
   void in_range(std::string path, const std::optional<Located<int>>& value, GuestRange range) {
     if (value) in_range(std::move(path), *value, range);
+  }
+
+  /// An unsigned value against a range of int64_t (values above INT64_MAX are out of every
+  /// range: a TOML file cannot hold them).
+  void in_range(std::string path, const std::optional<Located<uint64_t>>& value, GuestRange range) {
+    if (!value) return;
+    const uint64_t v = value->value;
+    if (v <= static_cast<uint64_t>(range.hi) && static_cast<int64_t>(v) >= range.lo) return;
+    std::string message = std::string(path) + ": expected " + std::to_string(range.lo) + ".." +
+                          std::to_string(range.hi) + ", got " + std::to_string(v);
+    problem(std::move(path), value->pos, std::move(message));
   }
 
   void non_empty(std::string path, const std::optional<Located<std::string>>& value) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,47 @@ std::optional<int64_t> parse_int(std::string_view value) {
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out, base);
   if (ec != std::errc() || end != value.data() + value.size() || value.empty()) return std::nullopt;
   return out;
+}
+
+std::optional<uint64_t> parse_size(std::string_view value) {
+  if (value.empty()) return std::nullopt;
+  long double multiplier = 1024.0L * 1024.0L;  // MiB when no suffix
+  const char last = static_cast<char>(std::toupper(static_cast<unsigned char>(value.back())));
+  static constexpr std::string_view kSuffixes = "BKMGTPE";
+  // In hex, B and E are digits (strtoull reads "0x10B" whole), so they are no suffix there.
+  const bool hex = value.starts_with("0x") || value.starts_with("0X");
+  if (const size_t at = kSuffixes.find(last);
+      at != std::string_view::npos && !(hex && (last == 'B' || last == 'E'))) {
+    multiplier = 1.0L;
+    for (size_t i = 0; i < at; ++i) multiplier *= 1024.0L;
+    value.remove_suffix(1);
+  }
+  long double number = 0;
+  if (hex) {
+    std::optional<int64_t> digits = parse_int(value);
+    if (!digits || *digits < 0) return std::nullopt;
+    number = static_cast<long double>(*digits);
+  } else {
+    const size_t dot = value.find('.');
+    const std::string_view whole = value.substr(0, dot);
+    const std::string_view fraction =
+        dot == std::string_view::npos ? std::string_view() : value.substr(dot + 1);
+    auto digits = [](std::string_view t) {
+      return std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    if (whole.empty() || !digits(whole) || !digits(fraction) || whole.size() > 19 ||
+        (dot != std::string_view::npos && fraction.empty()))
+      return std::nullopt;
+    for (char c : whole) number = number * 10 + (c - '0');
+    long double scale = 0.1L;
+    for (char c : fraction) {
+      number += (c - '0') * scale;
+      scale /= 10;
+    }
+  }
+  const long double bytes = number * multiplier;
+  if (bytes < 1.0L || bytes > static_cast<long double>(INT64_MAX)) return std::nullopt;
+  return static_cast<uint64_t>(bytes);
 }
 
 std::string_view model_of_device(std::string_view device) {
@@ -173,6 +215,51 @@ void derive_vfio(Guest& guest) {
   if (said) guest.vfio = std::move(vfio);
 }
 
+/// Machine types whose RAM above 4 GiB stays at 4 GiB on AMD: pc_q35_machine_7_0_options()
+/// and older clear enforce_amd_1tb_hole (hw/i386/pc_q35.c), as QEMU before 7.1 does not know it.
+bool keeps_ram_at_4g(const GuestVmm& vmm) {
+  if (vmm.qemu_version < QemuVersion{7, 1}) return true;
+  const VmmSetting* machine = find(vmm, "machine");
+  if (machine == nullptr) return false;
+  // pc-q35-7.0, pc-i440fx-6.2: the release is after the last '-'.
+  const std::string& type = machine->value;
+  if (!type.starts_with("pc-")) return false;
+  const size_t dash = type.rfind('-');
+  const std::string_view release = std::string_view(type).substr(dash + 1);
+  const size_t dot = release.find('.');
+  if (dot == std::string_view::npos) return false;
+  const std::optional<int64_t> major = parse_int(release.substr(0, dot));
+  const std::optional<int64_t> minor = parse_int(release.substr(dot + 1));
+  if (!major || !minor) return false;
+  return *major < 7 || (*major == 7 && *minor < 1);
+}
+
+/// [memory] from -m (size) and -cpu phys-bits (or libvirt's <memory>, <maxphysaddr>).
+std::optional<GuestMemory> derive_memory(const GuestVmm& vmm) {
+  const VmmSetting* m = find(vmm, "m");
+  const VmmSetting* phys = find(vmm, "cpu.phys-bits");
+  std::optional<GuestMemory> out;
+  if (m != nullptr) {
+    if (std::optional<uint64_t> size = parse_size(m->value)) {
+      // vl.c set_memory_options(): sz = QEMU_ALIGN_UP(sz, 8192).
+      const uint64_t aligned = (*size + 8191) / 8192 * 8192;
+      if (aligned <= static_cast<uint64_t>(INT64_MAX)) {
+        out.emplace().size = Located<uint64_t>{aligned, m->pos};
+        if (keeps_ram_at_4g(vmm))
+          out->above_4g_start = Located<uint64_t>{uint64_t{1} << 32, m->pos};
+      }
+    }
+  }
+  if (phys != nullptr) {
+    std::optional<int64_t> bits = parse_int(phys->value);
+    if (bits && *bits >= 1 && *bits <= 64) {
+      if (!out) out.emplace();
+      out->phys_bits = Located<int>{static_cast<int>(*bits), phys->pos};
+    }
+  }
+  return out;
+}
+
 /// finish_guest's work: the errors, `guest` filled in.
 std::vector<Error> derive_guest(Guest& guest) {
   const GuestVmm& vmm = guest.vmm;
@@ -252,6 +339,7 @@ std::vector<Error> derive_guest(Guest& guest) {
     guest.devices.push_back({{std::move(bdf), s.pos}});
   }
   derive_vfio(guest);
+  guest.memory = derive_memory(vmm);
   for (Error& e : validate_guest(guest)) errors.push_back(std::move(e));
   return errors;
 }
