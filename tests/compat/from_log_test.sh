@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# iommu-probe --from-log end to end: every format of a real guest log's host, stdin, the options
+# it excludes, a log of garbage, and the host report loaded by iommu-compat giving the verdicts
+# the same machine's tree gives.
+# Usage: tests/compat/from_log_test.sh IOMMU-COMPAT IOMMU-PROBE
+compat=$(realpath "$1")
+probe=$(realpath "$2")
+. "$(dirname "$0")/lib.sh"
+logs=tests/kernel-log/logs
+
+log=$logs/qemu-vtd-sm-6.1.dmesg
+for format in text json toml nfd; do
+  "$probe" --from-log "$log" --format "$format" >"$work/out.$format" 2>"$work/err"
+  expect_status "--from-log --format $format" 0 $?
+done
+grep -q '^dmar0  intel-vtd  intel-iommu' "$work/out.text" && pass "text names dmar0" ||
+  fail "text: $(head -5 "$work/out.text")"
+grep -q 'from the log, line 24' "$work/out.json" && pass "json evidence names the log line" ||
+  fail "json evidence has no log line"
+grep -q '^iommu-probe: note: .*: 500 lines, .* known, .* not known (ignored)$' "$work/err" &&
+  pass "the unknown lines are counted on stderr" || fail "stderr: $(cat "$work/err")"
+"$probe" --from-log "$log" --check >"$work/check" 2>/dev/null
+status=$?
+[ "$status" -eq 0 ] || [ "$status" -eq 3 ] || [ "$status" -eq 1 ] && pass "--check runs: exit $status" ||
+  fail "--check: exit $status"
+"$probe" --from-log - --format json <"$log" >"$work/stdin.json" 2>/dev/null
+expect_status "--from-log - (stdin)" 0 $?
+if diff <(grep -v '"sysfs_root"' "$work/stdin.json") <(grep -v '"sysfs_root"' "$work/out.json") >/dev/null; then
+  pass "stdin gives the file's JSON"
+else
+  fail "stdin JSON differs from the file's"
+fi
+for other in "--sysfs-root /" "--backend dir" "--unit dmar0" "--no-pci-config"; do
+  # shellcheck disable=SC2086
+  "$probe" --from-log "$log" $other >/dev/null 2>&1
+  expect_status "--from-log with $other" 2 $?
+done
+"$probe" --from-log "$work/missing.log" >/dev/null 2>&1
+expect_status "a missing log" 1 $?
+printf '\x00\xff garbage\n(((\n' >"$work/junk.log"
+"$probe" --from-log "$work/junk.log" --format json >"$work/junk.json" 2>/dev/null
+expect_status "a log of garbage is no error" 0 $?
+
+# The report of each guest's log loads in iommu-compat and gives the tree's verdict on every
+# example guest, wherever the log knows the unit facts the rules read (the AMD-Vi capability
+# header and devices' PCI config are not in a log: those hosts may say unknown where the tree
+# decides, never the opposite verdict).
+for log in "$logs"/*.dmesg; do
+  name=$(basename "$log" .dmesg)
+  "$probe" --from-log "$log" --format toml --output "$work/$name.toml" 2>/dev/null
+  expect_status "$name: --format toml" 0 $?
+  for guest in "$examples"/*.toml; do
+    case $(basename "$guest") in bad-*) continue ;; esac
+    from_log=$("$compat" check --format json --host "$work/$name.toml" "$guest" 2>/dev/null |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["verdict"])' 2>/dev/null)
+    from_tree=$("$compat" check --format json --sysfs-root "fake-sysfs/hosts/$name" "$guest" 2>/dev/null |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["verdict"])' 2>/dev/null)
+    [ -n "$from_log" ] || { fail "$name x $(basename "$guest"): the report did not load"; continue; }
+    if [ "$from_log" = "$from_tree" ] || [ "$from_log" = undecided ]; then
+      :
+    else
+      fail "$name x $(basename "$guest"): log says $from_log, tree says $from_tree"
+    fi
+  done
+  pass "$name: the log's report loads in iommu-compat; no verdict contradicts the tree's"
+done
+finish
