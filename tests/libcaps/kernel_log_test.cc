@@ -84,6 +84,19 @@ TEST(KernelLog, OldVtdNameAndWrappedLine) {
   EXPECT_EQ(read.unknown, 1u);
 }
 
+// A mailer wrapped the AMD line inside its parentheses (Zen 2/3 values, real-registers.md).
+TEST(KernelLog, WrappedAmdLine) {
+  KernelLogRead read = read_kernel_log(
+      "[    1.0] AMD-Vi: Extended features (0x58f77ef22294a5a,\n"
+      "0x0): PPR NX GT IA PC GA_vAPIC\n",
+      "mail");
+  ASSERT_EQ(read.host.units.size(), 1u);
+  EXPECT_EQ(read.host.units[0].registers[0].main.raw, 0x58f77ef22294a5au);
+  EXPECT_EQ(read.host.units[0].evidence.at("model"),
+            "AMD-Vi Extended features line: model = amd-vi (from the log, lines 1-2)");
+  EXPECT_EQ(read.known, 2u);
+}
+
 TEST(KernelLog, CutLineIsAWarningNotAUnit) {
   KernelLogRead read =
       read_kernel_log("[    0.1] DMAR: dmar0: reg_base_addr fed90000 ver 1:0 cap d2008c22260206\n"

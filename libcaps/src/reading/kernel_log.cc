@@ -603,10 +603,7 @@ KernelLogRead read_kernel_log(std::string_view text, std::string_view source_nam
     size_t last = i;
     while (match == Match::kIncomplete && last + 1 < lines.size() && last < i + 2) {
       std::string_view next = trim(lines[last + 1]);
-      if (next.empty() || kernel_log_message(lines[last + 1]) != next ||
-          next.find(": ") != std::string_view::npos) {
-        break;
-      }
+      if (next.empty() || kernel_log_message(lines[last + 1]) != next) break;
       joined += ' ';
       joined += next;
       ++last;
