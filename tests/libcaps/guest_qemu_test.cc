@@ -88,6 +88,42 @@ TEST(GuestQemu, ErrorsNameTheText) {
   EXPECT_EQ(bdf.error().front().location(), "vm.args:1:38");
 }
 
+// fuzz_vmm: `vfio-pci,host=3b00.04` (no ':') passed validate_guest as a platform device name,
+// so two such names that differ only in bytes that are not UTF-8 wrote one guest file with the
+// same device twice. QEMU reads vfio-pci's host= only as a PCI address; platform devices come
+// from -device vfio-platform, and the writer's vfio-platform reads back as the same device.
+TEST(GuestQemu, VfioPciHostMustBeAPciAddressPlatformDevicesComeFromVfioPlatform) {
+  auto bad = parse_qemu_guest("-device intel-iommu -device vfio-pci,host=3b00.04", "vm.args");
+  ASSERT_FALSE(bad);
+  ASSERT_EQ(bad.error().size(), 1u);
+  EXPECT_EQ(bad.error().front().location(), "vm.args:1:38");
+  EXPECT_NE(bad.error().front().message.find("`3b00.04` is not a PCI address"), std::string::npos)
+      << bad.error().front().message;
+
+  Guest g = parse(
+      "-machine virt,iommu=smmuv3 -device vfio-platform,host=fff51000.ethernet "
+      "-device vfio-platform,sysfsdev=/sys/bus/platform/devices/fff52000.dma");
+  ASSERT_EQ(g.devices.size(), 2u);
+  EXPECT_EQ(g.devices[0].bdf.value, "fff51000.ethernet");
+  EXPECT_EQ(g.devices[0].bdf.pos, (SourcePos{1, 50}));
+  EXPECT_EQ(g.devices[1].bdf.value, "fff52000.dma");
+  auto back = parse_qemu_guest(write_qemu_args(g), "back.args");
+  ASSERT_TRUE(back) << back.error().front().to_string();
+  ASSERT_EQ(back->devices.size(), 2u);
+  EXPECT_EQ(back->devices[0].bdf.value, "fff51000.ethernet");
+  EXPECT_EQ(back->devices[1].bdf.value, "fff52000.dma");
+
+  // Two names that differ only in bytes that are not UTF-8 would be one name once written.
+  auto raw = parse_qemu_guest(
+      "-device intel-iommu -device vfio-platform,host=a\xa2" "b -device vfio-platform,host=a\xa4" "b",
+      "vm.args");
+  ASSERT_FALSE(raw);
+  ASSERT_EQ(raw.error().size(), 2u);
+  EXPECT_NE(raw.error()[0].message.find("device[0].bdf: the device name is not valid UTF-8"),
+            std::string::npos)
+      << raw.error()[0].message;
+}
+
 // fuzz_vmm: an empty word ('') where an option belongs threw std::out_of_range (substr(1) of
 // ""), and any other word that is no option was read as one, swallowing the next argument.
 TEST(GuestQemu, AWordThatIsNoOptionIsADiskImage) {

@@ -97,7 +97,7 @@ struct VmmSetting {
   /// "viommu" (value: the QEMU device type), "viommu.<option>" (`aw-bits`, `eim`, ...),
   /// "machine" (type), "machine.<option>" (`kernel-irqchip`, `iommu`, ...), "accel", "smp"
   /// (vCPUs), "m" (MiB), "cpu" (model), "cpu.phys-bits", "cpu.x2apic", "iommufd" (its id),
-  /// "vfio-pci.host",
+  /// "vfio-pci.host", "vfio-platform.host" (host= or sysfsdev=),
   /// "vfio-pci.iommufd", "ioapic" (libvirt's driver), "unchecked" (an option no rule reads).
   std::string name;
   std::string value;

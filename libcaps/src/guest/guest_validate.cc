@@ -119,6 +119,12 @@ class Validator {
       return false;
     }
     if (name.find(':') == std::string::npos) {
+      // A name that is not UTF-8 cannot be written into a guest file or a libvirt domain, and
+      // two such names can become one when repaired: refuse it here, for every front end.
+      if (!is_valid_utf8(name)) {
+        problem(path, bdf.pos, path + ": the device name is not valid UTF-8");
+        return false;
+      }
       bool sysfs_name = std::none_of(name.begin(), name.end(), [](char c) {
         return c == '/' || static_cast<unsigned char>(c) <= ' ' || c == '\x7f';
       });

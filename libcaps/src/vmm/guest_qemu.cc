@@ -174,10 +174,32 @@ std::vector<Error> derive_guest(Guest& guest) {
     v.nested = bool_fact(vmm, smmu, "nested");
     v.ats = bool_fact(vmm, smmu, "ats");
   }
+  std::vector<Error> errors;
   for (const VmmSetting& s : vmm.settings) {
-    if (s.name == "vfio-pci.host") guest.devices.push_back({{normalize_bdf(s.value), s.pos}});
+    if (s.name == "vfio-platform.host") {
+      // host= is the platform device's name, sysfsdev= its sysfs path: the name either way.
+      const size_t slash = s.value.rfind('/');
+      guest.devices.push_back({{slash == std::string::npos ? s.value : s.value.substr(slash + 1),
+                                s.pos}});
+      continue;
+    }
+    if (s.name != "vfio-pci.host") continue;
+    std::string bdf = normalize_bdf(s.value);
+    // QEMU reads vfio-pci's host= as [domain:]bus:slot.function (DEFINE_PROP_PCI_HOST_DEVADDR,
+    // set_pci_host_devaddr in hw/core/qdev-properties-system.c): a name without ':' is no PCI
+    // address, and never a platform device.
+    if (bdf.find(':') == std::string::npos) {
+      errors.push_back({guest.file,
+                        s.from + ": `" + s.value +
+                            "` is not a PCI address [domain:]bus:slot.function (a platform "
+                            "device is assigned with -device vfio-platform)",
+                        s.pos});
+      continue;
+    }
+    guest.devices.push_back({{std::move(bdf), s.pos}});
   }
-  return validate_guest(guest);
+  for (Error& e : validate_guest(guest)) errors.push_back(std::move(e));
+  return errors;
 }
 
 }  // namespace
@@ -541,6 +563,13 @@ class QemuReader {
           add("vfio-pci.host", item.value, item.pos, f + ", option " + item.key);
         if (item.key == "iommufd")
           add("vfio-pci.iommufd", item.value, item.pos, f + ", option iommufd");
+      }
+      return;
+    }
+    if (driver->value == "vfio-platform") {
+      for (const Item& item : items) {
+        if (item.key == "host" || item.key == "sysfsdev")
+          add("vfio-platform.host", item.value, item.pos, f + ", option " + item.key);
       }
       return;
     }
