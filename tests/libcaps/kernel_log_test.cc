@@ -231,17 +231,17 @@ TEST_P(LogAgreesWithTree, SameUnitFacts) {
   auto source = open_dir_source((kSourceDir / "fake-sysfs/hosts" / name).string());
   ASSERT_TRUE(source);
   Host tree = read_host(**source);
-  EXPECT_TRUE(log.host.diagnostics.empty()) << log.host.diagnostics[0].message;
+  // The one warning a VM guest's log gives: virtio-iommu's unit is named by its PCI function
+  // in sysfs, which the log does not give (6.1 has no virtio-iommu driver: no unit at all).
+  for (const Diagnostic& d : log.host.diagnostics) {
+    EXPECT_TRUE(name == "qemu-virtio-iommu-6.12" && d.message.starts_with("virtio-iommu unit"))
+        << d.path << ": " << d.message;
+  }
   std::vector<std::string> problems = testing::log_tree_disagreements(log.host, tree);
-  // virtio-iommu prints no line naming its unit (sysfs names it by its PCI device); 6.1 has
-  // no virtio-iommu driver at all, so neither has a unit there.
-  std::erase_if(problems, [](const std::string& p) {
-    return p.ends_with("(virtio-iommu) is in the tree, not in the log");
-  });
   std::string all;
   for (const std::string& p : problems) all += p + "\n";
   EXPECT_TRUE(problems.empty()) << all;
-  EXPECT_EQ(log.host.units.empty(), name.starts_with("qemu-virtio-iommu"));
+  EXPECT_EQ(log.host.units.empty(), name == "qemu-virtio-iommu-6.1");
   EXPECT_EQ(log.unknown + log.known, log.lines);
 }
 

@@ -47,8 +47,24 @@ std::string show_value(const std::optional<T>& v) {
 /// the tree knows and the log does not is one, unless log_cannot_give() names it.
 inline std::vector<std::string> log_tree_disagreements(const Host& log, const Host& tree) {
   std::vector<std::string> out;
+  // A unit the log cannot name as sysfs does (virtio-iommu: named after its PCI function) is
+  // matched by model when each side has exactly one of that model.
+  auto only_of_model = [](const Host& host, const std::string& model) -> const Unit* {
+    const Unit* found = nullptr;
+    for (const Unit& u : host.units) {
+      if (u.model != model) continue;
+      if (found != nullptr) return nullptr;
+      found = &u;
+    }
+    return found;
+  };
+  std::set<std::string> matched;
   for (const Unit& t : tree.units) {
     const Unit* l = log.find_unit(t.name);
+    if (l == nullptr && t.model == kModelVirtioIommu && only_of_model(tree, t.model) == &t) {
+      l = only_of_model(log, t.model);
+    }
+    if (l != nullptr) matched.insert(l->name);
     if (l == nullptr) {
       out.push_back("unit " + t.name + " (" + t.model + ") is in the tree, not in the log");
       continue;
@@ -100,7 +116,7 @@ inline std::vector<std::string> log_tree_disagreements(const Host& log, const Ho
     if (l->devices != t.devices) out.push_back(u + "devices differ");
   }
   for (const Unit& l : log.units) {
-    if (tree.find_unit(l.name) == nullptr) out.push_back("unit " + l.name + " only in the log");
+    if (!matched.contains(l.name)) out.push_back("unit " + l.name + " only in the log");
   }
   for (const Group& t : tree.groups) {
     const Group* l = log.find_group(t.id);

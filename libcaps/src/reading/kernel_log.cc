@@ -23,6 +23,10 @@
 //   (BTM, E2H, SVA, NESTING, HA, HD), so only bits 0..15 are read. oas is IDR5.OAS decoded;
 //   ias is max(oas, 40 when IDR0.TTF includes AArch32), not the input address size, so it
 //   stays out of input_bits.
+// - virtio-iommu, drivers/iommu/virtio-iommu.c viommu_probe() (v5.3 to v6.x):
+//   dev_info(dev, "input address: %u bits\n") on the virtio device ("virtio_iommu virtio0:").
+//   sysfs names the unit after the virtio device's parent (its PCI function), which the log
+//   does not name: the unit keeps the virtio device's name, with a warning.
 // - Groups, drivers/iommu/iommu.c: dev_info(dev, "Adding to iommu group %d\n") and
 //   dev_info(dev, "Removing from iommu group %d\n").
 #include "libcaps/kernel_log.h"
@@ -136,6 +140,7 @@ class LogReader {
     last_ = last;
     for (auto rule : {&LogReader::version, &LogReader::cmdline, &LogReader::acpi_table,
                       &LogReader::dmar_unit, &LogReader::amd_features, &LogReader::smmu_unit,
+                      &LogReader::virtio_unit,
                       &LogReader::group, &LogReader::why, &LogReader::quiet}) {
       Match match = (this->*rule)(m);
       if (match != Match::kNo) return match;
@@ -348,6 +353,26 @@ class LogReader {
            " has no address in its name: sysfs names the unit smmu3.<address>, which the log "
            "does not give");
     }
+    add_unit(std::move(unit));
+    return Match::kKnown;
+  }
+
+  Match virtio_unit(std::string_view m) {
+    if (!m.starts_with("virtio_iommu ")) return Match::kNo;
+    std::string_view rest = m.substr(13);
+    std::string_view device = next_word(rest);
+    if (!device.ends_with(':') || !trim_left(rest).starts_with("input address: ")) {
+      return Match::kNo;
+    }
+    device.remove_suffix(1);
+    Unit unit;
+    unit.name = std::string(device);
+    unit.model = std::string(kModelVirtioIommu);
+    unit.layout = Layout::kNone;
+    unit.evidence["model"] =
+        "virtio_iommu " + unit.name + " line: model = " + unit.model + " (" + here() + ")";
+    warn("virtio-iommu unit " + unit.name +
+         ": sysfs names it after its PCI function, which the log does not give");
     add_unit(std::move(unit));
     return Match::kKnown;
   }
