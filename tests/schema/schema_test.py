@@ -25,6 +25,8 @@ except ImportError:
     sys.exit("schema_test: no jsonschema module for %s: install python3-jsonschema" % sys.executable)
 
 HOSTS = sorted(os.path.dirname(p) for p in glob.glob("fake-sysfs/hosts/*/SOURCE"))
+# The VM guests' real kernel logs (iommu-probe --from-log): every format of a log's host too.
+LOGS = sorted(glob.glob("tests/kernel-log/logs/*.dmesg"))
 EXAMPLES = "tools/iommu-compat/examples"
 DEPLOYMENTS = "tools/iommu-compat/deployments"
 MODELS = ["intel-vtd", "amd-vi", "arm-smmu-v3", "virtio-iommu"]
@@ -69,11 +71,17 @@ class Outputs:
             for extra in ([], ["--registers"], ["--no-pci-config"]):
                 out = run([self.probe, "--sysfs-root", host, "--format", "json"] + extra)
                 yield f"{host} json {' '.join(extra)}", json.loads(out)
+        for log in LOGS:
+            out = run([self.probe, "--from-log", log, "--format", "json"])
+            yield f"{log} json", json.loads(out)
 
     def probe_check(self):
         for host in HOSTS:
             out = run([self.probe, "--sysfs-root", host, "--check", "--format", "json"], ok=(0, 1, 3))
             yield f"{host} --check json", json.loads(out)
+        for log in LOGS:
+            out = run([self.probe, "--from-log", log, "--check", "--format", "json"], ok=(0, 1, 3))
+            yield f"{log} --check json", json.loads(out)
 
     def reports(self):
         """Host reports written to files (the compat check loads them)."""
@@ -82,6 +90,10 @@ class Outputs:
                 path = os.path.join(self.work, os.path.basename(host) + "".join(extra) + ".toml")
                 run([self.probe, "--sysfs-root", host, "--format", "toml", "--output", path] + extra)
                 yield path
+        for log in LOGS:
+            path = os.path.join(self.work, os.path.basename(log) + ".toml")
+            run([self.probe, "--from-log", log, "--format", "toml", "--output", path])
+            yield path
 
     def host_report(self):
         for path in self.reports():

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -32,6 +33,7 @@
 #include "iommu-probe/probe_format_text.h"
 #include "libcaps/host_report.h"
 #include "libcaps/iommufd.h"
+#include "libcaps/kernel_log.h"
 #include "libcaps/reader.h"
 #include "libcaps/readiness.h"
 #include "libcaps/source.h"
@@ -66,6 +68,7 @@ struct Options {
   bool quiet = false;
   std::string iommufd = "auto";  // auto, on, off (docs/iommufd.md)
   std::string iommufd_replay;    // a replay file: recorded answers instead of the kernel's
+  std::string from_log;  // --from-log FILE or "-": a kernel log instead of a tree
 };
 
 constexpr std::string_view kTool = "iommu-probe";
@@ -102,11 +105,21 @@ void write_check_text(const caps::Host& host, const std::vector<caps::ReadinessC
   tools::format_check_text(host, checks, findings, out, {color, options.quiet});
 }
 
+/// The facts beyond the model that nfd and --check need: read from the tree, or unknown when
+/// the host came from a kernel log (`source` null), which does not say.
+caps::AssignmentSupport assignment_support(caps::Source* source, const caps::Host& host) {
+  if (source != nullptr) {
+    return caps::read_assignment_support(*source, host.platform.kernel_release);
+  }
+  const caps::Facility unknown{std::nullopt, "a kernel log does not say"};
+  return {unknown, unknown};
+}
+
 /// One row per --format: how it writes the model, and how it writes --check (null: it does
 /// not). The option's choices and the --check refusal are read from here.
 struct ProbeFormat {
   std::string_view name;
-  void (*write)(const caps::Host&, caps::Source&, const Options&, std::ostream&);
+  void (*write)(const caps::Host&, caps::Source*, const Options&, std::ostream&);
   void (*write_check)(const caps::Host&, const std::vector<caps::ReadinessCheck>& checks,
                       const std::vector<caps::ReadinessCheck>& findings, const Options&,
                       bool to_stdout, std::ostream&);
@@ -114,27 +127,26 @@ struct ProbeFormat {
 
 constexpr ProbeFormat kFormats[] = {
     {"text",
-     [](const caps::Host& host, caps::Source&, const Options& options, std::ostream& out) {
+     [](const caps::Host& host, caps::Source*, const Options& options, std::ostream& out) {
        tools::format_text(host, out, {.registers = options.registers});
      },
      write_check_text},
     {"json",
-     [](const caps::Host& host, caps::Source&, const Options&, std::ostream& out) {
+     [](const caps::Host& host, caps::Source*, const Options&, std::ostream& out) {
        tools::format_json(host, out);
      },
      [](const caps::Host& host, const std::vector<caps::ReadinessCheck>& checks,
         const std::vector<caps::ReadinessCheck>& findings, const Options&, bool,
         std::ostream& out) { tools::format_check_json(host, checks, findings, out); }},
     {"toml",
-     [](const caps::Host& host, caps::Source&, const Options&, std::ostream& out) {
+     [](const caps::Host& host, caps::Source*, const Options&, std::ostream& out) {
        caps::write_host_report(host, out);
      },
      nullptr},
     // Node Feature Discovery's features.d file (docs/nfd.md).
     {"nfd",
-     [](const caps::Host& host, caps::Source& source, const Options&, std::ostream& out) {
-       tools::format_nfd(host, caps::read_assignment_support(source, host.platform.kernel_release),
-                         out);
+     [](const caps::Host& host, caps::Source* source, const Options&, std::ostream& out) {
+       tools::format_nfd(host, assignment_support(source, host), out);
      },
      nullptr},
 };
@@ -155,10 +167,10 @@ std::vector<std::string> format_names(bool check_only) {
 }
 
 /// --check: the readiness lines and the posture findings; returns the exit status they give.
-int write_check(const caps::Host& host, caps::Source& source, const Options& options,
+int write_check(const caps::Host& host, caps::Source* source, const Options& options,
                 bool to_stdout, std::ostream& out) {
-  const std::vector<caps::ReadinessCheck> checks = caps::check_readiness(
-      host, caps::read_assignment_support(source, host.platform.kernel_release));
+  const std::vector<caps::ReadinessCheck> checks =
+      caps::check_readiness(host, assignment_support(source, host));
   const std::vector<caps::ReadinessCheck> findings = caps::check_posture(host);
   format_named(options.format).write_check(host, checks, findings, options, to_stdout, out);
   return tools::check_exit_code(std::max(caps::worst_status(checks), caps::worst_status(findings)));
@@ -204,6 +216,47 @@ int commit(tools::OutputFile& out, int status) {
   return status;
 }
 
+/// Kernel logs past this are not logs: dmesg's ring buffer is at most 32 MiB (LOG_BUF_SHIFT 25).
+constexpr size_t kLogLimit = 256 * 1024 * 1024;
+
+/// --from-log: the host a kernel log describes, in any format. Lines the log reader does not
+/// know are counted on stderr, never an error; problems with the lines it knows are warnings.
+int run_from_log(const Options& options, tools::OutputFile& out, bool to_stdout) {
+  const bool stdin_log = options.from_log == "-";
+  const std::string name = stdin_log ? "(stdin)" : options.from_log;
+  std::string text;
+  std::ifstream file;
+  if (!stdin_log) file.open(options.from_log, std::ios::binary);
+  std::istream& in = stdin_log ? std::cin : file;
+  if (!in) {
+    print_error("cannot open kernel log " + tools::printable(name));
+    return kExitError;
+  }
+  std::vector<char> buffer(65536);
+  while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0) {
+    text.append(buffer.data(), static_cast<size_t>(in.gcount()));
+    if (text.size() > kLogLimit) {
+      print_error("kernel log " + tools::printable(name) + " is larger than 256 MiB");
+      return kExitError;
+    }
+  }
+  if (in.bad()) {
+    print_error("cannot read kernel log " + tools::printable(name));
+    return kExitError;
+  }
+  caps::KernelLogRead read = caps::read_kernel_log(text, name);
+  tools::kept_host = new caps::Host(std::move(read.host));
+  const caps::Host& host = *tools::kept_host;
+  std::cerr << "iommu-probe: note: " << tools::printable(name) << ": " << read.lines
+            << " lines, " << read.known << " known, " << read.unknown << " not known (ignored)\n";
+  if (options.check) {
+    return commit(out, write_check(host, nullptr, options, to_stdout, out.stream()));
+  }
+  report_diagnostics(host);
+  format_named(options.format).write(host, nullptr, options, out.stream());
+  return commit(out, kExitOk);
+}
+
 int run(int argc, char** argv) {
   Options options;
   CLI::App app{"Reports the host's IOMMU units, their capabilities, groups and devices.",
@@ -244,6 +297,15 @@ int run(int argc, char** argv) {
   app.add_option("--iommufd-replay", options.iommufd_replay,
                  "Answer iommufd questions from a recorded replay FILE instead of the kernel")
       ->type_name("FILE");
+  CLI::Option* from_log =
+      app.add_option("--from-log", options.from_log,
+                     "Build the host from a kernel log (dmesg, journalctl -k or a pasted report; "
+                     "- reads stdin) instead of a tree")
+          ->type_name("FILE");
+  for (const char* tree_only : {"--sysfs-root", "--backend", "--unit", "--no-pci-config",
+                                "--iommufd-replay"}) {
+    from_log->excludes(app.get_option(tree_only));
+  }
   app.set_version_flag("--version", std::string(tools::version()));
   tools::add_list_options_flag(app);
 
@@ -273,7 +335,12 @@ int run(int argc, char** argv) {
   if (!options.output.empty()) {
     caps::Result<tools::OutputTarget> classified = tools::classify_output(options.output);
     if (!classified) return usage_error(classified.error().to_string());
-    if (std::string conflict = tools::output_conflict(*classified, {}, {options.sysfs_root});
+    std::vector<std::string> inputs;
+    if (!options.from_log.empty() && options.from_log != "-") inputs.push_back(options.from_log);
+    if (std::string conflict = tools::output_conflict(
+            *classified, inputs,
+            options.from_log.empty() ? std::vector<std::string>{options.sysfs_root}
+                                     : std::vector<std::string>{});
         !conflict.empty()) {
       return usage_error(conflict);
     }
@@ -288,6 +355,8 @@ int run(int argc, char** argv) {
     }
     out = std::move(*opened);
   }
+
+  if (!options.from_log.empty()) return run_from_log(options, *out, !target);
 
   caps::Result<std::unique_ptr<caps::Source>> source =
       tools::open_host_source(options.sysfs_root, options.backend);
@@ -308,7 +377,7 @@ int run(int argc, char** argv) {
   }
   const caps::Host& host = *tools::kept_host;
   if (options.check) {
-    return commit(*out, write_check(host, **source, options, !target, out->stream()));
+    return commit(*out, write_check(host, source->get(), options, !target, out->stream()));
   }
 
   bool failed = report_diagnostics(host);
@@ -317,7 +386,7 @@ int run(int argc, char** argv) {
     if (!failed) print_error("no unit named " + name);
     failed = true;
   }
-  format_named(options.format).write(host, **source, options, out->stream());
+  format_named(options.format).write(host, source->get(), options, out->stream());
   return commit(*out, failed ? kExitError : kExitOk);
 }
 
