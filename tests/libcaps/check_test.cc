@@ -1234,7 +1234,7 @@ TEST(CheckProperty, ForgettingAHostFactNeverMakesAPairCompatible) {
 // ---------------------------------------------------------------------------------------------
 // decide() and check() without passes
 
-std::vector<std::string_view> rules_in(const std::bitset<64>& bits) {
+std::vector<std::string_view> rules_in(const std::bitset<kMaxRules>& bits) {
   std::vector<std::string_view> out;
   const std::span<const std::string_view> ids = rule_ids();
   for (size_t i = 0; i < ids.size(); ++i) {
