@@ -92,10 +92,10 @@ no_unknown[posture.interrupt_remapping]="unknown only for an undecoded VT-d ecap
 # region.direct is unknown only for VT-d before linux 5.3 or another IOMMU on an untold or
 # vendor kernel release, and region.ht_hole only for an AMD group that lists no reserved regions
 # on a unit without EFR2: every fixture tells its release and lists its groups' regions.
-# region.ram has no unknown outcome (a group that lists no region says nothing).
+# region.ram is unknown only for a group whose reserved_regions could not be read whole.
 # check_rules_regions_test.cc covers each unknown.
 no_unknown[region.direct]="unknown only for VT-d before 5.3 or an untold release (fixtures tell theirs)"
-no_unknown[region.ram]="never unknown: a group without reserved regions says nothing"
+no_unknown[region.ram]="unknown only for a group whose reserved_regions was not read whole (fixtures are readable)"
 no_unknown[region.ht_hole]="unknown only for an AMD group listing no regions on a unit without EFR2"
 
 declare -A known

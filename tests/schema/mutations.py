@@ -43,6 +43,7 @@ def probe_augment(doc):
     group = doc["groups"][0]
     group["name"] = "vfio"
     group["devices_known"] = False
+    group["reserved_regions_known"] = False
     doc["devices"][0]["driver_known"] = False
     return doc
 
@@ -53,6 +54,7 @@ def report_augment(doc):
     group = doc["group"][0]
     group["name"] = "vfio"
     group["devices_known"] = False
+    group["reserved_regions_known"] = False
     doc["device"][0]["driver_known"] = False
     return doc
 
@@ -71,7 +73,7 @@ SPECS = {
         maps=["/units/*/registers", "/units/*/registers/*/fields",
               "/units/*/registers/*/efr2/fields", "/units/*/properties", "/units/*/extra",
               "/units/*/evidence"],
-        optional=["/source", "/groups/*/name", "/groups/*/devices_known",
+        optional=["/source", "/groups/*/name", "/groups/*/devices_known", "/groups/*/reserved_regions_known",
                   "/devices/*/driver_known", "/units/*/registers/*/reserved",
                   "/units/*/registers/*/format", "/units/*/registers/*/efr2",
                   "/units/*/registers/*/efr2/reserved"],
@@ -116,7 +118,7 @@ SPECS = {
                   "/unit/*/register/*/fields", "/unit/*/register/*/format",
                   "/unit/*/register/*/efr2", "/unit/*/register/*/efr2/fields",
                   "/unit/*/register/*/efr2/reserved",
-                  "/group/*/type", "/group/*/name", "/group/*/devices", "/group/*/devices_known",
+                  "/group/*/type", "/group/*/name", "/group/*/devices", "/group/*/devices_known", "/group/*/reserved_regions_known",
                   "/group/*/reserved_regions", "/device/*/unit", "/device/*/group",
                   "/device/*/driver", "/device/*/driver_known", "/device/*/pci",
                   "/device/*/pci/config_size", "/device/*/pci/pasid", "/device/*/pci/ats",
@@ -198,7 +200,8 @@ SPECS = {
                   "/pasid_table/s1dss", "/pasid_alloc/quota", "/stage1",
                   "/stage1/addr_width", "/stage1/sre", "/stage1/eafe", "/stage1/wpe",
                   "/stage1/pgtbl_addr", "/stage1/config", "/stage1/s1fmt", "/stage1/s1cdmax",
-                  "/stage1/s1dss", "/stage1/s1_context_ptr", "/stage1/eats", "/memory", "/memory/size",
+                  "/stage1/s1dss", "/stage1/s1_context_ptr", "/stage1/eats", "/vfio", "/vfio/backend",
+                  "/memory", "/memory/size",
                   "/memory/phys_bits", "/memory/above_4g_start"],
         free_text=["/viommu/pgtable_format", "/viommu/units/*", "/device/*/bdf"],
         ranges={

@@ -234,6 +234,10 @@ void write_group(JsonWriter& w, const Group& group) {
     w.key("devices_known");
     w.boolean(false);
   }
+  if (!group.reserved_regions_known) {  // only when false, like devices_known
+    w.key("reserved_regions_known");
+    w.boolean(false);
+  }
   w.key("reserved_regions");
   w.begin_array();
   for (const caps::ReservedRegion& region : group.reserved_regions) {

@@ -159,6 +159,10 @@ struct Group {
   /// False when devices/ could not be listed: then `devices` may miss members, and nothing
   /// can be certified about the group.
   bool devices_known = true;
+  /// False when reserved_regions could not be read whole (missing, unreadable, a line that does
+  /// not parse, or a host from a kernel log): the list may miss a region, so the region.* rules
+  /// cannot certify the group.
+  bool reserved_regions_known = true;
 
   bool operator==(const Group&) const = default;
 };

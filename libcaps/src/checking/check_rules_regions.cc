@@ -61,7 +61,8 @@ void over_groups(const Context& ctx, Check&& check) {
     const Device* device = ctx.devices[i];
     if (!device || !device->group || !seen.insert(*device->group).second) continue;
     const Group* group = ctx.index.groups.find(*device->group);
-    if (!group || group->reserved_regions.empty()) continue;
+    // A group whose list could not be read whole is checked too: its rules say unknown.
+    if (!group || (group->reserved_regions_known && group->reserved_regions.empty())) continue;
     const Unit* unit = device->unit ? ctx.index.units.find(*device->unit) : nullptr;
     check(i, ctx.guest.devices[i], *device, *group, unit);
   }
@@ -199,6 +200,14 @@ void region_direct(const Context& ctx, Sink& out) {
       return said(device_key(i), guest.bdf.pos, device.unit.value_or(""), std::move(evidence),
                   std::move(message), std::move(hint));
     };
+    // A direct region read is decisive; a list read only in part cannot show there is none.
+    if (direct.empty() && !group.reserved_regions_known) {
+      return out.add(Outcome::kUnknown, [&] {
+        return finding("group " + str(group.id) +
+                       "'s reserved_regions could not be read whole: a direct region may be "
+                       "missing from it");
+      });
+    }
     if (direct.empty()) {
       return out.add(Outcome::kPass, [&] {
         return finding(relaxable ? "group " + str(group.id) +
@@ -291,6 +300,13 @@ void region_ram(const Context& ctx, Sink& out) {
       return said("memory.size", pos, device.unit.value_or(""),
                   regions_evidence(group) + "; " + ram.model, std::move(message), std::move(hint));
     };
+    if (clashes.empty() && !group.reserved_regions_known) {
+      return out.add(Outcome::kUnknown, [&] {
+        return finding("group " + str(group.id) +
+                       "'s reserved_regions could not be read whole: guest RAM " + ram_text(ram) +
+                       " may overlap a region missing from it");
+      });
+    }
     if (clashes.empty()) {
       return out.add(Outcome::kPass, [&] {
         return finding("guest RAM " + ram_text(ram) + " avoids the reserved regions of group " +
@@ -338,7 +354,7 @@ void region_ht_hole(const Context& ctx, Sink& out) {
     // Reserved by the kernel's list, else by EFR2.
     std::optional<bool> reserved;
     std::string evidence;
-    if (!group->reserved_regions.empty()) {
+    if (group->reserved_regions_known && !group->reserved_regions.empty()) {
       reserved = std::any_of(group->reserved_regions.begin(), group->reserved_regions.end(),
                              [&](const ReservedRegion& r) {
                                return r.type != "direct-relaxable" &&

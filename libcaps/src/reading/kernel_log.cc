@@ -477,6 +477,7 @@ class LogReader {
       group.devices.assign(members.begin(), members.end());
       std::sort(group.devices.begin(), group.devices.end(), device_less);
       group.devices_known = whole;
+      group.reserved_regions_known = false;  // a log never prints them
       host.groups.push_back(std::move(group));
     }
     for (const auto& [name, id] : boot_.device_group) {

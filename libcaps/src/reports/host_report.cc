@@ -252,6 +252,7 @@ class ReportWriter {
     if (group.name) line("name", quoted(*group.name));
     line("devices", string_array(group.devices));
     if (!group.devices_known) line("devices_known", "false");
+    if (!group.reserved_regions_known) line("reserved_regions_known", "false");
     if (group.reserved_regions.empty()) {
       line("reserved_regions", "[]");
       return;
@@ -883,13 +884,19 @@ class ReportLoader {
   }
 
   Group load_group(const toml::table& t, const std::string& path) {
-    check_keys(t, path, {"id", "type", "name", "devices", "devices_known", "reserved_regions"});
+    check_keys(t, path,
+               {"id", "type", "name", "devices", "devices_known", "reserved_regions",
+                "reserved_regions_known"});
     Group group;
     group.id = unsigned_of(node(t, path, "id", true), join(path, "id")).value_or(0);
     group.type = string(t, path, "type", false);
     group.name = string(t, path, "name", false);
     group.devices = string_array(t, path, "devices");
     group.devices_known = boolean(t, path, "devices_known", false).value_or(true);
+    // A report without the list (or saying so) does not know the group's regions.
+    group.reserved_regions_known =
+        boolean(t, path, "reserved_regions_known", false).value_or(true) &&
+        t.contains("reserved_regions");
     for_each_table(t, path, "reserved_regions", 0, [&](const toml::table& r, const std::string& w) {
       group.reserved_regions.push_back(load_region(r, w));
     });
