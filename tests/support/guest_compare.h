@@ -56,6 +56,12 @@ inline Guest without_positions(Guest g) {
     clear_position(s.s1_context_ptr);
     clear_position(s.eats);
   }
+  if (g.vfio) {
+    g.vfio->pos = {};
+    clear_position(g.vfio->backend);
+    clear_position(g.vfio->confidential);
+    clear_position(g.vfio->migration);
+  }
   if (g.memory) {
     g.memory->pos = {};
     clear_position(g.memory->size);

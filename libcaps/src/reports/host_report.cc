@@ -365,9 +365,11 @@ class ReportLoader {
         status && load_once(root, "iommufd")) {
       check_keys(*status, "iommufd", {"state", "reason", "via"});
       host.iommufd.state = required_string(*status, "iommufd", "state");
-      if (host.iommufd.state != "not-asked" && host.iommufd.state != "asked" &&
+      // A missing `state` is said by required_string; only a present one is checked here.
+      const toml::node* state = status->get("state");
+      if (state != nullptr && host.iommufd.state != "not-asked" && host.iommufd.state != "asked" &&
           host.iommufd.state != "unavailable") {
-        fail(status->get("state")->source(), "iommufd.state",
+        fail(state->source(), "iommufd.state",
              "expected \"not-asked\", \"asked\" or \"unavailable\", got " +
                  quote(host.iommufd.state));
       }
