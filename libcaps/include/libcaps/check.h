@@ -53,12 +53,13 @@ struct CheckOptions {
 /// is unknown, else compatible.
 Report check(const Guest& guest, const Host& host, const CheckOptions& options = {});
 
+/// Room for this many rules in a Decision; CheckDecide.RuleIdsAreUniqueAndFitADecision holds
+/// rule_ids() to it.
+inline constexpr std::size_t kMaxRules = 256;
+
 /// What check() decides, without building the text of any finding: the verdict, and which
 /// rules made findings of each outcome. For matrices and gates that need verdicts; check()
 /// runs the same rules and explains them.
-/// Room for this many rules in a Decision; a test holds rule_ids() to it.
-inline constexpr std::size_t kMaxRules = 256;
-
 struct Decision {
   Verdict verdict = Verdict::kCompatible;
   std::bitset<kMaxRules> failed;   // bit i: rule_ids()[i] made a finding that fails
