@@ -13,6 +13,8 @@ declare -A want
 #   intel-icx-2s     VT-d, scalable mode, PSS=19, NEST, FLTS, SLADS+SMPWC, DT, PRS on every unit
 #   intel-client     VT-d without scalable mode (ssid 0, nested false), 39 input bits, ND 8 bits
 #   mixed-groups     one VT-d unit, Skylake-SP values (48 bits, no PASID, no nesting, DT)
+#   posture-weak     VT-d client units (39 bits, no scalable mode), dmar0 without interrupt
+#                    remapping, pcie_acs_override, iommu=pt: every posture finding
 #   hetero-units     VT-d units that differ (only dmar0 scalable) plus a generic virtio-iommu unit
 #   amd-genoa-snp    AMD-Vi, EFR:EFR2 shown, GTSup clear (ssid 0, nested false)
 #   amd-zen2-desktop AMD-Vi, EFR only (nested unknown), HDSup clear
@@ -24,7 +26,7 @@ declare -A want
 #   no-iommu         no unit at all
 # The 0000:01:00.0, 0001:02:00.0, 0000:81:00.0, 0000:00:02.0, 0000:03:00.0 and 0000:09:00.0
 # devices the device examples assign exist only where the comments say.
-x86="amd-genoa-snp amd-zen2-desktop amd-zen4-nested hetero-units intel-client intel-icx-2s mixed-groups"
+x86="amd-genoa-snp amd-zen2-desktop amd-zen4-nested hetero-units intel-client intel-icx-2s mixed-groups posture-weak"
 arm="arm-smmuv3-generic arm-smmuv3-nested"
 
 # intel-vtd-pasid-nested: compatible only on VT-d in scalable mode with PSS=19, NEST, FLTS,
@@ -47,7 +49,8 @@ want[intel-vtd-legacy-39bit:arm-smmuv3-mainline]=undecided
 for h in $(fixtures); do want[amd-vi-nested:$h]=incompatible; done
 want[amd-vi-nested:amd-zen4-nested]=compatible
 # arm-smmuv3-nested: arm-smmuv3-nested has every fact (ssid 20 >= 16, OAS 48 >= 44, stall
-# enabled not force, btm, lpae-64, nested, ats): compatible. arm-smmuv3-generic has a unit with
+# enabled not force, btm, lpae-64, nested, ats, and the accelerated-SMMUv3 facts of the smmuv3.*
+# rules: 2-level stream table, little-endian, 16 StreamID bits, RIL, all granules): compatible. arm-smmuv3-generic has a unit with
 # stall force (and units without btm, PASIDs or httu): incompatible; VT-d and AMD-Vi hosts:
 # incompatible; mainline SMMUv3: undecided.
 for h in $(fixtures); do want[arm-smmuv3-nested:$h]=incompatible; done
@@ -89,16 +92,32 @@ for h in $(fixtures); do want[arm-smmuv3-sva-with-daq:$h]=incompatible; done
 # no 0000:00:02.0 (on mainline the units are unknown too): incompatible.
 for h in $(fixtures); do want[intel-vtd-igpu-passthrough:$h]=incompatible; done
 for h in intel-client hetero-units; do want[intel-vtd-igpu-passthrough:$h]=compatible; done
+# posture-weak also has an iGPU at 0000:00:02.0, behind dmar0 without interrupt remapping:
+# posture.interrupt_remapping fails there, so it stays incompatible.
+# vfio-gpu-acs-override: only posture-weak has the GPU and its audio function (group 3, both on
+# vfio-pci, dmar1 remaps interrupts): compatible with the posture.acs_override warning.
+for h in $(fixtures); do want[vfio-gpu-acs-override:$h]=incompatible; done
+want[vfio-gpu-acs-override:posture-weak]=compatible
 # vfio-nic-shared-group: only mixed-groups has the two NICs; group 20 is not viable (port 1 on
 # ixgbe) and the 82599 has no ATS: incompatible. Elsewhere device.exists fails.
 for h in $(fixtures); do want[vfio-nic-shared-group:$h]=incompatible; done
+# intel-vtd-rmrr-direct: 0000:98:00.0 exists only on intel-icx-2s, whose group 60 has a direct
+# RMRR (region.direct, region.ram fail); elsewhere device.exists fails.
+# amd-vi-ram-in-ht-hole: 1 TiB of RAM kept at 4 GiB crosses the HT hole that amd-zen4-nested and
+# amd-genoa-snp list (region.ht_hole fails); elsewhere there is no 0000:81:00.0.
+for h in $(fixtures); do
+  want[intel-vtd-rmrr-direct:$h]=incompatible
+  want[amd-vi-ram-in-ht-hole:$h]=incompatible
+done
 # Guest-side mistakes, whatever the host: min = 0 and count 4096 > quota 1000
 # (intel-vtd-sva-over-quota); count 65536 > the 65535 PASIDs of 1..0xffff
 # (amd-vi-pasid-off-by-one); a VT-d table only 64-byte aligned and s1dss on an intel table
 # (intel-vtd-table-from-smmu); version 2, 40 bytes, base_ptr 0, pasid_bits 0
 # (pasid-table-placeholders).
+# intel-vtd-stage1-refused: no fixture has cap.FL5LP for its 5-level stage 1, and its table
+# pointer is misaligned; arm-smmuv3-stage1-refused: a nested Config and EATS split (-EIO).
 for g in intel-vtd-sva-over-quota amd-vi-pasid-off-by-one intel-vtd-table-from-smmu \
-         pasid-table-placeholders; do
+         pasid-table-placeholders intel-vtd-stage1-refused arm-smmuv3-stage1-refused; do
   for h in $(fixtures); do want[$g:$h]=incompatible; done
 done
 # pasid-table-host-format: arm-smmuv3-nested fits (host table on arm-smmu-v3: 64-byte aligned,

@@ -12,8 +12,9 @@
 #   3. no pair whose findings include an `unknown` has the verdict `compatible`, and each
 #      verdict follows from its findings (any fail: incompatible; else any unknown: undecided;
 #      else compatible).
+# With IOMMU-PROBE it also runs the backend.* rules on hosts built with recorded iommufd answers.
 # Needs only bash, grep, sed, awk and sort (no python, no jq).
-# Usage: tests/compat/rule_coverage_test.sh IOMMU-COMPAT RULE-IDS
+# Usage: tests/compat/rule_coverage_test.sh IOMMU-COMPAT RULE-IDS [IOMMU-PROBE]
 compat=$(realpath "$1")
 rule_ids=$(realpath "$2")
 . "$(dirname "$0")/lib.sh"
@@ -68,6 +69,35 @@ for r in device.pasid device.ats device.pri; do
   no_unknown[$r]="unknown only for a non-root read of config (64 bytes; fixtures are root reads)"
 done
 
+# [stage1]: stage1.config reads no host fact (the kernel's -EIO list); stage1.type is unknown
+# only for a unit of no recognized model, as `model` above. stage1.s1fmt fails or is unknown
+# only on the SMMU_IDR0.CD2L bit, a register sysfs does not publish (no fixture has it; the
+# iommufd answers do): check_stage1_test.cc covers both.
+no_unknown[stage1.config]="reads no host fact"
+no_unknown[stage1.type]="unknown only for a unit of no recognized model (none in the fixtures)"
+no_fail[stage1.s1fmt]="needs SMMU_IDR0.CD2L, which no fixture tree publishes"
+no_unknown[stage1.s1fmt]="needs SMMU_IDR0.CD2L, which no fixture tree publishes"
+# backend.nested and backend.confidential compare the guest's [vfio] with what its own vIOMMU
+# and confidential setting need (iommufd), not with a host fact: never unknown.
+for r in backend.nested backend.confidential; do
+  no_unknown[$r]="compares the guest's [vfio] with its own needs, reads no host fact"
+done
+# posture.acs_override warns at worst (VFIO still assigns a device in a group the override
+# split) and says nothing without a command line; posture.interrupt_remapping is unknown only
+# for a VT-d unit whose ecap was not decoded or a unit of no known model, and no fixture assigns
+# a device behind one. check_test.cc (CheckPosture) covers each outcome.
+no_fail[posture.acs_override]="warns at worst: the override fakes isolation, VFIO still assigns"
+no_unknown[posture.acs_override]="says nothing without a command line (its worst is a warning)"
+no_unknown[posture.interrupt_remapping]="unknown only for an undecoded VT-d ecap or an unknown model (none in the fixtures)"
+# region.direct is unknown only for VT-d before linux 5.3 or another IOMMU on an untold or
+# vendor kernel release, and region.ht_hole only for an AMD group that lists no reserved regions
+# on a unit without EFR2: every fixture tells its release and lists its groups' regions.
+# region.ram is unknown only for a group whose reserved_regions could not be read whole.
+# check_rules_regions_test.cc covers each unknown.
+no_unknown[region.direct]="unknown only for VT-d before 5.3 or an untold release (fixtures tell theirs)"
+no_unknown[region.ram]="unknown only for a group whose reserved_regions was not read whole (fixtures are readable)"
+no_unknown[region.ht_hole]="unknown only for an AMD group listing no regions on a unit without EFR2"
+
 declare -A known
 for r in "${rules[@]}"; do known[$r]=1; done
 for r in "${!no_fail[@]}" "${!no_unknown[@]}"; do
@@ -87,14 +117,17 @@ status=$?
 # The JSON is printed one key per line; take guest/host/verdict per result and rule/outcome
 # per finding (outcome follows rule within a finding). The run's own top-level "verdict" (the
 # worst over all pairs) is indented by two spaces only and is skipped.
-awk '
-  function val(line) { sub(/^ *"[a-z_]*": "/, "", line); sub(/",?$/, "", line); return line }
-  /^ *"guest": "/   { guest = val($0); next }
-  /^ *"host": "/    { host = val($0); next }
-  /^    +"verdict": "/ { verdict = val($0); print "R\t" guest "\t" host "\t" verdict; next }
-  /^ *"rule": "/    { rule = val($0); next }
-  /^ *"outcome": "/ { print "F\t" guest "\t" host "\t" verdict "\t" rule "\t" val($0); rule = "" }
-' "$work/all.json" >"$work/rows"
+rows_of() {
+  awk '
+    function val(line) { sub(/^ *"[a-z_]*": "/, "", line); sub(/",?$/, "", line); return line }
+    /^ *"guest": "/   { guest = val($0); next }
+    /^ *"host": "/    { host = val($0); next }
+    /^    +"verdict": "/ { verdict = val($0); print "R\t" guest "\t" host "\t" verdict; next }
+    /^ *"rule": "/    { rule = val($0); next }
+    /^ *"outcome": "/ { print "F\t" guest "\t" host "\t" verdict "\t" rule "\t" val($0); rule = "" }
+  ' "$1"
+}
+rows_of "$work/all.json" >"$work/rows"
 grep '^R' "$work/rows" | cut -f2- >"$work/results"
 grep '^F' "$work/rows" | cut -f2- >"$work/findings"
 
@@ -107,6 +140,33 @@ else
 fi
 nfindings=$(wc -l <"$work/findings")
 [ "$nfindings" -gt 0 ] || { fail "no findings parsed from the JSON"; finish; }
+
+# --- the backend.* rules read iommufd's answers, which no sysfs tree holds: hosts built from
+# intel-icx-2s (its 0000:17:00.0 on vfio-pci given a vfio cdev, a 6.15 kernel) with recorded
+# answers (tests/compat/backend/*.replay), probed into host reports, against the guests of
+# tests/compat/backend and the plain fixtures (iommufd not asked: unknown; 6.1: fail).
+if [ -n "${3:-}" ]; then
+  probe=$(realpath "$3")
+  backend=tests/compat/backend
+  reports=()
+  for replay in "$backend"/*.replay; do
+    name=$(basename "$replay" .replay)
+    tree=$work/tree-$name
+    cp -r fake-sysfs/hosts/intel-icx-2s "$tree"
+    mkdir -p "$tree/sys/bus/pci/devices/0000:17:00.0/vfio-dev/vfio0"
+    echo 6.15.0 >"$tree/proc/sys/kernel/osrelease"
+    "$probe" --sysfs-root "$tree" --iommufd-replay "$replay" --format toml >"$work/$name.toml" ||
+      fail "iommu-probe --iommufd-replay $replay"
+    reports+=(--host "$work/$name.toml")
+  done
+  "$compat" check --format json "${reports[@]}" --sysfs-root fake-sysfs/hosts/intel-icx-2s \
+    --sysfs-root fake-sysfs/hosts/intel-client "$backend"/*.toml >"$work/backend.json" 2>"$work/err"
+  [ "$?" -le 3 ] || { fail "iommu-compat on the backend hosts"; cat "$work/err"; }
+  rows_of "$work/backend.json" >"$work/backend_rows"
+  grep '^R' "$work/backend_rows" | cut -f2- >>"$work/results"
+  grep '^F' "$work/backend_rows" | cut -f2- >>"$work/findings"
+  pass "backend hosts: $(grep -c '^R' "$work/backend_rows") results"
+fi
 if awk -F'\t' '$4 == "" || $5 == ""' "$work/findings" | grep -q .; then
   fail "findings without a rule or outcome (JSON layout changed?)"
 fi

@@ -37,14 +37,14 @@ help_choices() {
 }
 
 # Every option in --help is offered after "-", and nothing else.
-for scope in "$probe" "$compat check" "$compat suggest"; do
+for scope in "$probe" "$compat check" "$compat suggest" "$compat migrate" "$compat baseline"; do
   # shellcheck disable=SC2086
   expected=$(help_options $scope | tr '\n' ' ' | sed 's/ $//')
   [ -n "$expected" ] || fail "no options parsed from $scope --help"
   # shellcheck disable=SC2086
   expect_offer "options of $(basename "${scope%% *}")${scope#* }" "$expected" $scope -
 done
-expect_offer "subcommands" "check convert suggest" "$compat" ""
+expect_offer "subcommands" "baseline check convert migrate suggest" "$compat" ""
 expect_offer "subcommand prefix" "suggest" "$compat" s
 
 # Choices, as --help lists them.
@@ -54,6 +54,10 @@ expect_offer "--backend" "auto dir udev" "$probe" --backend ""
 expect_offer "--color" "always auto never" "$probe" --check --color ""
 expect_offer "check --format" "github json junit text" "$compat" check --format ""
 expect_offer "suggest --model" "amd-vi arm-smmu-v3 intel-vtd virtio-iommu" "$compat" suggest --model ""
+expect_offer "migrate --format" "json text" "$compat" migrate --format ""
+expect_offer "baseline --model" "amd-vi arm-smmu-v3 intel-vtd virtio-iommu" "$compat" baseline --model ""
+expect_offer "migrate --to takes a tree" "fake-sysfs/hosts/intel-client fake-sysfs/hosts/intel-icx-2s" \
+  "$compat" migrate --to fake-sysfs/hosts/intel-
 models=$(help_choices --model "$compat" suggest | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')
 [ "$models" = "amd-vi arm-smmu-v3 intel-vtd virtio-iommu" ] || fail "suggest --help models: $models"
 
@@ -86,14 +90,14 @@ if command -v zsh >/dev/null; then
       source "$1"' _ tools/completion/_iommu-tools "$@" |
       sed -nE 's/^\*(-[a-zA-Z]|--[a-z-]+).*/\1/p' | sort -u
   }
-  for scope in "$probe" "$compat check" "$compat suggest"; do
+  for scope in "$probe" "$compat check" "$compat suggest" "$compat migrate" "$compat baseline"; do
     # shellcheck disable=SC2086
     [ "$(zsh_options $scope)" = "$(help_options $scope)" ] && pass "zsh: options of ${scope##*/}" ||
       fail "zsh: options of ${scope##*/} differ from --help: $(zsh_options $scope | tr '\n' ' ')"
   done
   got=$(zsh -f -c '_arguments() { shift 2; printf "%s\n" "$@"; }; words=("$2" ""); CURRENT=2
     source "$1"' _ tools/completion/_iommu-tools "$compat" | grep '^1:')
-  [ "$got" = "1:command:(check suggest convert)" ] && pass "zsh: subcommands" || fail "zsh subcommands: $got"
+  [ "$got" = "1:command:(check suggest convert migrate baseline)" ] && pass "zsh: subcommands" || fail "zsh subcommands: $got"
 else
   echo "skip: zsh is not installed (apt-get install zsh); its file was not run"
 fi

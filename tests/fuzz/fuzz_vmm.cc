@@ -76,6 +76,20 @@ FUZZ_NO_COVERAGE void require_same_request(const Guest& guest, const Guest& agai
     require(again.devices[i].bdf.value == guest.devices[i].bdf.value,
             w + " keeps device addresses", written);
   }
+  // [memory]: the size comes back rounded up as the reading front end rounds it (8 KiB for QEMU,
+  // 1 MiB for libvirt), phys_bits unchanged on x86 (an SMMUv3 guest's CPU has none written).
+  if (guest.memory && guest.memory->size &&
+      guest.memory->size->value <= uint64_t{INT64_MAX} - (uint64_t{1} << 20)) {
+    const uint64_t size = guest.memory->size->value;
+    require(again.memory && again.memory->size && again.memory->size->value >= size &&
+                again.memory->size->value - size < (uint64_t{1} << 20),
+            w + " keeps the memory size", written);
+  }
+  if (guest.memory && guest.memory->phys_bits && guest.viommu.model.value != kModelArmSmmuV3) {
+    require(again.memory && again.memory->phys_bits &&
+                again.memory->phys_bits->value == guest.memory->phys_bits->value,
+            w + " keeps phys_bits", written);
+  }
   if (!widths) return;
   require_no_more(guest.viommu.input_bits, again.viommu.input_bits,
                   "the writer asks no more input bits than the guest", written);

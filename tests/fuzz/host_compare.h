@@ -11,6 +11,7 @@
 
 #include "fuzz_check.h"
 #include "libcaps/model.h"
+#include "libcaps/parse.h"
 
 namespace caps::fuzz {
 
@@ -44,14 +45,21 @@ FUZZ_NO_COVERAGE inline bool valid_utf8(std::string_view text) {
   return true;
 }
 
-/// `text` with each byte that starts no well-formed sequence replaced by U+FFFD: what
-/// write_host_report writes for it (TOML text must be UTF-8).
+/// `text` with each maximal ill-formed subpart replaced by one U+FFFD: what write_host_report
+/// writes for it (TOML text must be UTF-8; string_literal.cc, through the library's own
+/// utf8_invalid_length). One U+FFFD a byte, as this helper did before, disagreed with the writer
+/// on a truncated sequence (fuzz_reader, a command line with one).
 FUZZ_NO_COVERAGE inline std::string repair_utf8(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i < text.size();) {
-    const std::size_t n = utf8_length(text, i);
-    out.append(n == 0 ? std::string_view("\xEF\xBF\xBD") : text.substr(i, n));
-    i += n == 0 ? 1 : n;
+    const std::size_t n = caps::utf8_sequence_length(text, i);
+    if (n == 0) {
+      out.append("\xEF\xBF\xBD");
+      i += caps::utf8_invalid_length(text, i);
+      continue;
+    }
+    out.append(text.substr(i, n));
+    i += n;
   }
   return out;
 }

@@ -46,6 +46,7 @@ Unit full_unit(std::string name, std::string_view model = kModelIntelVtd) {
   u.caps.page_requests = true;
   u.caps.dirty_tracking = true;
   u.caps.scalable_mode = true;
+  if (model == kModelIntelVtd) u.extra["interrupt_remapping"] = true;  // ecap.IR=1
   return u;
 }
 
@@ -80,6 +81,7 @@ Host simple_host() {
   h.units.push_back(full_unit("dmar0"));
   h.devices.push_back(make_device("0000:3b:00.0", "dmar0", 12, "vfio-pci"));
   h.groups.push_back(Group{12, "DMA", std::nullopt, {"0000:3b:00.0"}, {}});
+  h.platform.cmdline = "ro intel_iommu=on";
   return h;
 }
 
@@ -140,6 +142,7 @@ using O = Outcome;
 const std::vector<O> kPass = {O::kPass};
 const std::vector<O> kFail = {O::kFail};
 const std::vector<O> kUnknown = {O::kUnknown};
+const std::vector<O> kWarn = {O::kWarn};
 const std::vector<O> kNone = {};
 
 // ---------------------------------------------------------------------------------------------
@@ -1231,13 +1234,67 @@ TEST(CheckProperty, ForgettingAHostFactNeverMakesAPairCompatible) {
 // ---------------------------------------------------------------------------------------------
 // decide() and check() without passes
 
-std::vector<std::string_view> rules_in(const std::bitset<64>& bits) {
+std::vector<std::string_view> rules_in(const std::bitset<kMaxRules>& bits) {
   std::vector<std::string_view> out;
   const std::span<const std::string_view> ids = rule_ids();
   for (size_t i = 0; i < ids.size(); ++i) {
     if (bits[i]) out.push_back(ids[i]);
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// posture.*
+
+TEST(CheckPosture, InterruptRemappingPassesFailsWarnsAndIsUnknown) {
+  Host h = simple_host();
+  Guest g = guest_with_devices({"0000:3b:00.0"});
+  EXPECT_EQ(outcomes(check(g, h), "posture.interrupt_remapping"), kPass);
+  h.units[0].extra["interrupt_remapping"] = false;  // ecap.IR=0
+  auto f = of_rule(check(g, h), "posture.interrupt_remapping");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0], (Finding{.rule = "posture.interrupt_remapping",
+                           .outcome = O::kFail,
+                           .guest_key = "device[0].bdf",
+                           .pos = SourcePos{40, 1},
+                           .unit = "dmar0",
+                           .evidence = "dmar0: ecap.IR=0",
+                           .message = "dmar0 does not remap interrupts: VFIO refuses to assign "
+                                      "0000:3b:00.0 (\"No interrupt remapping support\")",
+                           .hint = "enable interrupt remapping on the host (firmware; no "
+                                   "intremap=off or nointremap) or assign a device behind "
+                                   "another unit"}));
+  EXPECT_EQ(check(g, h).verdict, Verdict::kIncompatible);
+  h.platform.cmdline = "ro vfio_iommu_type1.allow_unsafe_interrupts=1";
+  EXPECT_EQ(outcomes(check(g, h), "posture.interrupt_remapping"), kWarn);
+  h.units[0].extra["interrupt_remapping"] = true;
+  h.platform.cmdline = "ro intremap=off";
+  EXPECT_EQ(outcomes(check(g, h), "posture.interrupt_remapping"), kFail);
+  h.units[0].extra.erase("interrupt_remapping");  // ecap not decoded
+  EXPECT_EQ(outcomes(check(g, h), "posture.interrupt_remapping"), kUnknown);
+  // SMMUv3: the GIC ITS isolates MSIs; nothing is said.
+  h.units[0].model = std::string(kModelArmSmmuV3);
+  EXPECT_TRUE(of_rule(check(g, h), "posture.interrupt_remapping").empty());
+  // No device, no finding.
+  EXPECT_TRUE(of_rule(check(simple_guest(), simple_host()), "posture.interrupt_remapping").empty());
+}
+
+TEST(CheckPosture, AcsOverrideWarnsAndIsSilentWithoutACommandLine) {
+  Host h = simple_host();
+  Guest g = guest_with_devices({"0000:3b:00.0"});
+  EXPECT_EQ(outcomes(check(g, h), "posture.acs_override"), kPass);
+  h.platform.cmdline = "ro pcie_acs_override=downstream";
+  auto f = of_rule(check(g, h), "posture.acs_override");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].outcome, O::kWarn);
+  EXPECT_EQ(f[0].evidence, "/proc/cmdline: pcie_acs_override=downstream");
+  EXPECT_EQ(f[0].message,
+            "the boundary of group 12 around 0000:3b:00.0 is what pcie_acs_override=downstream "
+            "claims, not what the hardware enforces: devices in other groups can still reach it "
+            "peer-to-peer");
+  EXPECT_EQ(check(g, h).verdict, Verdict::kCompatible);  // a warning
+  h.platform.cmdline.reset();
+  EXPECT_TRUE(of_rule(check(g, h), "posture.acs_override").empty());
 }
 
 TEST(CheckDecide, RuleIdsAreTheRulesInReportOrder) {
@@ -1247,7 +1304,14 @@ TEST(CheckDecide, RuleIdsAreTheRulesInReportOrder) {
   guest.viommu.page_requests = at(true, 10);
   guest.pasid_table = intel_table();
   guest.pasid_alloc = alloc(1, 1023, 64);
-  const Report report = check(guest, simple_host());
+  // The region.* rules, last in the table, need the group's reserved regions, guest memory and
+  // (region.ht_hole) an AMD unit.
+  guest.memory.emplace().size = at(uint64_t{8} << 30, 50);
+  Host host = simple_host();
+  host.units[0].model = std::string(kModelAmdVi);
+  host.groups[0].reserved_regions = {{0xfee00000, 0xfeefffff, "msi"},
+                                     {0xfd00000000, 0xffffffffff, "reserved"}};
+  const Report report = check(guest, host);
   const std::span<const std::string_view> ids = rule_ids();
   size_t last = 0;
   for (const Finding& f : report.findings) {

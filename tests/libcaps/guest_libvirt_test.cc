@@ -28,6 +28,34 @@ constexpr std::string_view kDomain = R"(<domain type='kvm'>
 </domain>
 )";
 
+/// The [memory] a domain with `memory` (the element) and `cpu` (its <cpu> or "") gives.
+std::optional<GuestMemory> memory_of(std::string_view memory, std::string_view cpu = "") {
+  const std::string text = "<domain type='kvm'>" + std::string(memory) + std::string(cpu) +
+                           "<devices><iommu model='amd'/></devices></domain>";
+  auto parsed = parse_libvirt_guest(text, "dom.xml");
+  EXPECT_TRUE(parsed) << (parsed ? "" : parsed.error().front().to_string());
+  return parsed ? parsed->memory : std::nullopt;
+}
+
+TEST(GuestLibvirt, MemoryUnitsAndMaxphysaddr) {
+  EXPECT_EQ(memory_of("<memory>1048576</memory>")->size->value, uint64_t{1} << 30);  // KiB
+  EXPECT_EQ(memory_of("<memory unit='MiB'>2048</memory>")->size->value, uint64_t{2} << 30);
+  EXPECT_EQ(memory_of("<memory unit='G'>3</memory>")->size->value, uint64_t{3} << 30);
+  EXPECT_EQ(memory_of("<memory unit='TiB'>1</memory>")->size->value, uint64_t{1} << 40);
+  // Powers of 1000, rounded up to 1 MiB as libvirt aligns the initial memory.
+  EXPECT_EQ(memory_of("<memory unit='GB'>1</memory>")->size->value, uint64_t{954} << 20);
+  EXPECT_EQ(memory_of("<memory unit='bytes'>1</memory>")->size->value, uint64_t{1} << 20);
+  EXPECT_FALSE(memory_of("<memory unit='furlong'>1</memory>"));
+  auto bits = memory_of("", "<cpu mode='host-passthrough'><maxphysaddr mode='emulate' bits='42'/></cpu>");
+  ASSERT_TRUE(bits && bits->phys_bits);
+  EXPECT_EQ(bits->phys_bits->value, 42);
+  EXPECT_FALSE(memory_of("", "<cpu><maxphysaddr mode='passthrough' limit='39'/></cpu>"));
+  // A pc-q35-7.0 machine keeps RAM above 4 GiB at 4 GiB.
+  auto old = memory_of("<os><type machine='pc-q35-7.0'>hvm</type></os><memory unit='GiB'>8</memory>");
+  ASSERT_TRUE(old && old->above_4g_start);
+  EXPECT_EQ(old->above_4g_start->value, uint64_t{1} << 32);
+}
+
 TEST(GuestLibvirt, ReadsTheDomainIntoQemuSettingsWithPositions) {
   auto parsed = parse_libvirt_guest(kDomain, "dom.xml");
   ASSERT_TRUE(parsed) << parsed.error().front().to_string();
@@ -43,7 +71,9 @@ TEST(GuestLibvirt, ReadsTheDomainIntoQemuSettingsWithPositions) {
   EXPECT_EQ(vmm::find(g.vmm, "viommu.caching-mode")->from, "<driver caching_mode='on'>");
   EXPECT_EQ(vmm::find(g.vmm, "machine.kernel-irqchip")->value, "split");
   EXPECT_EQ(vmm::find(g.vmm, "smp")->value, "300");
-  EXPECT_EQ(vmm::find(g.vmm, "m")->value, "8G");
+  EXPECT_EQ(vmm::find(g.vmm, "m")->value, "8388608k");  // as libvirt passes -m: KiB
+  ASSERT_TRUE(g.memory && g.memory->size);
+  EXPECT_EQ(g.memory->size->value, uint64_t{8} << 30);
   EXPECT_EQ(vmm::find(g.vmm, "accel")->value, "kvm");
   EXPECT_NE(vmm::find(g.vmm, "iommufd"), nullptr);
   EXPECT_NE(vmm::find(g.vmm, "vfio-pci.iommufd"), nullptr);

@@ -34,6 +34,59 @@ TEST(GuestQemu, ShellLineGivesTheGuestTheTomlParserWouldAndPositions) {
   EXPECT_EQ(aw->from, "argument 3 (-device intel-iommu), option aw-bits");
 }
 
+TEST(GuestQemu, MemoryAndPhysBitsBecomeTheMemoryTable) {
+  Guest g = parse("qemu-system-x86_64 -m 16G -cpu host,phys-bits=46 -device amd-iommu");
+  ASSERT_TRUE(g.memory);
+  ASSERT_TRUE(g.memory->size);
+  EXPECT_EQ(g.memory->size->value, uint64_t{16} << 30);
+  EXPECT_EQ(g.memory->size->pos, (SourcePos{1, 23}));
+  ASSERT_TRUE(g.memory->phys_bits);
+  EXPECT_EQ(g.memory->phys_bits->value, 46);
+  EXPECT_FALSE(g.memory->above_4g_start);  // QEMU's choice
+  // MiB without a suffix, size= and fractions; QEMU rounds up to 8 KiB.
+  EXPECT_EQ(parse("-m size=4096,maxmem=8G -device amd-iommu").memory->size->value, uint64_t{4} << 30);
+  EXPECT_EQ(parse("-m 1.5G -device amd-iommu").memory->size->value, uint64_t{3} << 29);
+  EXPECT_EQ(parse("-m 100k -device amd-iommu").memory->size->value, 106496u);
+  // Before QEMU 7.1, or a machine type before 7.1, RAM above 4 GiB stays at 4 GiB.
+  EXPECT_EQ(parse("-m 8G -device amd-iommu", {7, 0}).memory->above_4g_start->value,
+            uint64_t{1} << 32);
+  EXPECT_EQ(parse("-machine pc-q35-7.0 -m 8G -device amd-iommu").memory->above_4g_start->value,
+            uint64_t{1} << 32);
+  EXPECT_FALSE(parse("-machine pc-q35-7.1 -m 8G -device amd-iommu").memory->above_4g_start);
+  // A size QEMU refuses gives none; no -m and no phys-bits, no table.
+  EXPECT_FALSE(parse("-m lots -device amd-iommu").memory);
+  EXPECT_FALSE(parse("-device amd-iommu").memory);
+}
+
+TEST(GuestQemu, SizesAsQemuReadsThem) {
+  EXPECT_EQ(vmm::parse_size("2"), uint64_t{2} << 20);
+  EXPECT_EQ(vmm::parse_size("2g"), uint64_t{2} << 30);
+  EXPECT_EQ(vmm::parse_size("1T"), uint64_t{1} << 40);
+  EXPECT_EQ(vmm::parse_size("512B"), 512u);
+  EXPECT_EQ(vmm::parse_size("0x10M"), uint64_t{16} << 20);
+  EXPECT_EQ(vmm::parse_size("0x1B"), uint64_t{27} << 20);  // hex digits, MiB
+  EXPECT_EQ(vmm::parse_size("0.5K"), 512u);
+  EXPECT_EQ(vmm::parse_size(""), std::nullopt);
+  EXPECT_EQ(vmm::parse_size("0"), std::nullopt);
+  EXPECT_EQ(vmm::parse_size("1."), std::nullopt);
+  EXPECT_EQ(vmm::parse_size("-1G"), std::nullopt);
+  EXPECT_EQ(vmm::parse_size("9E"), std::nullopt);  // above INT64_MAX
+}
+
+TEST(GuestQemu, WritesMemoryBack) {
+  Guest g = parse("-m 16G -cpu max,phys-bits=46 -device intel-iommu -device vfio-pci,host=3b:00.0");
+  const std::string args = write_qemu_args(g);
+  EXPECT_NE(args.find(" -m 16777216k"), std::string::npos) << args;
+  EXPECT_NE(args.find(" -cpu max,phys-bits=46"), std::string::npos) << args;
+  Guest again = parse(args);
+  ASSERT_TRUE(again.memory);
+  EXPECT_EQ(again.memory->size->value, g.memory->size->value);
+  EXPECT_EQ(again.memory->phys_bits->value, 46);
+  const std::string domain = write_libvirt_iommu(g);
+  EXPECT_NE(domain.find("<memory unit='KiB'>16777216</memory>"), std::string::npos) << domain;
+  EXPECT_NE(domain.find("<maxphysaddr mode='emulate' bits='46'/>"), std::string::npos) << domain;
+}
+
 TEST(GuestQemu, ArgvFileOneArgumentALine) {
   Guest g = parse("qemu-system-x86_64\n-machine\nq35\n-device\nintel-iommu,x-flts=on,aw-bits=48\n");
   EXPECT_EQ(g.viommu.model.pos, (SourcePos{5, 1}));

@@ -269,6 +269,36 @@ TEST(GuestParse, RangeEdgesAreAccepted) {
   EXPECT_EQ(g.pasid_table->base_ptr.value, 0u);
 }
 
+TEST(GuestParse, Memory) {
+  Guest g = parse_ok(
+      "[viommu]\nmodel = \"amd-vi\"\n[memory]\nsize = 0x4_0000_0000\nphys_bits = 46\n"
+      "above_4g_start = 0x1_0000_0000\n");
+  ASSERT_TRUE(g.memory);
+  EXPECT_EQ(g.memory->pos, (SourcePos{3, 1}));
+  EXPECT_EQ(g.memory->size->value, uint64_t{16} << 30);
+  EXPECT_EQ(g.memory->size->pos, (SourcePos{4, 1}));
+  EXPECT_EQ(g.memory->phys_bits->value, 46);
+  EXPECT_EQ(g.memory->above_4g_start->value, uint64_t{1} << 32);
+  // Written back in the order of kGuestMemoryKeys, read back to the same values.
+  const std::string text = write_guest(g);
+  EXPECT_NE(text.find("\n[memory]\nsize = 0x400000000\nphys_bits = 46\n"
+                      "above_4g_start = 0x100000000\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(testing::without_positions(parse_ok(text)), testing::without_positions(g));
+  // An empty table stays one; no table, none.
+  EXPECT_TRUE(parse_ok("[viommu]\nmodel = \"amd-vi\"\n[memory]\n").memory);
+  EXPECT_FALSE(parse_ok("[viommu]\nmodel = \"amd-vi\"\n").memory);
+  EXPECT_EQ(errors_of("[viommu]\nmodel = \"amd-vi\"\n[memory]\nsize = 0\nphys_bits = 65\n"
+                      "above_4g_start = 0xffffffff\nsizes = 1\n"),
+            (std::vector<std::string>{
+                "g.toml:4:1: memory.size: expected 1..9223372036854775807, got 0",
+                "g.toml:5:1: memory.phys_bits: expected 1..64, got 65",
+                "g.toml:6:1: memory.above_4g_start: expected 4294967296..9223372036854775807, "
+                "got 4294967295",
+                "g.toml:7:1: unknown key `sizes` in [memory]; did you mean `size`?"}));
+}
+
 TEST(GuestParse, DeviceNames) {
   for (std::string_view name : {"0000:00:02.0", "0000:ff:1f.7", "10000:01:00.0", "ffffffff:00:00.0",
                                 "fsl-mc-dprc.1", "a"}) {
@@ -850,13 +880,15 @@ TEST_F(GuestSchema, HasExactlyTheParsersKeys) {
   EXPECT_EQ(keys_of(properties("device")), sorted(kGuestDeviceKeys));
   EXPECT_EQ(keys_of(properties("pasid_table")), sorted(kGuestPasidTableKeys));
   EXPECT_EQ(keys_of(properties("pasid_alloc")), sorted(kGuestPasidAllocKeys));
+  EXPECT_EQ(keys_of(properties("memory")), sorted(kGuestMemoryKeys));
 }
 
 TEST_F(GuestSchema, EveryTableIsClosed) {
   const Json* top = &schema_;
   const Json* props = top->get("properties");
   for (const Json* table : {top, props->get("viommu"), props->get("device")->get("items"),
-                            props->get("pasid_table"), props->get("pasid_alloc")}) {
+                            props->get("pasid_table"), props->get("pasid_alloc"),
+                            props->get("memory")}) {
     ASSERT_NE(table->get("additionalProperties"), nullptr);
     EXPECT_EQ(table->get("additionalProperties")->kind, Json::Kind::kBool);
     EXPECT_FALSE(table->get("additionalProperties")->boolean);
@@ -881,6 +913,9 @@ TEST_F(GuestSchema, EnumsAndRangesMatchTheParser) {
   }
   for (std::string_view key : kGuestPasidAllocKeys)
     expect_range("pasid_alloc", key, kGuestUnsignedRange);
+  expect_range("memory", "size", kGuestMemorySizeRange);
+  expect_range("memory", "phys_bits", kGuestPhysBitsRange);
+  expect_range("memory", "above_4g_start", kGuestAbove4gRange);
   EXPECT_EQ(property("pasid_alloc", "quota").get("default")->number,
             static_cast<double>(kGuestDefaultQuota));
 }

@@ -607,3 +607,35 @@ TEST(HostReportLoader, SuggestsOnlyKeysCloseEnoughToBeTypos) {
 
 }  // namespace
 }  // namespace caps
+
+namespace caps {
+namespace {
+
+// fuzz_host_report (CI, this merge): an [iommufd] table without `state` dereferenced the
+// missing node to point at it; it is now one error naming the key.
+TEST(HostReport, IommufdWithoutStateIsAnErrorNotACrash) {
+  Host h = valid_utf8_sample();
+  h.iommufd.state = "unavailable";
+  h.iommufd.reason = "no device is bound to vfio-pci";
+  h.iommufd.via = "kernel";
+  std::string text = write(h);
+  const size_t at = text.find("state = \"unavailable\"\n");
+  ASSERT_NE(at, std::string::npos) << text;
+  text.erase(at, std::string("state = \"unavailable\"\n").size());
+  Result<Host> loaded = load_host_report(text, "r.toml");
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().to_string().find("state"), std::string::npos)
+      << loaded.error().to_string();
+}
+
+// A group whose reserved_regions could not be read whole says so in the report and keeps it.
+TEST(HostReport, RoundTripsRegionsNotKnown) {
+  Host h = valid_utf8_sample();
+  ASSERT_FALSE(h.groups.empty());
+  h.groups[0].reserved_regions_known = false;
+  EXPECT_NE(write(h).find("reserved_regions_known = false"), std::string::npos);
+  expect_round_trip(h);
+}
+
+}  // namespace
+}  // namespace caps

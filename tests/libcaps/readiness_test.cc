@@ -76,7 +76,7 @@ TEST(Readiness, ReadyHostPassesEveryCheckInOrder) {
   EXPECT_EQ(ids, (std::vector<std::string>{"firmware", "kernel", "interrupt-remapping", "units",
                                            "groups", "vfio-pci", "iommufd", "isolation"}));
   EXPECT_EQ(find(checks, "interrupt-remapping").detail, "dmar0: ecap.IR=1");
-  EXPECT_EQ(find(checks, "isolation").detail, "group domains: 1 DMA-FQ");
+  EXPECT_EQ(find(checks, "isolation").detail, "group domains: 1 DMA-FQ; no posture finding");
   EXPECT_EQ(worst_status(checks), CheckStatus::kPass);
 }
 
@@ -184,7 +184,10 @@ TEST(Readiness, IsolationWarnsOnPassthroughAndSharedGroups) {
   host.groups[0].type = "identity";
   ReadinessCheck check = find(check_readiness(host, kSupported), "isolation");
   EXPECT_EQ(check.status, CheckStatus::kWarn);
-  EXPECT_EQ(check.detail, "group domains: 1 identity; passthrough (identity): group 7");
+  // The posture findings name the groups; the line names the findings (posture_test.cc).
+  EXPECT_EQ(check.detail, "group domains: 1 identity; posture: identity-domain");
+  EXPECT_EQ(check.hint,
+            "the posture findings below name the groups, units and options, and what to change");
 
   // A bridge in the group is not an endpoint; a second NIC is.
   host = ready_host();
@@ -197,7 +200,7 @@ TEST(Readiness, IsolationWarnsOnPassthroughAndSharedGroups) {
   host.groups[0].devices.push_back("0000:3b:00.1");
   check = find(check_readiness(host, kSupported), "isolation");
   EXPECT_EQ(check.status, CheckStatus::kWarn);
-  EXPECT_EQ(check.detail, "group domains: 1 DMA-FQ; several endpoints in group 7");
+  EXPECT_EQ(check.detail, "group domains: 1 DMA-FQ; posture: shared-group");
 }
 
 TEST(Readiness, FacilitiesMissingOrUnknownWarn) {

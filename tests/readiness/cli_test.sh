@@ -14,6 +14,7 @@ esc=$(printf '\033')
 # the iommufd device passes everything, and the same with intremap=off fails.
 cp -r fake-sysfs/hosts/amd-genoa-snp "$work/ready"
 mkdir -p "$work/ready/sys/class/misc/iommu"
+sed -i "s/ amd_iommu=on//" "$work/ready/proc/cmdline"  # not an AMD option: a posture warning
 cp -r "$work/ready" "$work/intremap-off"
 sed -i 's/$/ intremap=off/' "$work/intremap-off/proc/cmdline"
 for case in "$work/ready 0" "fake-sysfs/hosts/amd-genoa-snp 3" "fake-sysfs/hosts/qemu-vtd-6.1 3" \

@@ -43,6 +43,7 @@ def probe_augment(doc):
     group = doc["groups"][0]
     group["name"] = "vfio"
     group["devices_known"] = False
+    group["reserved_regions_known"] = False
     doc["devices"][0]["driver_known"] = False
     return doc
 
@@ -53,14 +54,17 @@ def report_augment(doc):
     group = doc["group"][0]
     group["name"] = "vfio"
     group["devices_known"] = False
+    group["reserved_regions_known"] = False
     doc["device"][0]["driver_known"] = False
     return doc
 
 
 def guest_augment(doc):
-    """No example names its units (they come from the devices)."""
+    """No example names its units (they come from the devices), nor sets every [memory] key."""
     doc = copy.deepcopy(doc)
     doc["viommu"]["units"] = ["dmar0", "dmar1"]
+    doc.setdefault("memory", {}).update({"size": 1 << 34, "phys_bits": 46,
+                                         "above_4g_start": 1 << 32})
     return doc
 
 
@@ -69,7 +73,7 @@ SPECS = {
         maps=["/units/*/registers", "/units/*/registers/*/fields",
               "/units/*/registers/*/efr2/fields", "/units/*/properties", "/units/*/extra",
               "/units/*/evidence"],
-        optional=["/source", "/groups/*/name", "/groups/*/devices_known",
+        optional=["/source", "/groups/*/name", "/groups/*/devices_known", "/groups/*/reserved_regions_known",
                   "/devices/*/driver_known", "/units/*/registers/*/reserved",
                   "/units/*/registers/*/format", "/units/*/registers/*/efr2",
                   "/units/*/registers/*/efr2/reserved"],
@@ -95,7 +99,8 @@ SPECS = {
         augment=probe_augment),
     "probe-check": Spec(
         slim=False,
-        free_text=["/host/root", "/checks/*/title", "/checks/*/detail"],
+        free_text=["/host/root", "/checks/*/title", "/checks/*/detail", "/findings/*/title",
+                   "/findings/*/detail", "/findings/*/hint"],
         unchecked=["/checks/*/hint"]),
     "host-report": Spec(
         maps=["/unit/*/register/*/fields", "/unit/*/register/*/efr2/fields",
@@ -113,7 +118,7 @@ SPECS = {
                   "/unit/*/register/*/fields", "/unit/*/register/*/format",
                   "/unit/*/register/*/efr2", "/unit/*/register/*/efr2/fields",
                   "/unit/*/register/*/efr2/reserved",
-                  "/group/*/type", "/group/*/name", "/group/*/devices", "/group/*/devices_known",
+                  "/group/*/type", "/group/*/name", "/group/*/devices", "/group/*/devices_known", "/group/*/reserved_regions_known",
                   "/group/*/reserved_regions", "/device/*/unit", "/device/*/group",
                   "/device/*/driver", "/device/*/driver_known", "/device/*/pci",
                   "/device/*/pci/config_size", "/device/*/pci/pasid", "/device/*/pci/ats",
@@ -145,11 +150,45 @@ SPECS = {
                    "/results/*/errors/*/message", "/results/*/findings/*/guest_key",
                    "/results/*/findings/*/file", "/results/*/findings/*/unit",
                    "/results/*/findings/*/evidence", "/results/*/findings/*/message",
-                   "/results/*/findings/*/hint"],
+                   "/results/*/findings/*/hint",
+                   # check --together: the deployment object
+                   "/deployment/host", "/deployment/guests/*", "/deployment/errors/*/file",
+                   "/deployment/errors/*/message", "/deployment/findings/*/guests/*/guest",
+                   "/deployment/findings/*/guests/*/guest_key", "/deployment/findings/*/unit",
+                   "/deployment/findings/*/device", "/deployment/findings/*/evidence",
+                   "/deployment/findings/*/message", "/deployment/findings/*/hint"],
+        optional=["/deployment"],
+        ranges={
+            "/exit_code": (0, 3), "/results/*/exit_code": (0, 3),
+            "/deployment/exit_code": (0, 5), "/deployment/findings/*/group": (0, None),
+            "/deployment/errors/*/line": (1, None), "/deployment/errors/*/column": (1, None),
+            "/deployment/findings/*/guests/*/line": (1, None),
+            "/deployment/findings/*/guests/*/column": (1, None),
+            "/results/*/errors/*/line": (1, None), "/results/*/errors/*/column": (1, None),
+            "/results/*/findings/*/line": (1, None), "/results/*/findings/*/column": (1, None),
+        }),
+    "migrate-json": Spec(
+        free_text=["/from", "/to", "/results/*/guest", "/results/*/errors/*/file",
+                   "/results/*/errors/*/message", "/results/*/blockers/*/guest_key",
+                   "/results/*/blockers/*/unit", "/results/*/blockers/*/also_on/*",
+                   "/results/*/blockers/*/message", "/results/*/blockers/*/evidence",
+                   "/results/*/blockers/*/source_evidence", "/results/*/blockers/*/hint"],
         ranges={
             "/exit_code": (0, 3), "/results/*/exit_code": (0, 3),
             "/results/*/errors/*/line": (1, None), "/results/*/errors/*/column": (1, None),
-            "/results/*/findings/*/line": (1, None), "/results/*/findings/*/column": (1, None),
+            "/results/*/blockers/*/line": (1, None), "/results/*/blockers/*/column": (1, None),
+        }),
+    "baseline-json": Spec(
+        optional=["/guest/input_bits", "/guest/output_bits", "/guest/asid_bits",
+                  "/guest/ssid_bits", "/guest/httu", "/guest/stall", "/guest/btm",
+                  "/guest/pgtable_format", "/guest/nested", "/guest/ats",
+                  "/guest/page_requests", "/guest/dirty_tracking"],
+        free_text=["/guest_file", "/guest/pgtable_format", "/notes/*/reason", "/hosts/*/host",
+                   "/holding_back/*", "/hosts/*/adds/*/fleet", "/hosts/*/adds/*/host",
+                   "/hosts/*/holds_back/*/fleet", "/hosts/*/holds_back/*/without"],
+        ranges={
+            "/guest/input_bits": WIDTH_ADDRESS, "/guest/output_bits": WIDTH_ADDRESS,
+            "/guest/asid_bits": WIDTH_ID, "/guest/ssid_bits": WIDTH_ID,
         }),
     "guest": Spec(
         maps=[],
@@ -158,7 +197,12 @@ SPECS = {
                   "/viommu/ssid_bits", "/viommu/httu", "/viommu/stall", "/viommu/btm",
                   "/viommu/pgtable_format", "/viommu/nested", "/viommu/ats",
                   "/viommu/page_requests", "/viommu/dirty_tracking", "/viommu/units",
-                  "/pasid_table/s1dss", "/pasid_alloc/quota"],
+                  "/pasid_table/s1dss", "/pasid_alloc/quota", "/stage1",
+                  "/stage1/addr_width", "/stage1/sre", "/stage1/eafe", "/stage1/wpe",
+                  "/stage1/pgtbl_addr", "/stage1/config", "/stage1/s1fmt", "/stage1/s1cdmax",
+                  "/stage1/s1dss", "/stage1/s1_context_ptr", "/stage1/eats", "/vfio", "/vfio/backend",
+                  "/memory", "/memory/size",
+                  "/memory/phys_bits", "/memory/above_4g_start"],
         free_text=["/viommu/pgtable_format", "/viommu/units/*", "/device/*/bdf"],
         ranges={
             "/format": (1, 1), "/viommu/input_bits": WIDTH_ADDRESS,
@@ -167,7 +211,11 @@ SPECS = {
             "/pasid_table/bytes": (0, None), "/pasid_table/base_ptr": (0, None),
             "/pasid_table/pasid_bits": (0, 255), "/pasid_alloc/min": (0, None),
             "/pasid_alloc/max": (0, None), "/pasid_alloc/count": (0, None),
-            "/pasid_alloc/quota": (0, None),
+            "/pasid_alloc/quota": (0, None), "/stage1/addr_width": (0, 64),
+            "/stage1/s1cdmax": (0, 31), "/stage1/pgtbl_addr": (0, None),
+            "/stage1/s1_context_ptr": (0, None),
+            "/pasid_alloc/quota": (0, None), "/memory/size": (1, None),
+            "/memory/phys_bits": (1, 64), "/memory/above_4g_start": (4294967296, None),
         },
         augment=guest_augment),
 }

@@ -25,7 +25,10 @@ except ImportError:
     sys.exit("schema_test: no jsonschema module for %s: install python3-jsonschema" % sys.executable)
 
 HOSTS = sorted(os.path.dirname(p) for p in glob.glob("fake-sysfs/hosts/*/SOURCE"))
+# The VM guests' real kernel logs (iommu-probe --from-log): every format of a log's host too.
+LOGS = sorted(glob.glob("tests/kernel-log/logs/*.dmesg"))
 EXAMPLES = "tools/iommu-compat/examples"
+DEPLOYMENTS = "tools/iommu-compat/deployments"
 MODELS = ["intel-vtd", "amd-vi", "arm-smmu-v3", "virtio-iommu"]
 
 SCHEMAS = {
@@ -33,6 +36,8 @@ SCHEMAS = {
     "probe-check": "schemas/iommu-probe-check.schema.json",
     "host-report": "schemas/host-report.schema.json",
     "compat-json": "schemas/iommu-compat.schema.json",
+    "migrate-json": "schemas/iommu-compat-migrate.schema.json",
+    "baseline-json": "schemas/iommu-compat-baseline.schema.json",
     "guest": "schemas/guest.schema.json",
 }
 
@@ -66,11 +71,17 @@ class Outputs:
             for extra in ([], ["--registers"], ["--no-pci-config"]):
                 out = run([self.probe, "--sysfs-root", host, "--format", "json"] + extra)
                 yield f"{host} json {' '.join(extra)}", json.loads(out)
+        for log in LOGS:
+            out = run([self.probe, "--from-log", log, "--format", "json"])
+            yield f"{log} json", json.loads(out)
 
     def probe_check(self):
         for host in HOSTS:
             out = run([self.probe, "--sysfs-root", host, "--check", "--format", "json"], ok=(0, 1, 3))
             yield f"{host} --check json", json.loads(out)
+        for log in LOGS:
+            out = run([self.probe, "--from-log", log, "--check", "--format", "json"], ok=(0, 1, 3))
+            yield f"{log} --check json", json.loads(out)
 
     def reports(self):
         """Host reports written to files (the compat check loads them)."""
@@ -79,6 +90,10 @@ class Outputs:
                 path = os.path.join(self.work, os.path.basename(host) + "".join(extra) + ".toml")
                 run([self.probe, "--sysfs-root", host, "--format", "toml", "--output", path] + extra)
                 yield path
+        for log in LOGS:
+            path = os.path.join(self.work, os.path.basename(log) + ".toml")
+            run([self.probe, "--from-log", log, "--format", "toml", "--output", path])
+            yield path
 
     def host_report(self):
         for path in self.reports():
@@ -95,10 +110,51 @@ class Outputs:
                      glob.glob(f"{EXAMPLES}/*.args"))
         out = run([self.compat, "check", "--format", "json"] + reports + vmm, ok=(0, 1, 2, 3))
         yield "VMM examples x fixture reports", json.loads(out)
+        # check --together: each deployment example on its host report, and a deployment that
+        # is bad-input (a guest that does not parse).
+        lab = f"{DEPLOYMENTS}/lab-host.toml"
+        for case in sorted(glob.glob(f"{DEPLOYMENTS}/*/")):
+            guests = sorted(glob.glob(f"{case}*"))
+            out = run([self.compat, "check", "--format", "json", "--together", "--host", lab]
+                      + guests, ok=(0, 1, 2, 3, 5))
+            yield f"deployment {os.path.basename(case.rstrip('/'))}", json.loads(out)
+        out = run([self.compat, "check", "--format", "json", "--together", "--host", lab,
+                   f"{EXAMPLES}/bad-syntax.toml", f"{DEPLOYMENTS}/split-group/web.toml"], ok=(2,))
+        yield "deployment with a bad guest", json.loads(out)
         # A host that cannot be loaded: an error without a position.
         out = run([self.compat, "check", "--format", "json", "--host", "/nonexistent.toml",
                    toml_guests[0]], ok=(2,))
         yield "a missing report", json.loads(out)
+
+    def migrate_json(self):
+        """Every example guest moved from each host with units to the next and back (a ring:
+        every host is a source and a target twice), plus a bad guest and a missing host."""
+        with_units = [h for h in HOSTS if os.path.isdir(f"{h}/sys/class/iommu")]
+        guests = sorted(p for p in glob.glob(f"{EXAMPLES}/*.toml")
+                        if not os.path.basename(p).startswith("bad-"))
+        ring = list(zip(with_units, with_units[1:] + with_units[:1]))
+        for a, b in ring + [(b, a) for a, b in ring]:
+            if True:
+                out = run([self.compat, "migrate", "--format", "json", "--from", a, "--to", b]
+                          + guests, ok=(0, 1, 3))
+                yield f"migrate {a} -> {b}", json.loads(out)
+        out = run([self.compat, "migrate", "--format", "json", "--from", with_units[0], "--to",
+                   "/nonexistent.toml", f"{EXAMPLES}/bad-values.toml"], ok=(2,))
+        yield "migrate to a missing report", json.loads(out)
+
+    def baseline_json(self):
+        """Every model over all hosts with units, and over each host alone; and two hosts of
+        which one holds the other back (the fixtures together have no single such host)."""
+        with_units = [h for h in HOSTS if os.path.isdir(f"{h}/sys/class/iommu")]
+        out = run([self.compat, "baseline", "--format", "json", "fake-sysfs/hosts/intel-icx-2s",
+                   "fake-sysfs/hosts/intel-client"])
+        yield "baseline of a large and a small host", json.loads(out)
+        for model in MODELS:
+            out = run([self.compat, "baseline", "--format", "json", "--model", model] + with_units)
+            yield f"baseline {model} of all", json.loads(out)
+            for host in with_units:
+                out = run([self.compat, "baseline", "--format", "json", "--model", model, host])
+                yield f"baseline {model} of {host}", json.loads(out)
 
     def guest(self):
         """Good guest files: the examples that are not bad-*, suggest's and convert's output."""

@@ -41,6 +41,33 @@ inline Guest without_positions(Guest g) {
     GuestPasidAlloc& a = *g.pasid_alloc;
     a.pos = a.min.pos = a.max.pos = a.count.pos = a.quota.pos = {};
   }
+  if (g.stage1) {
+    GuestStage1& s = *g.stage1;
+    s.pos = s.type.pos = {};
+    clear_position(s.addr_width);
+    clear_position(s.sre);
+    clear_position(s.eafe);
+    clear_position(s.wpe);
+    clear_position(s.pgtbl_addr);
+    clear_position(s.config);
+    clear_position(s.s1fmt);
+    clear_position(s.s1cdmax);
+    clear_position(s.s1dss);
+    clear_position(s.s1_context_ptr);
+    clear_position(s.eats);
+  }
+  if (g.vfio) {
+    g.vfio->pos = {};
+    clear_position(g.vfio->backend);
+    clear_position(g.vfio->confidential);
+    clear_position(g.vfio->migration);
+  }
+  if (g.memory) {
+    g.memory->pos = {};
+    clear_position(g.memory->size);
+    clear_position(g.memory->phys_bits);
+    clear_position(g.memory->above_4g_start);
+  }
   return g;
 }
 

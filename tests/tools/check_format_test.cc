@@ -24,9 +24,15 @@ const std::vector<caps::ReadinessCheck> kChecks = {
     {"groups", "IOMMU groups", CheckStatus::kFail, "none", "enable it"},
 };
 
-std::string text(const CheckTextOptions& options) {
+const std::vector<caps::ReadinessCheck> kFindings = {
+    {"acs-override", "ACS override", CheckStatus::kWarn, "pcie_acs_override=downstream",
+     "remove it"},
+};
+
+std::string text(const CheckTextOptions& options,
+                 const std::vector<caps::ReadinessCheck>& findings = {}) {
   std::ostringstream out;
-  format_check_text(host(), kChecks, out, options);
+  format_check_text(host(), kChecks, findings, out, options);
   return out.str();
 }
 
@@ -38,6 +44,18 @@ TEST(CheckFormat, TextLinesUpStatusesAndGivesHints) {
             "IOMMU groups                    : FAIL (none)\n"
             "    hint: enable it\n"
             "trees/a: 1 pass, 1 warn, 1 fail\n");
+}
+
+TEST(CheckFormat, PostureFindingsFollowTheChecksAndCount) {
+  EXPECT_EQ(text({}, kFindings),
+            "IOMMU enabled by the kernel     : PASS (1 unit)\n"
+            "iommufd (/dev/iommu)            : WARN (not loaded)\n"
+            "    hint: modprobe iommufd\n"
+            "IOMMU groups                    : FAIL (none)\n"
+            "    hint: enable it\n"
+            "ACS override                    : WARN (pcie_acs_override=downstream)\n"
+            "    hint: remove it\n"
+            "trees/a: 1 pass, 2 warn, 1 fail\n");
 }
 
 TEST(CheckFormat, QuietPrintsOnlyWarningsAndFailures) {
@@ -58,7 +76,7 @@ TEST(CheckFormat, ColourWrapsOnlyTheStatusWord) {
 
 TEST(CheckFormat, Json) {
   std::ostringstream out;
-  format_check_json(host(), {kChecks[1]}, out);
+  format_check_json(host(), {kChecks[0]}, kFindings, out);
   EXPECT_EQ(out.str(),
             "{\n"
             "  \"schema\": \"iommu-probe-check/1\",\n"
@@ -66,14 +84,30 @@ TEST(CheckFormat, Json) {
             "  \"status\": \"warn\",\n"
             "  \"checks\": [\n"
             "    {\n"
-            "      \"id\": \"iommufd\",\n"
-            "      \"title\": \"iommufd (/dev/iommu)\",\n"
+            "      \"id\": \"kernel\",\n"
+            "      \"title\": \"IOMMU enabled by the kernel\",\n"
+            "      \"status\": \"pass\",\n"
+            "      \"detail\": \"1 unit\",\n"
+            "      \"hint\": \"\"\n"
+            "    }\n"
+            "  ],\n"
+            "  \"findings\": [\n"
+            "    {\n"
+            "      \"id\": \"acs-override\",\n"
+            "      \"title\": \"ACS override\",\n"
             "      \"status\": \"warn\",\n"
-            "      \"detail\": \"not loaded\",\n"
-            "      \"hint\": \"modprobe iommufd\"\n"
+            "      \"detail\": \"pcie_acs_override=downstream\",\n"
+            "      \"hint\": \"remove it\"\n"
             "    }\n"
             "  ]\n"
             "}\n");
+}
+
+TEST(CheckFormat, JsonWithoutFindings) {
+  std::ostringstream out;
+  format_check_json(host(), {kChecks[0]}, {}, out);
+  EXPECT_NE(out.str().find("  \"status\": \"pass\",\n"), std::string::npos);
+  EXPECT_NE(out.str().find("  \"findings\": []\n"), std::string::npos) << out.str();
 }
 
 TEST(CheckFormat, ColourPolicy) {

@@ -4,7 +4,7 @@
 what the kernel and QEMU say, and what the checked-in fixture holds.
 
 Usage: check_capture.py --capture DIR --probe IOMMU-PROBE [--fixture DIR] CHECK...
-Checks: backends, outside, registers, topology, pci, vfio, iommufd, fixture. Each prints `ok`/`FAIL` lines;
+Checks: backends, outside, registers, topology, pci, vfio, iommufd, fixture, log. Each prints `ok`/`FAIL` lines;
 the exit status is 1 if any check failed.
 """
 import argparse
@@ -132,12 +132,17 @@ def check_outside(capture, args):
             fail(f"iommu-probe on the gathered tree exited {status}: {err}")
         return
     live = read(os.path.join(capture, "probe-dir.json"))
-    if without_source(out) == without_source(live):
-        ok("gathered tree probed outside == live probe inside (JSON, source aside)")
-        return
     lj, gj = json.loads(live), json.loads(out)
     lj.pop("source", None)
     gj.pop("source", None)
+    # The live probe, as root on /, asks the running kernel's iommufd (--iommufd auto); that
+    # answer is the kernel's, not the tree's, and gather.sh copies only the tree.
+    iommufd = lj.pop("iommufd", None)
+    if iommufd is not None:
+        ok(f"live iommufd: {iommufd.get('state')}: {iommufd.get('reason', '')}")
+    if lj == gj:
+        ok("gathered tree probed outside == live probe inside (JSON, source and iommufd aside)")
+        return
     gathered = {d["name"] for d in gj["devices"]}
     loose = [d["name"] for d in lj["devices"] if d.get("group") is None and d.get("unit") is None
              and d["name"] not in gathered]
@@ -724,6 +729,79 @@ def check_iommufd_smmuv3(capture, name, d, unit):
             f"{name}: IDR{i} {idr[i]:#x}, QEMU 7.2 smmuv3_init_regs builds {want[i]:#x}")
     (ok if iidr == 0 else fail)(f"{name}: IIDR {iidr:#x} (QEMU 7.2 leaves it 0)")
     (ok if aidr == SMMUV3_AIDR else fail)(f"{name}: AIDR {aidr:#x}, QEMU 7.2 builds {SMMUV3_AIDR:#x}")
+# What a kernel log cannot give (docs/kernel-log.md): the AMD-Vi capability header is not printed
+# (the "Found IOMMU cap 0x40" line is its offset), and nothing names a virtio-iommu unit.
+LOG_CANNOT_GIVE = {"amd-vi": {"ats", "np_cache", "ht_tunnel", "efr_supported", "register cap"},
+                   "intel-vtd": {"domains_used"}}
+
+
+def check_log(capture, args):
+    """The guest's own dmesg, read by iommu-probe --from-log, gives the unit facts its own sysfs
+    tree gives (issue 11: "a kernel log alone gives the same unit facts as the sysfs tree")."""
+    r = subprocess.run([args.probe, "--from-log", os.path.join(capture, "dmesg"), "--format",
+                        "json"], capture_output=True, text=True)
+    if r.returncode != 0:
+        fail(f"iommu-probe --from-log dmesg exited {r.returncode}: {r.stderr}")
+        return
+    log = json.loads(r.stdout)
+    status, out, err = probe_tree(args, os.path.join(capture, "tree"))
+    if status != 0:
+        fail(f"iommu-probe on the gathered tree exited {status}: {err}")
+        return
+    tree = json.loads(out)
+    logged = {u["name"]: u for u in log["units"]}
+    before = failures
+    for t in tree["units"]:
+        u = logged.pop(t["name"], None)
+        virtio = [n for n, v in logged.items() if v["model"] == "virtio-iommu"]
+        if u is None and t["model"] == "virtio-iommu" and len(virtio) == 1:
+            # The log names the unit after its virtio device, sysfs after its PCI function.
+            u = logged.pop(virtio[0])
+            u["name"] = t["name"]
+        if u is None:
+            fail(f"unit {t['name']} ({t['model']}) is in the tree, not in the log")
+            continue
+        cannot = LOG_CANNOT_GIVE.get(t["model"], set())
+        for key in ("model", "layout", "devices"):
+            if u[key] != t[key]:
+                fail(f"{t['name']}: {key} {u[key]} in the log, {t[key]} in the tree")
+        for name, reg in t["registers"].items():
+            if name not in u["registers"]:
+                if f"register {name}" not in cannot:
+                    fail(f"{t['name']}: register {name} missing from the log")
+                continue
+            a, b = dict(u["registers"][name]), dict(reg)
+            a.pop("format", None)
+            b.pop("format", None)
+            if a != b:
+                fail(f"{t['name']}: register {name} differs: log {a} tree {b}")
+        for prop, value in t["caps"].items():
+            lv = u["caps"].get(prop)
+            if lv == value or (value is None) or (lv is None and prop in cannot):
+                continue
+            fail(f"{t['name']}: {prop} {lv} in the log, {value} in the tree")
+        for kind in ("extra", "properties"):
+            for key, value in t[kind].items():
+                if key not in u[kind]:
+                    if key not in cannot:
+                        fail(f"{t['name']}: {kind} {key} missing from the log")
+                elif u[kind][key] != value:
+                    fail(f"{t['name']}: {kind} {key} {u[kind][key]} in the log, {value} in the tree")
+        if failures == before:
+            ok(f"{t['name']}: the log gives the tree's unit facts")
+    for name in logged:
+        fail(f"unit {name} is in the log, not in the tree")
+    lg = {g["id"]: g["devices"] for g in log["groups"]}
+    tg = {g["id"]: g["devices"] for g in tree["groups"]}
+    if lg == tg:
+        ok(f"the log's {len(lg)} groups and their members equal the tree's")
+    else:
+        fail(f"groups differ: log {lg} tree {tg}")
+    if log["platform"]["kernel_release"] == tree["platform"]["kernel_release"]:
+        ok("kernel release agrees")
+    else:
+        fail(f"kernel release: log {log['platform']['kernel_release']} tree "
+             f"{tree['platform']['kernel_release']}")
 
 
 def main():
@@ -739,7 +817,7 @@ def main():
         return 1
     table = {"backends": check_backends, "outside": check_outside, "registers": check_registers,
              "topology": check_topology, "pci": check_pci, "fixture": check_fixture,
-             "vfio": check_vfio, "iommufd": check_iommufd}
+             "vfio": check_vfio, "iommufd": check_iommufd, "log": check_log}
     for c in args.checks:
         print(f"== {c}")
         table[c](capture, args)

@@ -37,7 +37,7 @@ _iommu_tools_values() {
       compgen -W "${choices//,/ }" -- "$cur" ;;
     DIR) compgen -d -- "$cur" ;;
     NAME) _iommu_tools_units "$cur" ;;
-    *.toml*) compgen -d -- "$cur"; compgen -f -X '!*.toml' -- "$cur" ;;
+    *.toml* | HOST) compgen -d -- "$cur"; compgen -f -X '!*.toml' -- "$cur" ;;  # HOST: a tree or a report
     *) compgen -f -- "$cur" ;;
   esac
 }

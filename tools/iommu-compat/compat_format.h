@@ -29,6 +29,9 @@ class CompatFormatter {
   virtual ~CompatFormatter() = default;
   /// The next pair, in matrix order (every host of a guest before the next guest).
   virtual void add(const CompatPair& pair) = 0;
+  /// The deployment of `check --together`, once, after the last pair and before finish().
+  /// A run without --together never calls it, and its output is as before.
+  virtual void add_deployment(const CompatDeployment& deployment) = 0;
   /// Ends the document; call once, after the last pair.
   virtual void finish() = 0;
 };

@@ -94,6 +94,22 @@ class GithubFormatter : public CompatFormatter {
     out_ << "iommu-compat: " << github_escape_data(r.guest) << " on " << github_escape_data(r.host)
          << ": " << caps::to_string(r.verdict) << '\n';
   }
+  /// One annotation per deployment finding that did not pass, at the last guest it names
+  /// (the one refused, or the one that overflows); the message names all of them.
+  void add_deployment(const CompatDeployment& d) override {
+    const caps::DeploymentReport& r = d.report;
+    // d.errors are the pairs' input errors, annotated with the pairs already.
+    for (const caps::DeploymentFinding& f : r.findings) {
+      if (f.outcome == caps::Outcome::kPass) continue;
+      const std::string_view level = f.outcome == caps::Outcome::kFail ? "error" : "warning";
+      std::string message = "deployment on " + r.host + ": " + f.message;
+      if (!f.hint.empty()) message += " (hint: " + f.hint + ")";
+      const caps::DeploymentPlace at = f.places.empty() ? caps::DeploymentPlace{} : f.places.back();
+      out_ << command(level, at.guest, at.pos, f.rule, message) << '\n';
+    }
+    out_ << "iommu-compat: deployment of " << r.guests.size() << " guests on "
+         << github_escape_data(r.host) << ": " << caps::to_string(r.verdict) << '\n';
+  }
   void finish() override {}
 
  private:

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 // format_compat_json: schema "iommu-compat/1" through JsonWriter; absent values are null.
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/json_writer.h"
@@ -84,6 +86,68 @@ void write_pair(JsonWriter& w, const CompatPair& pair) {
   w.end_object();
 }
 
+void write_deployment(JsonWriter& w, const CompatDeployment& d) {
+  const caps::DeploymentReport& r = d.report;
+  w.begin_object();
+  w.key("host");
+  w.string(r.host);
+  w.key("guests");
+  w.begin_array();
+  for (const std::string& g : r.guests) w.string(g);
+  w.end_array();
+  w.key("verdict");
+  w.string(caps::to_string(r.verdict));
+  w.key("exit_code");
+  w.integer(deployment_exit_code(r.verdict));
+  w.key("errors");
+  w.begin_array();
+  for (const caps::Error& e : d.errors) write_error(w, e);
+  w.end_array();
+  w.key("findings");
+  w.begin_array();
+  for (const caps::DeploymentFinding& f : r.findings) {
+    w.begin_object();
+    w.key("rule");
+    w.string(f.rule);
+    w.key("outcome");
+    w.string(caps::to_string(f.outcome));
+    w.key("guests");
+    w.begin_array();
+    for (const caps::DeploymentPlace& p : f.places) {
+      w.begin_object();
+      w.key("guest");
+      w.string(p.guest);
+      w.key("guest_key");
+      string_or_null(w, p.guest_key);
+      w.key("line");
+      number_or_null(w, p.pos.line);
+      w.key("column");
+      number_or_null(w, p.pos.column);
+      w.end_object();
+    }
+    w.end_array();
+    w.key("unit");
+    string_or_null(w, f.unit);
+    w.key("group");
+    if (f.group) {
+      w.unsigned_integer(*f.group);
+    } else {
+      w.null();
+    }
+    w.key("device");
+    string_or_null(w, f.device);
+    w.key("evidence");
+    string_or_null(w, f.evidence);
+    w.key("message");
+    w.string(f.message);
+    w.key("hint");
+    string_or_null(w, f.hint);
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+}
+
 /// The document's head is written with the first pair (or at the end, when there is none),
 /// its tail with finish(); in between one pair at a time.
 class JsonFormatter : public CompatFormatter {
@@ -94,13 +158,22 @@ class JsonFormatter : public CompatFormatter {
     write_pair(w_, pair);
     overall_ = worse_verdict(overall_, pair.report.verdict);
   }
+  void add_deployment(const CompatDeployment& deployment) override {
+    begin();
+    w_.end_array();  // results
+    results_ended_ = true;
+    w_.key("deployment");
+    write_deployment(w_, deployment);
+    deployment_ = deployment.report.verdict;
+  }
   void finish() override {
     begin();
-    w_.end_array();
+    if (!results_ended_) w_.end_array();
     w_.key("verdict");
-    w_.string(caps::to_string(overall_));
+    w_.string(caps::to_string(deployment_ ? together_verdict(overall_, *deployment_) : overall_));
     w_.key("exit_code");
-    w_.integer(caps::exit_code(overall_));
+    w_.integer(deployment_ ? together_exit_code(overall_, *deployment_)
+                           : caps::exit_code(overall_));
     w_.end_object();
     w_.finish();
   }
@@ -118,6 +191,8 @@ class JsonFormatter : public CompatFormatter {
 
   JsonWriter w_;
   bool begun_ = false;
+  bool results_ended_ = false;
+  std::optional<caps::Verdict> deployment_;
   caps::Verdict overall_ = caps::Verdict::kCompatible;
 };
 

@@ -85,6 +85,57 @@ void write_suite(const CompatPair& pair, std::ostream& out) {
   out << "  </testsuite>\n";
 }
 
+/// The deployment of `check --together` as one more <testsuite>, "deployment on HOST", with
+/// a testcase per deployment finding (classname "deployment").
+void write_deployment_suite(const CompatDeployment& d, std::ostream& out) {
+  const caps::DeploymentReport& r = d.report;
+  int fail = 0;
+  int unknown = 0;
+  for (const caps::DeploymentFinding& f : r.findings) {
+    fail += f.outcome == caps::Outcome::kFail;
+    unknown += f.outcome == caps::Outcome::kUnknown;
+  }
+  const int errors = static_cast<int>(d.errors.size());
+  const int tests = static_cast<int>(r.findings.size()) + errors;
+  out << "  <testsuite" << attr("name", "deployment on " + r.host) << attr("tests", tests)
+      << attr("failures", fail) << attr("errors", errors) << attr("skipped", unknown) << ">\n";
+  out << "    <properties>\n";
+  out << "      <property" << attr("name", "host") << attr("value", r.host) << "/>\n";
+  for (const std::string& g : r.guests) {
+    out << "      <property" << attr("name", "guest") << attr("value", g) << "/>\n";
+  }
+  out << "      <property" << attr("name", "verdict") << attr("value", caps::to_string(r.verdict))
+      << "/>\n";
+  out << "    </properties>\n";
+  for (const caps::Error& e : d.errors) write_error("deployment", e, out);
+  for (const caps::DeploymentFinding& f : r.findings) {
+    std::string name = f.rule;
+    if (f.group) name += " (group " + std::to_string(*f.group) + ")";
+    if (!f.unit.empty()) name += " (" + f.unit + ")";
+    std::string body = std::string(caps::to_string(f.outcome)) + " [" + f.rule + "] " +
+                       f.message + "\n";
+    for (const caps::DeploymentPlace& p : f.places) {
+      body += "guest: " + caps::location(p.guest, p.pos) +
+              (p.guest_key.empty() ? "" : " (" + p.guest_key + ")") + "\n";
+    }
+    if (!f.evidence.empty()) body += "evidence: " + f.evidence + "\n";
+    if (!f.hint.empty()) body += "hint: " + f.hint + "\n";
+    out << "    <testcase" << attr("classname", "deployment") << attr("name", name) << ">\n";
+    const std::string text = xml_escape(body, XmlContext::kContent);
+    if (f.outcome == caps::Outcome::kFail) {
+      out << "      <failure" << attr("message", f.message) << attr("type", "fail") << ">" << text
+          << "</failure>\n";
+    } else {
+      if (f.outcome == caps::Outcome::kUnknown) {
+        out << "      <skipped" << attr("message", f.message) << "/>\n";
+      }
+      out << "      <system-out>" << text << "</system-out>\n";
+    }
+    out << "    </testcase>\n";
+  }
+  out << "  </testsuite>\n";
+}
+
 }  // namespace
 
 std::string xml_escape(std::string_view text, XmlContext context) {
@@ -142,6 +193,10 @@ class JunitFormatter : public CompatFormatter {
   void add(const CompatPair& pair) override {
     begin();
     write_suite(pair, out_);
+  }
+  void add_deployment(const CompatDeployment& deployment) override {
+    begin();
+    write_deployment_suite(deployment, out_);
   }
   void finish() override {
     begin();

@@ -2,6 +2,7 @@
 // format_compat_text: findings as compiler-style lines, then a guest x host matrix.
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -68,6 +69,24 @@ void print_pair(const CompatPair& pair, std::ostream& out, const CompatTextOptio
   }
 }
 
+/// A deployment finding at its last place (the guest refused, or the one that overflows),
+/// with the other guests' places on a "with" line.
+void print_deployment_finding(const caps::DeploymentFinding& f, std::ostream& out) {
+  auto where = [](const caps::DeploymentPlace& p) { return caps::location(p.guest, p.pos); };
+  const std::string at = f.places.empty() ? std::string("deployment") : where(f.places.back());
+  out << printable(at) << ": " << caps::to_string(f.outcome) << " [" << printable(f.rule) << "] "
+      << printable_message(f.message) << '\n';
+  if (!f.evidence.empty()) out << "    evidence: " << printable(f.evidence) << '\n';
+  if (!f.hint.empty()) out << "    hint: " << printable(f.hint) << '\n';
+  if (f.places.size() > 1) {
+    out << "    with:";
+    for (size_t i = 0; i + 1 < f.places.size(); ++i) {
+      out << (i == 0 ? " " : ", ") << printable(where(f.places[i]));
+    }
+    out << '\n';
+  }
+}
+
 std::string pad(std::string text, size_t width) {
   if (text.size() < width) text.append(width - text.size(), ' ');
   return text;
@@ -103,10 +122,33 @@ class TextFormatter : public CompatFormatter {
     overall_ = worse_verdict(overall_, pair.report.verdict);
   }
 
+  void add_deployment(const CompatDeployment& d) override {
+    const caps::DeploymentReport& r = d.report;
+    if (count_ > 0) out_ << '\n';
+    out_ << "deployment of " << r.guests.size() << (r.guests.size() == 1 ? " guest" : " guests")
+         << " on " << printable(r.host) << ": " << caps::to_string(r.verdict) << '\n';
+    for (const caps::Error& e : d.errors) {
+      const std::string place = e.location();
+      out_ << printable_message(place.empty() ? e.message : place + ": error: " + e.message)
+           << '\n';
+    }
+    for (const caps::DeploymentFinding& f : r.findings) {
+      if (f.outcome == caps::Outcome::kPass && !options_.show_passes) continue;
+      print_deployment_finding(f, out_);
+    }
+    deployment_ = r.verdict;
+  }
+
   void finish() override {
-    if (count_ <= 1) return;
+    if (count_ <= 1 && !deployment_) return;
     out_ << '\n';
-    print_matrix();
+    if (count_ > 1) print_matrix();
+    if (deployment_) {
+      out_ << "overall: " << caps::to_string(together_verdict(overall_, *deployment_))
+           << " (exit " << together_exit_code(overall_, *deployment_)
+           << "; pairs: " << caps::to_string(overall_)
+           << ", deployment: " << caps::to_string(*deployment_) << ")\n";
+    }
   }
 
  private:
@@ -138,8 +180,10 @@ class TextFormatter : public CompatFormatter {
       for (size_t h = 0; h < hosts.size(); ++h) row.push_back(cell(g, h));
       print_row(row, widths);
     }
-    out_ << "overall: " << caps::to_string(overall_) << " (exit " << caps::exit_code(overall_)
-         << ")\n";
+    if (!deployment_) {
+      out_ << "overall: " << caps::to_string(overall_) << " (exit " << caps::exit_code(overall_)
+           << ")\n";
+    }
   }
 
   std::string cell(size_t guest, size_t host) const {
@@ -162,6 +206,7 @@ class TextFormatter : public CompatFormatter {
   Names hosts_;
   std::map<std::pair<size_t, size_t>, caps::Verdict> verdicts_;
   caps::Verdict overall_ = caps::Verdict::kCompatible;
+  std::optional<caps::Verdict> deployment_;
 };
 
 }  // namespace

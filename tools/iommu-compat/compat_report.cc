@@ -58,4 +58,22 @@ Tally tally(const CompatPair& pair) {
   return t;
 }
 
+int deployment_exit_code(caps::Verdict deployment) {
+  return deployment == caps::Verdict::kIncompatible ? kExitDeploymentConflict
+                                                     : caps::exit_code(deployment);
+}
+
+int together_exit_code(caps::Verdict pairs, caps::Verdict deployment) {
+  if (pairs == caps::Verdict::kBadInput || deployment == caps::Verdict::kBadInput) {
+    return caps::exit_code(caps::Verdict::kBadInput);
+  }
+  if (pairs == caps::Verdict::kIncompatible) return caps::exit_code(pairs);
+  if (deployment == caps::Verdict::kIncompatible) return kExitDeploymentConflict;
+  return caps::exit_code(worse_verdict(pairs, deployment));
+}
+
+caps::Verdict together_verdict(caps::Verdict pairs, caps::Verdict deployment) {
+  return worse_verdict(pairs, deployment);
+}
+
 }  // namespace tools

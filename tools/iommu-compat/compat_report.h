@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "libcaps/check.h"
+#include "libcaps/deployment.h"
 #include "libcaps/result.h"
 
 namespace tools {
@@ -40,5 +41,27 @@ struct Tally {
 };
 
 Tally tally(const CompatPair& pair);
+
+/// `check --together`: the guests as one deployment on the one host (docs/rules.md,
+/// "Deployment rules"). When a guest did not parse or the host could not be loaded,
+/// report.verdict is bad-input, report.findings is empty and `errors` says why.
+struct CompatDeployment {
+  caps::DeploymentReport report;
+  std::vector<caps::Error> errors;
+};
+
+/// The exit code of a deployment verdict (docs/exit-codes.md): 0 compatible, 5 incompatible
+/// (the guests conflict with each other), 2 bad-input, 3 undecided.
+inline constexpr int kExitDeploymentConflict = 5;
+int deployment_exit_code(caps::Verdict deployment);
+
+/// The exit code of `check --together`: the worst of the pairs' verdicts and the
+/// deployment's, by bad-input (2) > a pair incompatible (1) > the deployment incompatible (5)
+/// > undecided (3) > compatible (0). So 5 says: every guest fits the host alone, not together.
+int together_exit_code(caps::Verdict pairs, caps::Verdict deployment);
+
+/// The verdict that names a run with a deployment: the worse of the pairs' and the
+/// deployment's.
+caps::Verdict together_verdict(caps::Verdict pairs, caps::Verdict deployment);
 
 }  // namespace tools

@@ -12,6 +12,7 @@
 #include <memory>
 #include <new>
 #include <set>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -27,7 +28,10 @@
 #include "convert.h"
 #include "iommu-compat/compat_format.h"
 #include "iommu-compat/compat_report.h"
+#include "iommu-compat/fleet_format.h"
 #include "libcaps/check.h"
+#include "libcaps/fleet.h"
+#include "libcaps/deployment.h"
 #include "libcaps/guest.h"
 #include "libcaps/guest_vmm.h"
 #include "libcaps/host_report.h"
@@ -47,7 +51,7 @@ constexpr int kExitNoGuest = 1;
 constexpr int kExitBadInput = 2;
 constexpr int kExitWriteFailed = 4;
 
-constexpr std::string_view kSubcommands[] = {"check", "suggest", "convert"};
+constexpr std::string_view kSubcommands[] = {"check", "suggest", "convert", "migrate", "baseline"};
 
 /// Guest files and host reports larger than this are not ours.
 constexpr std::uintmax_t kInputLimit = 64 << 20;
@@ -66,6 +70,7 @@ struct CheckOptions {
   std::string format = "text";
   std::string output;
   bool show_passes = false;
+  bool together = false;  // --together: the guests are one deployment on the one host
 };
 
 struct SuggestOptions {
@@ -73,6 +78,24 @@ struct SuggestOptions {
   std::string model;
   std::string format = "toml";
   std::string qemu_version;
+  std::string output;
+};
+
+struct MigrateOptions {
+  std::string from;
+  std::string to;
+  std::vector<std::string> guests;
+  std::string backend = "auto";
+  std::string qemu_version;
+  std::string format = "text";
+  std::string output;
+};
+
+struct BaselineOptions {
+  std::vector<std::string> hosts;
+  std::string model;  // empty: the one model of every unit
+  std::string backend = "auto";
+  std::string format = "text";
   std::string output;
 };
 
@@ -348,6 +371,27 @@ class ErrorEcho {
   std::set<std::string> host_seen_;
 };
 
+/// --together: the guests as one deployment on `host` (docs/rules.md, "Deployment rules");
+/// bad-input, judging nothing, when the host or any guest could not be used.
+tools::CompatDeployment run_deployment(const std::vector<GuestInput>& guests,
+                                       const HostInput& host, bool passes) {
+  tools::CompatDeployment out;
+  std::vector<caps::Guest> parsed;
+  for (const GuestInput& g : guests) {
+    out.report.guests.push_back(g.name);
+    if (g.guest) parsed.push_back(*g.guest);
+    out.errors.insert(out.errors.end(), g.errors.begin(), g.errors.end());
+  }
+  if (!host.host) out.errors.push_back(host.host.error());
+  if (!out.errors.empty()) {
+    out.report.host = host.host ? host.host->root : host.name;
+    out.report.verdict = caps::Verdict::kBadInput;
+    return out;
+  }
+  out.report = caps::check_deployment(parsed, *host.host, {.passes = passes});
+  return out;
+}
+
 int run_check(const CheckOptions& options) {
   if (std::string error = check_backend(options.hosts); !error.empty()) return usage_error(error);
   if (options.guests.empty() && options.qemu_args.empty()) {
@@ -356,6 +400,9 @@ int run_check(const CheckOptions& options) {
   const caps::Result<caps::QemuVersion> version = qemu_version(options.qemu_version);
   if (!version) return usage_error(version.error().to_string());
   const std::vector<ReportPath> reports = expand_reports(options.hosts.reports);
+  if (options.together && options.hosts.sysfs_roots.size() + reports.size() > 1) {
+    return usage_error("--together checks the guests on one host: give one --host or --sysfs-root");
+  }
   std::optional<tools::OutputTarget> target;
   if (!options.output.empty()) {
     std::vector<std::string> files = options.guests;
@@ -382,8 +429,10 @@ int run_check(const CheckOptions& options) {
   std::vector<std::pair<std::string, bool>> guests;  // (path or arguments, inline)
   for (const std::string& args : options.qemu_args) guests.emplace_back(args, true);
   for (const std::string& path : options.guests) guests.emplace_back(path, false);
+  std::vector<GuestInput> deployment;  // --together only: every guest, kept for the end
   for (const auto& [path, inline_args] : guests) {
     const GuestInput guest = load_guest(path, *version, inline_args);
+    if (options.together) deployment.push_back(guest);
     for (const HostInput& host : hosts) {
       const tools::CompatPair pair = run_pair(guest, host, {.passes = passes_shown});
       if (echo_errors) echo.add(pair);
@@ -392,9 +441,15 @@ int run_check(const CheckOptions& options) {
     }
     if (!out->stream()) break;  // the output failed: commit says why, the rest is wasted
   }
+  std::optional<caps::Verdict> together;
+  if (options.together && out->stream()) {
+    const tools::CompatDeployment d = run_deployment(deployment, hosts.front(), passes_shown);
+    formatter->add_deployment(d);
+    together = d.report.verdict;
+  }
   formatter->finish();
   if (!commit(*out)) return kExitWriteFailed;
-  return caps::exit_code(overall);
+  return together ? tools::together_exit_code(overall, *together) : caps::exit_code(overall);
 }
 
 /// The suggestion as a guest file, QEMU options or libvirt domain, then comments naming the
@@ -456,6 +511,175 @@ int run_suggest(const SuggestOptions& options) {
   const std::unique_ptr<tools::OutputFile> out = open_output(target);
   if (!out) return kExitWriteFailed;
   out->stream() << suggestion_text(*suggestion, hosts, options.format, *version);
+  if (!commit(*out)) return kExitWriteFailed;
+  return kExitOk;
+}
+
+// ---------------------------------------------------------------------------------------------
+// migrate and baseline: a HOST argument is told by what it is, so one word names any host
+// check takes: "/" the live host, a directory holding sys/ a tree, another directory every
+// *.toml report in it (as --host DIR), a file a host report.
+
+/// Whether `value` names a tree (the live root or a directory with sys/) rather than reports.
+bool is_tree(const std::string& value) {
+  std::error_code ec;
+  if (std::filesystem::path(value).lexically_normal() == "/") return true;
+  return std::filesystem::is_directory(std::filesystem::path(value) / "sys", ec);
+}
+
+/// The hosts one HOST word names (several for a directory of reports).
+std::vector<HostInput> load_host_words(const std::vector<std::string>& words,
+                                       const std::string& backend) {
+  std::vector<HostInput> out;
+  for (const std::string& word : words) {
+    if (is_tree(word)) {
+      out.push_back({word, read_tree(word, backend)});
+      continue;
+    }
+    for (const ReportPath& report : expand_reports({word})) {
+      if (report.error) {
+        out.push_back({report.path, tl::unexpected(*report.error)});
+      } else {
+        out.push_back({report.path, load_report(report.path)});
+      }
+    }
+  }
+  return out;
+}
+
+/// The report files among HOST words (for the --output check), and the trees.
+void split_host_words(const std::vector<std::string>& words, std::vector<std::string>& files,
+                      std::vector<std::string>& roots) {
+  for (const std::string& word : words) {
+    if (is_tree(word)) {
+      roots.push_back(word);
+      continue;
+    }
+    for (const ReportPath& report : expand_reports({word})) files.push_back(report.path);
+  }
+}
+
+std::string check_backend_words(const std::string& backend, const std::vector<std::string>& words) {
+  for (const std::string& word : words) {
+    if (!is_tree(word)) continue;
+    if (std::string problem = tools::backend_problem(backend, word); !problem.empty()) {
+      return problem;
+    }
+  }
+  return {};
+}
+
+/// One host from --from or --to: exactly one, loaded; else the error to print.
+caps::Result<caps::Host> load_one_host(const std::string& option, const std::string& word,
+                                       const std::string& backend) {
+  std::vector<HostInput> hosts = load_host_words({word}, backend);
+  if (hosts.size() != 1) {
+    return caps::make_error(word, option + " takes one host; this directory holds " +
+                                      std::to_string(hosts.size()) + " reports");
+  }
+  return std::move(hosts.front().host);
+}
+
+/// Exit: the worst guest's target verdict (0 compatible, 1 incompatible, 3 undecided), 2 bad
+/// input (a host or guest unusable), 4 the output could not be written.
+int run_migrate(const MigrateOptions& options) {
+  if (std::string error = check_backend_words(options.backend, {options.from, options.to});
+      !error.empty()) {
+    return usage_error(error);
+  }
+  const caps::Result<caps::QemuVersion> version = qemu_version(options.qemu_version);
+  if (!version) return usage_error(version.error().to_string());
+  std::optional<tools::OutputTarget> target;
+  if (!options.output.empty()) {
+    std::vector<std::string> files = options.guests;
+    std::vector<std::string> roots;
+    split_host_words({options.from, options.to}, files, roots);
+    target = check_output(options.output, files, roots);
+    if (!target) return kExitBadInput;
+  }
+  const std::unique_ptr<tools::OutputFile> out = open_output(target);
+  if (!out) return kExitWriteFailed;
+  const caps::Result<caps::Host> from = load_one_host("--from", options.from, options.backend);
+  const caps::Result<caps::Host> to = load_one_host("--to", options.to, options.backend);
+  // Errors go to stderr too (once each), so a CI log shows why a run was bad-input.
+  if (!from) print_error(from.error().to_string());
+  if (!to) print_error(to.error().to_string());
+  std::vector<tools::MigratePair> pairs;
+  for (const std::string& path : options.guests) {
+    GuestInput guest = load_guest(path, *version, false);
+    for (const caps::Error& e : guest.errors) print_error(e.to_string());
+    tools::MigratePair pair{path, from ? from->root : options.from, to ? to->root : options.to,
+                            std::nullopt, std::move(guest.errors)};
+    if (!from) pair.errors.push_back(from.error());
+    if (!to) pair.errors.push_back(to.error());
+    if (guest.guest && from && to) pair.migration = caps::compare_migration(*guest.guest, *from, *to);
+    pairs.push_back(std::move(pair));
+  }
+  caps::Verdict overall = caps::Verdict::kCompatible;
+  for (const tools::MigratePair& pair : pairs) overall = tools::worse_verdict(overall, pair.verdict());
+  if (options.format == "json") {
+    tools::format_migrate_json(pairs, out->stream());
+  } else {
+    tools::format_migrate_text(pairs, out->stream());
+  }
+  if (!commit(*out)) return kExitWriteFailed;
+  return caps::exit_code(overall);
+}
+
+/// The one model of every unit of `hosts`, or empty when they differ or none is known.
+std::string common_model(const std::vector<caps::Host>& hosts) {
+  std::string model;
+  for (const caps::Host& host : hosts) {
+    for (const caps::Unit& unit : host.units) {
+      if (model.empty()) model = unit.model;
+      if (unit.model != model) return {};
+    }
+  }
+  const std::span<const std::string_view> known = caps::model_names();
+  return std::find(known.begin(), known.end(), model) != known.end() ? model : std::string();
+}
+
+/// Exit: 0 printed, 1 a host has no IOMMU unit, 2 bad input (or no --model where the units'
+/// models differ), 4 the output could not be written.
+int run_baseline(const BaselineOptions& options) {
+  if (std::string error = check_backend_words(options.backend, options.hosts); !error.empty()) {
+    return usage_error(error);
+  }
+  std::optional<tools::OutputTarget> target;
+  if (!options.output.empty()) {
+    std::vector<std::string> files;
+    std::vector<std::string> roots;
+    split_host_words(options.hosts, files, roots);
+    target = check_output(options.output, files, roots);
+    if (!target) return kExitBadInput;
+  }
+  std::vector<caps::Host> hosts;
+  bool bad = false;
+  for (HostInput& input : load_host_words(options.hosts, options.backend)) {
+    if (!input.host) {
+      print_error(input.host.error().to_string());
+      bad = true;
+      continue;
+    }
+    hosts.push_back(std::move(*input.host));
+  }
+  if (bad) return kExitBadInput;
+  std::string model = options.model;
+  if (model.empty() && (model = common_model(hosts)).empty()) {
+    return usage_error("--model: the hosts' units are not all of one known model; name it");
+  }
+  const caps::Result<caps::Baseline> baseline = caps::fleet_baseline(model, hosts);
+  if (!baseline) {
+    print_error(baseline.error().to_string());
+    return kExitNoGuest;
+  }
+  const std::unique_ptr<tools::OutputFile> out = open_output(target);
+  if (!out) return kExitWriteFailed;
+  if (options.format == "json") {
+    tools::format_baseline_json(*baseline, out->stream());
+  } else {
+    tools::format_baseline_text(*baseline, out->stream());
+  }
   if (!commit(*out)) return kExitWriteFailed;
   return kExitOk;
 }
@@ -529,8 +753,9 @@ int run(int argc, char** argv) {
   CLI::App* check_cmd = app.add_subcommand(
       "check",
       "Check every GUEST against every host. Exit: 0 compatible, 1 incompatible, 2 bad input, "
-      "3 undecided, 4 the output could not be written or memory ran out; several pairs: the "
-      "worst by bad-input > incompatible > undecided > compatible");
+      "3 undecided, 4 the output could not be written or memory ran out, 5 (--together) the "
+      "guests conflict; several pairs: the worst by bad-input > incompatible > undecided > "
+      "compatible");
   add_host_options(*check_cmd, check.hosts);
   check_cmd->add_option("--format", check.format, "Output format")
       ->check(CLI::IsMember({"text", "json", "junit", "github"}))
@@ -541,6 +766,10 @@ int run(int argc, char** argv) {
                    "a device or FIFO written in place")
       ->type_name("FILE");
   check_cmd->add_flag("--show-passes", check.show_passes, "Text: list passing findings too");
+  check_cmd->add_flag("--together", check.together,
+                      "Also check the guests as one deployment on the one host: a group or "
+                      "device in two guests, PASIDs over a unit's space. Exit 5: each guest "
+                      "fits alone, not together");
   check_cmd
       ->add_option("--qemu-args", check.qemu_args,
                    "A QEMU command line to check, shell-quoted in one argument (repeatable)")
@@ -600,6 +829,70 @@ int run(int argc, char** argv) {
       ->type_name("INPUT")
       ->required();
 
+  MigrateOptions migrate;
+  CLI::App* migrate_cmd = app.add_subcommand(
+      "migrate",
+      "Will each GUEST, running on the --from host, also work on the --to host? Prints both "
+      "verdicts and the blockers: what the guest relies on that the target lacks. HOST: the "
+      "live host /, a tree holding sys/, or a host report. Exit: the worst target verdict "
+      "(0 compatible, 1 incompatible, 3 undecided), 2 bad input, 4 the output could not be "
+      "written");
+  migrate_cmd->add_option("--from", migrate.from, "The host the guest runs on")
+      ->type_name("HOST")
+      ->required();
+  migrate_cmd->add_option("--to", migrate.to, "The host it would move to")
+      ->type_name("HOST")
+      ->required();
+  migrate_cmd->add_option("--format", migrate.format, "Output format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  migrate_cmd
+      ->add_option("--backend", migrate.backend,
+                   "How to read trees. auto: udev for the root /, else dir; udev needs the root /")
+      ->check(CLI::IsMember({"auto", "dir", "udev"}))
+      ->capture_default_str();
+  migrate_cmd
+      ->add_option("--qemu-version", migrate.qemu_version,
+                   "The QEMU release the VMM rules judge by (default: 11.0, the newest cited)")
+      ->type_name("X.Y");
+  migrate_cmd
+      ->add_option("--output", migrate.output, "Write to FILE (atomically) instead of stdout")
+      ->type_name("FILE");
+  migrate_cmd
+      ->add_option("guests", migrate.guests,
+                   "Guests: guest files (TOML), QEMU command lines or libvirt domain XML")
+      ->type_name("GUEST")
+      ->required();
+
+  BaselineOptions baseline;
+  CLI::App* baseline_cmd = app.add_subcommand(
+      "baseline",
+      "Print the most capable guest every HOST supports, and per host what it adds and what "
+      "it holds the fleet back by. HOST: the live host /, a tree holding sys/, a host report or "
+      "a directory of them. Exit: 0 printed, 1 a host has no IOMMU unit, 2 bad input, 4 the "
+      "output could not be written");
+  baseline_cmd
+      ->add_option("--model", baseline.model,
+                   "The vIOMMU model (default: the model of every unit, when they agree)")
+      ->check(CLI::IsMember(
+          std::vector<std::string>(caps::model_names().begin(), caps::model_names().end())));
+  baseline_cmd
+      ->add_option("--format", baseline.format,
+                   "text: a guest file with the per-host comparison in comments; json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  baseline_cmd
+      ->add_option("--backend", baseline.backend,
+                   "How to read trees. auto: udev for the root /, else dir; udev needs the root /")
+      ->check(CLI::IsMember({"auto", "dir", "udev"}))
+      ->capture_default_str();
+  baseline_cmd
+      ->add_option("--output", baseline.output, "Write to FILE (atomically) instead of stdout")
+      ->type_name("FILE");
+  baseline_cmd->add_option("hosts", baseline.hosts, "The fleet's hosts")
+      ->type_name("HOST")
+      ->required();
+
   if (std::string problem = unknown_subcommand(argc, argv); !problem.empty()) {
     return usage_error(problem);
   }
@@ -611,6 +904,8 @@ int run(int argc, char** argv) {
   }
   if (check_cmd->parsed()) return run_check(check);
   if (convert_cmd->parsed()) return run_convert(convert);
+  if (migrate_cmd->parsed()) return run_migrate(migrate);
+  if (baseline_cmd->parsed()) return run_baseline(baseline);
   return run_suggest(suggest);
 }
 

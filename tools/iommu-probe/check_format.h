@@ -18,13 +18,16 @@ struct CheckTextOptions {
 };
 
 /// "IOMMU enabled by the kernel ...: PASS (detail)", then "    hint: ..." under every WARN and
-/// FAIL, then a summary line naming the host (not with quiet).
+/// FAIL; then the posture findings (caps::check_posture) in the same form; then a summary line
+/// naming the host (not with quiet).
 void format_check_text(const caps::Host& host, const std::vector<caps::ReadinessCheck>& checks,
-                       std::ostream& out, const CheckTextOptions& options = {});
+                       const std::vector<caps::ReadinessCheck>& findings, std::ostream& out,
+                       const CheckTextOptions& options = {});
 
-/// The same as a JSON document, schema "iommu-probe-check/1" (every check, whatever quiet).
+/// The same as a JSON document, schema "iommu-probe-check/1": every check, whatever quiet, and
+/// the posture findings; its status is the worst of both.
 void format_check_json(const caps::Host& host, const std::vector<caps::ReadinessCheck>& checks,
-                       std::ostream& out);
+                       const std::vector<caps::ReadinessCheck>& findings, std::ostream& out);
 
 /// Whether to colour: "always" and "never" say; "auto" colours a terminal unless NO_COLOR is
 /// set and not empty (no-color.org) or TERM is "dumb". nullopt for any other mode.

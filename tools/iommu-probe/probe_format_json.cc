@@ -182,6 +182,39 @@ void write_unit(JsonWriter& w, const Unit& unit) {
   string_array(w, unit.devices, JsonStyle::kBlock);
   w.key("diagnostics");
   write_diagnostics(w, unit.diagnostics);
+  if (unit.iommufd) {  // only when iommufd answered for this unit (docs/iommufd.md)
+    const caps::IommufdUnitInfo& info = *unit.iommufd;
+    w.key("iommufd");
+    w.begin_object();
+    w.key("device");
+    w.string(info.device);
+    w.key("data_type");
+    w.unsigned_integer(info.data_type);
+    w.key("data_type_name");
+    w.string(caps::iommufd_data_type_name(info.data_type));
+    w.key("data_len");
+    w.unsigned_integer(info.data_len);
+    w.key("data");
+    w.string(info.data);
+    w.key("fields");
+    w.begin_object();
+    for (const caps::Field& field : info.fields) {
+      w.key(field.name);
+      w.string(hex(field.value));
+    }
+    w.end_object();
+    w.key("registers");
+    w.begin_object();
+    for (const Register& reg : info.registers) {
+      w.key(reg.name);
+      begin_register(w, reg);
+      w.end_object();
+    }
+    w.end_object();
+    w.key("matches_sysfs");
+    optional_bool(w, info.matches_sysfs);
+    w.end_object();
+  }
   w.end_object();
 }
 
@@ -199,6 +232,10 @@ void write_group(JsonWriter& w, const Group& group) {
   string_array(w, group.devices, JsonStyle::kBlock);
   if (!group.devices_known) {  // only when false, like "name": rare, and absent means known
     w.key("devices_known");
+    w.boolean(false);
+  }
+  if (!group.reserved_regions_known) {  // only when false, like devices_known
+    w.key("reserved_regions_known");
     w.boolean(false);
   }
   w.key("reserved_regions");
@@ -287,6 +324,44 @@ void write_device(JsonWriter& w, const Device& device) {
   } else {
     w.null();
   }
+  if (device.iommufd) {  // only for vfio-pci functions iommufd was asked about
+    const caps::IommufdDeviceInfo& info = *device.iommufd;
+    w.key("iommufd");
+    w.begin_object();
+    w.key("cdev");
+    w.string(info.cdev);
+    w.key("capabilities");
+    if (info.capabilities) {
+      w.string(hex(*info.capabilities));
+    } else {
+      w.null();
+    }
+    // The capability bits by name (iommufd.h enum iommufd_hw_capabilities); null: not reported.
+    auto bit = [&](std::string_view name, uint64_t mask) {
+      w.key(name);
+      if (info.capabilities) {
+        w.boolean((*info.capabilities & mask) != 0);
+      } else {
+        w.null();
+      }
+    };
+    bit("dirty_tracking", 1u << 0);
+    bit("pasid_exec", 1u << 1);
+    bit("pasid_priv", 1u << 2);
+    w.key("max_pasid_log2");
+    if (info.max_pasid_log2) {
+      w.integer(*info.max_pasid_log2);
+    } else {
+      w.null();
+    }
+    w.key("error");
+    if (info.error.empty()) {
+      w.null();
+    } else {
+      w.string(info.error);
+    }
+    w.end_object();
+  }
   w.end_object();
 }
 
@@ -335,6 +410,17 @@ void format_json(const Host& host, std::ostream& out, bool with_source) {
   write_platform(w, host.platform);
   w.key("diagnostics");
   write_diagnostics(w, host.diagnostics);
+  if (host.iommufd.state != "not-asked" || !host.iommufd.reason.empty()) {
+    w.key("iommufd");
+    w.begin_object(JsonStyle::kInline);
+    w.key("state");
+    w.string(host.iommufd.state);
+    w.key("reason");
+    w.string(host.iommufd.reason);
+    w.key("via");
+    w.string(host.iommufd.via);
+    w.end_object();
+  }
   w.end_object();
   w.finish();
 }

@@ -322,6 +322,60 @@ std::string diagnostics_summary(const Host& host) {
   return "diagnostics: " + plural(warnings, "warning") + ", " + plural(errors, "error");
 }
 
+/// The iommufd section (docs/iommufd.md): only when iommufd was asked or said why not.
+void print_iommufd(std::ostream& out, const Host& host, const TextOptions& options) {
+  const caps::IommufdStatus& status = host.iommufd;
+  if (status.state == "not-asked" && status.reason.empty()) return;
+  out << "\niommufd (IOMMU_GET_HW_INFO";
+  if (!status.via.empty()) out << ", via " << printable(status.via);
+  out << "): " << printable(status.state);
+  if (!status.reason.empty()) out << ": " << printable(status.reason);
+  out << '\n';
+  for (const Unit& unit : host.units) {
+    if (!unit.iommufd) continue;
+    const caps::IommufdUnitInfo& info = *unit.iommufd;
+    out << "  " << printable(unit.name) << " through " << printable(info.device) << ": "
+        << caps::iommufd_data_type_name(info.data_type) << ", " << info.data_len << " bytes";
+    for (const caps::Field& field : info.fields) {
+      if (field.name == "flags" && field.value == 0) continue;
+      out << ", " << printable(field.name) << ' ' << caps::format_hex(field.value);
+    }
+    if (info.fields.empty() && !info.data.empty()) out << ", data " << info.data;
+    if (info.matches_sysfs) out << (*info.matches_sysfs ? ", equal to sysfs" : ", DIFFERENT from sysfs");
+    out << '\n';
+    if (options.registers) {
+      for (const Register& reg : info.registers) print_register(out, "iommufd", reg, "");
+    }
+  }
+  for (const Device& device : host.devices) {
+    if (!device.iommufd) continue;
+    const caps::IommufdDeviceInfo& info = *device.iommufd;
+    out << "  " << printable(device.name) << " (" << printable(info.cdev) << "): ";
+    if (!info.error.empty()) {
+      out << printable(info.error) << '\n';
+      continue;
+    }
+    if (info.capabilities) {
+      out << "capabilities " << caps::format_hex(*info.capabilities);
+      std::string names;
+      constexpr std::pair<uint64_t, std::string_view> kBits[] = {
+          {1u << 0, "dirty_tracking"}, {1u << 1, "pasid_exec"}, {1u << 2, "pasid_priv"}};
+      for (const auto& [mask, name] : kBits) {
+        if (*info.capabilities & mask) names += (names.empty() ? "" : " ") + std::string(name);
+      }
+      if (!names.empty()) out << " (" << names << ")";
+    } else {
+      out << "capabilities not reported (kernel before 6.7)";
+    }
+    if (info.max_pasid_log2) {
+      out << ", max_pasid_log2 " << *info.max_pasid_log2;
+    } else {
+      out << ", max_pasid_log2 not reported (kernel before 6.15)";
+    }
+    out << '\n';
+  }
+}
+
 }  // namespace
 
 void format_text(const Host& host, std::ostream& out, const TextOptions& options) {
@@ -347,6 +401,7 @@ void format_text(const Host& host, std::ostream& out, const TextOptions& options
       }
     }
   }
+  print_iommufd(out, host, options);
   out << '\n' << diagnostics_summary(host) << '\n';
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <bitset>
+#include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
@@ -52,14 +53,18 @@ struct CheckOptions {
 /// is unknown, else compatible.
 Report check(const Guest& guest, const Host& host, const CheckOptions& options = {});
 
+/// Room for this many rules in a Decision; CheckDecide.RuleIdsAreUniqueAndFitADecision holds
+/// rule_ids() to it.
+inline constexpr std::size_t kMaxRules = 256;
+
 /// What check() decides, without building the text of any finding: the verdict, and which
 /// rules made findings of each outcome. For matrices and gates that need verdicts; check()
 /// runs the same rules and explains them.
 struct Decision {
   Verdict verdict = Verdict::kCompatible;
-  std::bitset<64> failed;   // bit i: rule_ids()[i] made a finding that fails
-  std::bitset<64> unknown;  // ... whose fact is unknown
-  std::bitset<64> warned;   // ... that warns
+  std::bitset<kMaxRules> failed;   // bit i: rule_ids()[i] made a finding that fails
+  std::bitset<kMaxRules> unknown;  // ... whose fact is unknown
+  std::bitset<kMaxRules> warned;   // ... that warns
 };
 
 Decision decide(const Guest& guest, const Host& host);

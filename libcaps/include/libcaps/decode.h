@@ -3,12 +3,14 @@
 // vendor normalizers that map decoded registers onto the common Caps.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "libcaps/model.h"
 #include "libcaps/result.h"
@@ -40,6 +42,14 @@ const RegisterSpec& amd_cap_spec();
 const RegisterSpec& amd_efr_spec();
 const RegisterSpec& amd_efr2_spec();
 
+/// Arm SMMUv3 SMMU_IDR0..SMMU_IDR5 (index 0..5; any other index is a programming error,
+/// std::out_of_range), SMMU_IIDR and SMMU_AIDR (Arm IHI 0070; kernel arm-smmu-v3.h; the
+/// sources of each field are in decode_smmuv3.cc and docs/registers.md). The registers are
+/// 32 bits wide: bits [63:32] of the tables are reserved.
+const RegisterSpec& smmuv3_idr_spec(unsigned n);
+const RegisterSpec& smmuv3_iidr_spec();
+const RegisterSpec& smmuv3_aidr_spec();
+
 /// What a normalizer derives from a unit's registers.
 struct Normalized {
   Caps caps;
@@ -63,6 +73,44 @@ Normalized normalize_amd_either_order(const Register* cap, const Register& first
 
 /// AmdFeatures::format when the order of the two values could not be told.
 inline constexpr std::string_view kAmdFeaturesAmbiguous = "ambiguous";
+
+/// Arm SMMUv3: the six ID registers (idr[n] = SMMU_IDRn, each may be missing), SMMU_IIDR and
+/// SMMU_AIDR (may be missing). Properties whose register is missing stay unknown.
+Normalized normalize_smmuv3(const std::array<const Register*, 6>& idr, const Register* iidr,
+                            const Register* aidr);
+
+/// The register files of an SMMUv3 unit, named as its decoder names them.
+inline constexpr std::array<std::string_view, 8> kSmmuv3RegisterFiles = {
+    "idr0", "idr1", "idr2", "idr3", "idr4", "idr5", "iidr", "aidr"};
+
+/// An SMMUv3 unit decoded from its raw registers: every register (files kSmmuv3RegisterFiles,
+/// in that order) and the normalized capabilities.
+struct Smmuv3Decoded {
+  std::vector<RegisterFile> registers;
+  Normalized normalized;
+};
+
+/// Decodes SMMUv3 registers as iommufd's IOMMU_GET_HW_INFO gives them (the idr[6], iidr and
+/// aidr members of struct iommu_hw_info_arm_smmuv3, include/uapi/linux/iommufd.h: raw MMIO
+/// reads of SMMU_IDR0..5, SMMU_IIDR and SMMU_AIDR).
+Smmuv3Decoded decode_smmuv3(const std::array<uint32_t, 6>& idr, uint32_t iidr, uint32_t aidr);
+
+/// struct iommu_hw_info_arm_smmuv3 (include/uapi/linux/iommufd.h, 40 bytes) as the kernel fills it.
+struct Smmuv3HwInfo {
+  uint32_t flags = 0;     // IOMMU_HW_INFO_ARM_SMMUV3_* (bit 0: ERRATA_REPEAT_TLBI_CFGI)
+  uint32_t reserved = 0;  // __reserved: the kernel writes 0
+  std::array<uint32_t, 6> idr{};
+  uint32_t iidr = 0;
+  uint32_t aidr = 0;
+};
+
+/// decode_smmuv3 of the struct; a non-zero __reserved or an unknown flag bit is a warning, and
+/// the known flags become extras.
+Smmuv3Decoded decode_smmuv3(const Smmuv3HwInfo& info);
+
+/// SMMU_IDR5.OAS as a width in bits (kernel arm_smmu_device_hw_probe(): 0..6 -> 32, 36, 40, 42,
+/// 44, 48, 52); nullopt for 7 (56 bits in SMMUv3.4+, which the kernel truncates to 48).
+std::optional<int> smmuv3_oas_bits(uint32_t oas);
 
 /// The two values of amd-iommu/features and which one is EFR.
 struct AmdFeatures {

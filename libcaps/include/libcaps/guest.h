@@ -69,6 +69,46 @@ struct GuestPasidTable {
   bool operator==(const GuestPasidTable&) const = default;
 };
 
+/// [stage1]: the nested stage-1 data a VMM hands the kernel with IOMMU_HWPT_ALLOC — what the
+/// 2018 pasid_table_config became (include/uapi/linux/iommufd.h): `struct iommu_hwpt_vtd_s1`
+/// (IOMMU_HWPT_DATA_VTD_S1) or the guest STE of `struct iommu_hwpt_arm_smmuv3`
+/// (IOMMU_HWPT_DATA_ARM_SMMUV3).
+enum class Stage1Type { kVtdS1, kArmSmmuV3 };
+std::string_view to_string(Stage1Type type);  // vtd_s1, arm_smmuv3
+
+/// STE.Config (word 0, bits 3:1): 0b000 abort, 0b100 bypass, 0b101 stage-1 translate, 0b110
+/// stage-2 translate, 0b111 both (nested).
+enum class SteConfig { kAbort, kBypass, kS1Trans, kS2Trans, kNested };
+std::string_view to_string(SteConfig config);  // abort, bypass, s1-trans, s2-trans, nested
+
+/// STE.S1Fmt: the layout of the guest's context-descriptor table.
+enum class S1Fmt { kLinear, kTwoLevel4k, kTwoLevel64k };
+std::string_view to_string(S1Fmt format);  // linear, 2lvl-4k, 2lvl-64k
+
+/// STE.EATS: how the device's ATS translation requests are handled.
+enum class Eats { kAbort, kTrans, kSplit };
+std::string_view to_string(Eats eats);  // abort, trans, split
+
+struct GuestStage1 {
+  SourcePos pos;  // of the [stage1] header
+  Located<Stage1Type> type;
+  // vtd_s1
+  std::optional<Located<int>> addr_width;  // 48 (4-level) or 57 (5-level)
+  std::optional<Located<bool>> sre;        // IOMMU_VTD_S1_SRE: supervisor requests
+  std::optional<Located<bool>> eafe;       // IOMMU_VTD_S1_EAFE: extended access flag
+  std::optional<Located<bool>> wpe;        // IOMMU_VTD_S1_WPE: write protect (with SRE)
+  std::optional<Located<uint64_t>> pgtbl_addr;
+  // arm_smmuv3 (the vSTE)
+  std::optional<Located<SteConfig>> config;
+  std::optional<Located<S1Fmt>> s1fmt;
+  std::optional<Located<int>> s1cdmax;  // log2 of the number of context descriptors
+  std::optional<Located<S1dss>> s1dss;
+  std::optional<Located<uint64_t>> s1_context_ptr;
+  std::optional<Located<Eats>> eats;
+
+  bool operator==(const GuestStage1&) const = default;
+};
+
 /// [pasid_alloc]: the PASIDs the VM will allocate.
 struct GuestPasidAlloc {
   SourcePos pos;  // of the [pasid_alloc] header
@@ -78,6 +118,34 @@ struct GuestPasidAlloc {
   Located<uint64_t> quota;  // default 1000
 
   bool operator==(const GuestPasidAlloc&) const = default;
+};
+
+/// [vfio]: how the VMM assigns the devices, and what the VM asks of that (docs/guest-file.md,
+/// docs/iommufd.md). Checked by the backend.* rules.
+struct GuestVfio {
+  SourcePos pos;  // of the [vfio] header
+  /// "iommufd" (QEMU -object iommufd, libvirt <iommufd enabled='yes'/>) or "legacy" (VFIO
+  /// group and container); absent: not said.
+  std::optional<Located<std::string>> backend;
+  /// The confidential-computing technology: "sev", "sev-snp", "tdx"; absent: not confidential.
+  std::optional<Located<std::string>> confidential;
+  /// Live migration with the assigned devices, which needs IOMMU dirty tracking.
+  std::optional<Located<bool>> migration;
+
+  bool operator==(const GuestVfio&) const = default;
+};
+
+/// [memory]: the guest's RAM and CPU address width, which decide the guest-physical addresses
+/// VFIO maps as IOVAs (docs/guest-file.md, "The memory map"). Absent values are not checked.
+struct GuestMemory {
+  SourcePos pos;                                  // of the [memory] header
+  std::optional<Located<uint64_t>> size;          // bytes of RAM (QEMU -m, libvirt <memory>)
+  std::optional<Located<int>> phys_bits;          // -cpu phys-bits=, <maxphysaddr bits>
+  /// Where the RAM above the 32-bit PCI hole starts; absent = QEMU's choice (4 GiB, or 1 TiB
+  /// on AMD hosts when it would reach the HyperTransport hole, QEMU 7.1 and later).
+  std::optional<Located<uint64_t>> above_4g_start;
+
+  bool operator==(const GuestMemory&) const = default;
 };
 
 /// Which syntax a guest came in.
@@ -126,6 +194,9 @@ struct Guest {
   std::vector<GuestDevice> devices;
   std::optional<GuestPasidTable> pasid_table;
   std::optional<GuestPasidAlloc> pasid_alloc;
+  std::optional<GuestStage1> stage1;
+  std::optional<GuestVfio> vfio = std::nullopt;
+  std::optional<GuestMemory> memory;
   GuestVmm vmm;
 
   bool operator==(const Guest&) const = default;

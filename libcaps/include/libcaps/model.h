@@ -97,6 +97,24 @@ struct RegisterFile {
   bool operator==(const RegisterFile&) const = default;
 };
 
+/// What IOMMU_GET_HW_INFO said about a unit, asked through one device bound to iommufd
+/// (libcaps/iommufd.h, docs/iommufd.md). Only the kernel's answer: nothing here is guessed.
+struct IommufdUnitInfo {
+  std::string device;         // the vfio-pci function it was asked through: "0000:3b:00.0"
+  uint32_t data_type = 0;     // out_data_type (enum iommu_hw_info_type)
+  uint32_t data_len = 0;      // the vendor data's length, as the kernel reported it
+  std::string data;           // the vendor data as returned: lowercase hex, bytes in memory order
+  std::vector<Field> fields;  // the vendor data by uapi member ("cap_reg", "idr0", "iidr")
+  std::vector<Register> registers;    // decoded vendor registers (VT-d CAP_REG and ECAP_REG)
+  std::optional<bool> matches_sysfs;  // VT-d: cap_reg and ecap_reg equal the sysfs cap and ecap
+
+  bool operator==(const IommufdUnitInfo&) const = default;
+};
+
+/// iommufd's enum iommu_hw_info_type as a name: "none", "intel-vtd", "arm-smmuv3",
+/// "tegra241-cmdqv", "amd"; "type-<n>" for a number this version does not know.
+std::string iommufd_data_type_name(uint32_t type);
+
 /// A typed vendor extra (interrupt remapping, posted interrupts, SNP, ...).
 using Scalar = std::variant<bool, int64_t, std::string>;
 
@@ -116,6 +134,8 @@ struct Unit {
   std::map<std::string, Scalar> extra;
   std::vector<std::string> devices;  // names under devices/, natural order
   Diagnostics diagnostics;
+  /// IOMMU_GET_HW_INFO through a device this unit serves; nullopt when not asked or no answer.
+  std::optional<IommufdUnitInfo> iommufd = std::nullopt;
 
   bool operator==(const Unit&) const = default;
 };
@@ -139,6 +159,10 @@ struct Group {
   /// False when devices/ could not be listed: then `devices` may miss members, and nothing
   /// can be certified about the group.
   bool devices_known = true;
+  /// False when reserved_regions could not be read whole (missing, unreadable, a line that does
+  /// not parse, or a host from a kernel log): the list may miss a region, so the region.* rules
+  /// cannot certify the group.
+  bool reserved_regions_known = true;
 
   bool operator==(const Group&) const = default;
 };
@@ -177,6 +201,20 @@ struct PciInfo {
   bool operator==(const PciInfo&) const = default;
 };
 
+/// What iommufd said about one vfio-pci function (IOMMU_GET_HW_INFO's per-device answers), or
+/// why it could not be asked.
+struct IommufdDeviceInfo {
+  std::string cdev;  // its vfio cdev: "vfio3" (/dev/vfio/devices/vfio3)
+  /// out_capabilities (IOMMU_HW_CAP_*); nullopt: not asked, or a kernel before 6.7.
+  std::optional<uint64_t> capabilities;
+  /// out_max_pasid_log2 (0: no PASID); nullopt: not asked, or a kernel before 6.15.
+  std::optional<int> max_pasid_log2;
+  /// Why it was not answered ("VFIO_DEVICE_BIND_IOMMUFD: EBUSY ..."); empty when answered.
+  std::string error;
+
+  bool operator==(const IommufdDeviceInfo&) const = default;
+};
+
 /// A device behind a unit or in a group.
 struct Device {
   std::string name;                   // dev_name: "0000:3b:00.0"
@@ -186,6 +224,8 @@ struct Device {
   std::optional<PciInfo> pci;         // nullopt: not PCI, or config unreadable
   /// False when the `driver` link exists but could not be read: bound or not is unknown.
   bool driver_known = true;
+  /// A vfio-pci function with a vfio cdev, when iommufd was asked about it.
+  std::optional<IommufdDeviceInfo> iommufd = std::nullopt;
 
   bool operator==(const Device&) const = default;
 };
@@ -202,6 +242,17 @@ struct Platform {
   bool operator==(const Platform&) const = default;
 };
 
+/// Whether iommufd was asked about the host's devices, and if it could not be, why.
+struct IommufdStatus {
+  /// "not-asked" (not requested, or not a live host), "unavailable" (asked, no answer: see
+  /// reason), "asked" (at least one device answered).
+  std::string state = "not-asked";
+  std::string reason;  // why not asked or unavailable; empty when asked
+  std::string via;     // "kernel" (ioctls) or "replay" (recorded answers); empty if not asked
+
+  bool operator==(const IommufdStatus&) const = default;
+};
+
 /// Everything read from one host (a live /sys, a fake tree or a saved report).
 struct Host {
   std::string backend;          // "dir", "udev" or "report"
@@ -211,6 +262,7 @@ struct Host {
   std::vector<Device> devices;  // behind a unit, in a group, or on PCI; natural order
   Platform platform;
   Diagnostics diagnostics;
+  IommufdStatus iommufd = {};
 
   const Unit* find_unit(std::string_view name) const;
   const Device* find_device(std::string_view name) const;

@@ -54,6 +54,17 @@ AssignmentSupport read_assignment_support(Source& source,
 /// vfio-pci, iommufd, isolation. Pure.
 std::vector<ReadinessCheck> check_readiness(const Host& host, const AssignmentSupport& support);
 
+/// The host's isolation posture: one finding (a ReadinessCheck that never passes) for each
+/// weakness the tree shows, in a fixed order of ids: "identity-domain" (groups whose default
+/// domain is identity, and the iommu=pt / iommu.passthrough=1 behind them), "acs-override"
+/// (pcie_acs_override on the command line), "cmdline-unknown" (IOMMU options the kernel's
+/// parsers do not accept, like amd_iommu=on), "cmdline-ignored" (options of a driver or an
+/// architecture the host does not have), "shared-group" (endpoints sharing a group: no ACS
+/// between them), "interrupt-remapping-off" (units that do not remap interrupts) and
+/// "unsafe-interrupts" (allow_unsafe_interrupts set). None when the posture is clean. Pure;
+/// docs/readiness.md cites the kernel code each one follows.
+std::vector<ReadinessCheck> check_posture(const Host& host);
+
 /// The worst status of `checks` (kPass for none).
 CheckStatus worst_status(const std::vector<ReadinessCheck>& checks);
 

@@ -37,4 +37,9 @@ struct Suggestion {
 /// vIOMMU can pass there).
 Result<Suggestion> suggest_guest(std::string_view model, const std::vector<Host>& hosts);
 
+/// The same over hosts held elsewhere (a fleet's subsets, without copying the hosts). A name of
+/// its own, so that `suggest_guest(model, {})` stays unambiguous.
+Result<Suggestion> suggest_guest_for(std::string_view model,
+                                     const std::vector<const Host*>& hosts);
+
 }  // namespace caps

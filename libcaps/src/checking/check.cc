@@ -72,25 +72,20 @@ Decision run_rules(const Guest& guest, const Host& host, rules::OutcomeMask keep
                    std::vector<Finding>* findings) {
   const rules::Context ctx = rules::make_context(guest, host, keep != 0);
   const std::span<const rules::Rule> all = rules::all_rules();
-  uint64_t failed = 0;
-  uint64_t unknown = 0;
-  uint64_t warned = 0;
-  for (size_t i = 0; i < all.size(); ++i) {
+  // A bit per rule: 64 bits ran out at 69 rules, when `uint64_t{1} << i` for the later rules
+  // was undefined and their failures could have gone unseen by the verdict.
+  Decision decision;
+  for (size_t i = 0; i < all.size() && i < kMaxRules; ++i) {
     const size_t first = findings != nullptr ? findings->size() : 0;
     rules::Sink sink(keep, findings);
     all[i].run(ctx, sink);
     if (findings != nullptr) {
       for (size_t f = first; f < findings->size(); ++f) (*findings)[f].rule = all[i].id;
     }
-    const uint64_t bit = uint64_t{1} << i;
-    if (sink.seen() & rules::mask_of(Outcome::kFail)) failed |= bit;
-    if (sink.seen() & rules::mask_of(Outcome::kUnknown)) unknown |= bit;
-    if (sink.seen() & rules::mask_of(Outcome::kWarn)) warned |= bit;
+    if (sink.seen() & rules::mask_of(Outcome::kFail)) decision.failed.set(i);
+    if (sink.seen() & rules::mask_of(Outcome::kUnknown)) decision.unknown.set(i);
+    if (sink.seen() & rules::mask_of(Outcome::kWarn)) decision.warned.set(i);
   }
-  Decision decision;
-  decision.failed = failed;
-  decision.unknown = unknown;
-  decision.warned = warned;
   decision.verdict = decision.failed.any()    ? Verdict::kIncompatible
                      : decision.unknown.any() ? Verdict::kUndecided
                                               : Verdict::kCompatible;

@@ -53,7 +53,8 @@ Finding said(std::string_view key, SourcePos pos, std::string unit, std::string 
 
 std::string set_hint(const Guest& guest, std::string_view fact, std::string_view value,
                      std::string_view tail) {
-  const std::string toml = "set " + std::string(fact) + " = " + std::string(value) + std::string(tail);
+  const std::string toml =
+      "set " + std::string(fact) + " = " + std::string(value) + std::string(tail);
   if (guest.vmm.syntax == GuestSyntax::kToml) return toml;
   const bool libvirt = guest.vmm.syntax == GuestSyntax::kLibvirt;
   const std::string_view device = vmm::viommu_device(guest.vmm);
@@ -62,7 +63,7 @@ std::string set_hint(const Guest& guest, std::string_view fact, std::string_view
   const std::string_view attribute =
       option != nullptr ? vmm::libvirt_attribute_of(option->option) : std::string_view();
   const std::string where =
-      libvirt ? "<iommu model='" + std::string(vmm::libvirt_model_of(device)) + "'>"
+      libvirt              ? "<iommu model='" + std::string(vmm::libvirt_model_of(device)) + "'>"
       : device == "smmuv3" ? std::string("-machine virt,iommu=smmuv3")
                            : "-device " + std::string(device);
   const std::string none = (libvirt ? "libvirt's " + where + " has no <driver> attribute for "
@@ -190,9 +191,10 @@ Context make_context(const Guest& guest, const Host& host, bool ordered) {
 std::span<const Rule> all_rules() {
   static const std::vector<Rule> kRules = [] {
     std::vector<Rule> rules;
-    for (std::span<const Rule> family : {unit_rules(), width_rules(), feature_rules(),
-                                         pasid_table_rules(), pasid_alloc_rules(),
-                                         device_rules()}) {
+    for (std::span<const Rule> family :
+         {unit_rules(), width_rules(), feature_rules(), smmuv3_rules(), pasid_table_rules(),
+          pasid_alloc_rules(), stage1_rules(), device_rules(), backend_rules(),
+          posture_rules(), region_rules()}) {
       rules.insert(rules.end(), family.begin(), family.end());
     }
     return rules;

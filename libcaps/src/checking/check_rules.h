@@ -300,8 +300,18 @@ void over_units(const Context& ctx, Sink& out, std::string_view key, SourcePos p
 std::span<const Rule> unit_rules();         // check_rules_units.cc: units.exist, model
 std::span<const Rule> width_rules();        // check_rules_widths.cc: width.*
 std::span<const Rule> feature_rules();      // check_rules_features.cc: feature.*
+std::span<const Rule> smmuv3_rules();       // check_rules_smmuv3.cc: smmuv3.*
 std::span<const Rule> pasid_table_rules();  // check_rules_pasid.cc: pasid_table.*
 std::span<const Rule> pasid_alloc_rules();  // check_rules_pasid.cc: pasid_alloc.*
 std::span<const Rule> device_rules();       // check_rules_devices.cc: device.*
+std::span<const Rule> stage1_rules();       // check_rules_stage1.cc: stage1.*
+std::span<const Rule> backend_rules();      // check_rules_backend.cc: backend.*
+
+/// Why an accelerated (nested) arm-smmu-v3 vIOMMU cannot be certified on `unit`: the first
+/// smmuv3.* rule it fails or cannot decide, as "rule: message"; empty when it passes them all.
+/// suggest asks it before it sets `nested`.
+std::string smmuv3_accel_blocker(const Unit& unit);
+std::span<const Rule> posture_rules();      // check_rules_posture.cc: posture.*
+std::span<const Rule> region_rules();       // check_rules_regions.cc: region.*
 
 }  // namespace caps::rules

@@ -4,7 +4,8 @@
 
 #include <algorithm>
 #include <map>
-#include <sstream>
+
+#include "posture_facts.h"
 
 namespace caps {
 namespace {
@@ -57,18 +58,6 @@ std::string count(size_t n, std::string_view singular, std::string_view plural) 
   return std::to_string(n) + " " + std::string(n == 1 ? singular : plural);
 }
 
-std::vector<std::string> cmdline_words(const Platform& platform) {
-  std::vector<std::string> words;
-  if (!platform.cmdline) return words;
-  std::istringstream in(*platform.cmdline);
-  for (std::string word; in >> word;) words.push_back(word);
-  return words;
-}
-
-bool has_word(const std::vector<std::string>& words, std::string_view word) {
-  return std::find(words.begin(), words.end(), word) != words.end();
-}
-
 bool dir_exists(Source& source, std::string_view path) { return source.list_dir(path).ok(); }
 
 ReadinessCheck check_firmware(const Host& host) {
@@ -108,20 +97,8 @@ ReadinessCheck check_kernel(const Host& host) {
 /// Whether a unit remaps interrupts: true, false, or nullopt when sysfs cannot tell; with
 /// the fact it rests on.
 std::pair<std::optional<bool>, std::string> remaps_interrupts(const Unit& unit) {
-  if (unit.model == kModelIntelVtd) {
-    auto it = unit.extra.find("interrupt_remapping");
-    if (it == unit.extra.end() || !std::holds_alternative<bool>(it->second)) {
-      return {std::nullopt, "ecap.IR unknown"};
-    }
-    const bool ir = std::get<bool>(it->second);
-    return {ir, ir ? "ecap.IR=1" : "ecap.IR=0"};
-  }
-  // Interrupt remapping is part of the AMD-Vi architecture: every unit has the tables.
-  if (unit.model == kModelAmdVi) return {true, "AMD-Vi remaps interrupts"};
-  // On Arm the GICv3 ITS, not the SMMU, isolates MSIs, and sysfs does not show it.
-  if (unit.model == kModelArmSmmuV3) return {std::nullopt, "MSI isolation is the GIC ITS's"};
-  if (unit.model == kModelVirtioIommu) return {std::nullopt, "virtio-iommu remaps no interrupts"};
-  return {std::nullopt, "model unknown"};
+  posture::Remapping remapping = posture::unit_remapping(unit, posture::CmdlineFacts{});
+  return {remapping.remaps, std::move(remapping.fact)};
 }
 
 ReadinessCheck check_interrupt_remapping(const Host& host) {
@@ -141,9 +118,10 @@ ReadinessCheck check_interrupt_remapping(const Host& host) {
   for (const auto& [fact, units] : by_fact) {
     append(detail, "; ", name_list(units) + ": " + fact);
   }
-  if (has_word(cmdline_words(host.platform), "intremap=off")) {
-    set(check, CheckStatus::kFail, "intremap=off on the kernel command line",
-        "remove intremap=off: VFIO refuses devices without interrupt remapping");
+  const posture::CmdlineFacts cmdline = posture::read_cmdline_facts(host);
+  if (cmdline.intremap_off) {
+    set(check, CheckStatus::kFail, *cmdline.intremap_off + " on the kernel command line",
+        "remove " + *cmdline.intremap_off + ": VFIO refuses devices without interrupt remapping");
   } else if (unsupported) {
     set(check, CheckStatus::kFail, detail,
         "VFIO refuses to assign devices behind a unit without interrupt remapping (unless "
@@ -236,9 +214,6 @@ ReadinessCheck check_facility(std::string id, std::string title, const Facility&
   return check;
 }
 
-/// Not a bridge: a device that a guest would get (bridges stay with the host).
-bool is_endpoint(const Device& device) { return !device.pci || device.pci->header_type != 1; }
-
 ReadinessCheck check_isolation(const Host& host) {
   ReadinessCheck check = make("isolation", "Isolation");
   if (host.groups.empty()) {
@@ -246,36 +221,26 @@ ReadinessCheck check_isolation(const Host& host) {
     return check;
   }
   std::map<std::string, size_t> types;
-  std::vector<std::string> passthrough;
-  std::vector<std::string> shared;
-  for (const Group& group : host.groups) {
-    const std::string type = group.type.value_or("unknown");
-    ++types[type];
-    if (type == "identity") passthrough.push_back(std::to_string(group.id));
-    size_t endpoints = 0;
-    for (const std::string& name : group.devices) {
-      const Device* device = host.find_device(name);
-      if (!device || is_endpoint(*device)) ++endpoints;
-    }
-    if (endpoints > 1) shared.push_back(std::to_string(group.id));
-  }
+  for (const Group& group : host.groups) ++types[group.type.value_or("unknown")];
   std::string detail;
   for (const auto& [type, n] : types) append(detail, ", ", std::to_string(n) + " " + type);
   detail = "group domains: " + detail;
-  std::vector<std::string> hints;
-  if (!passthrough.empty()) {
-    detail += "; passthrough (identity): group " + name_list(passthrough);
-    hints.push_back(
-        "identity groups let host drivers DMA anywhere: drop iommu=pt / iommu.passthrough=1 for "
-        "DMA protection (assignment works either way)");
+  // The posture findings (check_posture) name the groups, the values and the fixes; this line
+  // only says which of them the host has, so nothing is said twice.
+  std::vector<std::string> ids;
+  CheckStatus worst = CheckStatus::kPass;
+  for (const ReadinessCheck& finding : check_posture(host)) {
+    ids.push_back(finding.id);
+    worst = std::max(worst, finding.status);
   }
-  if (!shared.empty()) {
-    detail += "; several endpoints in group " + name_list(shared);
-    hints.push_back("devices that share a group (no ACS between them) are assigned together");
+  if (ids.empty()) {
+    set(check, CheckStatus::kPass, detail + "; no posture finding");
+    return check;
   }
-  std::string hint;
-  for (const std::string& h : hints) append(hint, "; ", h);
-  set(check, hints.empty() ? CheckStatus::kPass : CheckStatus::kWarn, detail, hint);
+  std::string names;
+  for (const std::string& id : ids) append(names, ", ", id);
+  set(check, worst, detail + "; posture: " + names,
+      "the posture findings below name the groups, units and options, and what to change");
   return check;
 }
 

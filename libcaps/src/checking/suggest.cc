@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "check_rules.h"
 #include "libcaps/caps_properties.h"
 #include "model/model_table.h"
 
@@ -176,7 +177,18 @@ class Builder {
       note(key, "hardware nesting needs every unit to be " + model_ + ", not " + describe(other));
       return std::nullopt;
     }
-    return feature(key, property);
+    std::optional<Located<bool>> result = feature(key, property);
+    if (!result || !info_.accelerated_host_checks) return result;
+    // A nested vSMMU is an accelerated one, which QEMU compares with each host SMMU: the
+    // smmuv3.* rules (check_rules_smmuv3.cc).
+    for (const HostUnit& hu : units_) {
+      const std::string blocker = rules::smmuv3_accel_blocker(*hu.unit);
+      if (!blocker.empty()) {
+        note(key, "accelerated " + model_ + " on " + hu.unit->name + ": " + blocker);
+        return std::nullopt;
+      }
+    }
+    return result;
   }
 
   std::optional<Located<std::string>> pgtable_format(const std::string& key,
@@ -246,6 +258,14 @@ class Builder {
 }  // namespace
 
 Result<Suggestion> suggest_guest(std::string_view model, const std::vector<Host>& hosts) {
+  std::vector<const Host*> pointers;
+  pointers.reserve(hosts.size());
+  for (const Host& host : hosts) pointers.push_back(&host);
+  return suggest_guest_for(model, pointers);
+}
+
+Result<Suggestion> suggest_guest_for(std::string_view model,
+                                     const std::vector<const Host*>& hosts) {
   const ModelInfo* info = find_model(model);
   if (info == nullptr) {
     return make_error("model", "unknown vIOMMU model \"" + std::string(model) + "\" (use " +
@@ -253,11 +273,11 @@ Result<Suggestion> suggest_guest(std::string_view model, const std::vector<Host>
   }
   if (hosts.empty()) return make_error("", "no host to suggest a guest for");
   std::vector<HostUnit> units;
-  for (const Host& host : hosts) {
-    if (host.units.empty()) {
-      return make_error(host.root, "no IOMMU unit: no vIOMMU can run on this host");
+  for (const Host* host : hosts) {
+    if (host->units.empty()) {
+      return make_error(host->root, "no IOMMU unit: no vIOMMU can run on this host");
     }
-    for (const Unit& unit : host.units) units.push_back({&host, &unit});
+    for (const Unit& unit : host->units) units.push_back({host, &unit});
   }
   return Builder(*info, std::move(units)).build();
 }

@@ -55,6 +55,50 @@ std::string_view to_string(S1dss s1dss) {
   return "terminate";
 }
 
+std::string_view to_string(Stage1Type type) {
+  return type == Stage1Type::kArmSmmuV3 ? "arm_smmuv3" : "vtd_s1";
+}
+
+std::string_view to_string(SteConfig config) {
+  switch (config) {
+    case SteConfig::kAbort:
+      return "abort";
+    case SteConfig::kBypass:
+      return "bypass";
+    case SteConfig::kS1Trans:
+      return "s1-trans";
+    case SteConfig::kS2Trans:
+      return "s2-trans";
+    case SteConfig::kNested:
+      return "nested";
+  }
+  return "abort";
+}
+
+std::string_view to_string(S1Fmt format) {
+  switch (format) {
+    case S1Fmt::kLinear:
+      return "linear";
+    case S1Fmt::kTwoLevel4k:
+      return "2lvl-4k";
+    case S1Fmt::kTwoLevel64k:
+      return "2lvl-64k";
+  }
+  return "linear";
+}
+
+std::string_view to_string(Eats eats) {
+  switch (eats) {
+    case Eats::kAbort:
+      return "abort";
+    case Eats::kTrans:
+      return "trans";
+    case Eats::kSplit:
+      return "split";
+  }
+  return "abort";
+}
+
 namespace {
 
 SourcePos to_pos(const toml::source_region& region) { return toml_toolkit::position(region); }
@@ -96,6 +140,9 @@ class GuestParser {
   void read_devices(const Found& found, std::vector<GuestDevice>& devices);
   GuestPasidTable read_pasid_table(Scope& scope);
   GuestPasidAlloc read_pasid_alloc(Scope& scope);
+  GuestStage1 read_stage1(Scope& scope);
+  GuestVfio read_vfio(Scope& scope);
+  GuestMemory read_memory(Scope& scope);
 
   std::optional<Scope> sub_table(const Found& found, std::string path, std::string label);
   void check_keys(Scope& scope, std::span<const std::string_view> known);
@@ -414,6 +461,21 @@ void GuestParser::read_top(const toml::table& top, Guest& guest) {
       guest.pasid_alloc = read_pasid_alloc(*sub);
     }
   }
+  if (Found stage1 = find(scope, "stage1", Need::kOptional); stage1.node != nullptr) {
+    if (std::optional<Scope> sub = sub_table(stage1, "stage1", "in [stage1]")) {
+      guest.stage1 = read_stage1(*sub);
+    }
+  }
+  if (Found vfio = find(scope, "vfio", Need::kOptional); vfio.node != nullptr) {
+    if (std::optional<Scope> sub = sub_table(vfio, "vfio", "in [vfio]")) {
+      guest.vfio = read_vfio(*sub);
+    }
+  }
+  if (Found memory = find(scope, "memory", Need::kOptional); memory.node != nullptr) {
+    if (std::optional<Scope> sub = sub_table(memory, "memory", "in [memory]")) {
+      guest.memory = read_memory(*sub);
+    }
+  }
 }
 
 void GuestParser::read_viommu(Scope& scope, GuestViommu& viommu) {
@@ -506,6 +568,51 @@ GuestPasidAlloc GuestParser::read_pasid_alloc(Scope& scope) {
   return alloc;
 }
 
+GuestStage1 GuestParser::read_stage1(Scope& scope) {
+  check_keys(scope, kGuestStage1Keys);
+  GuestStage1 stage1;
+  stage1.pos = scope.pos;
+  if (auto type = get_enum(scope, "type", kGuestStage1Types, Need::kRequired)) {
+    stage1.type = *type;
+  } else {
+    unread_.insert("stage1.type");
+  }
+  stage1.addr_width = narrow<int>(get_int(scope, "addr_width", kGuestAddressWidthRange));
+  stage1.sre = get_bool(scope, "sre");
+  stage1.eafe = get_bool(scope, "eafe");
+  stage1.wpe = get_bool(scope, "wpe");
+  stage1.pgtbl_addr = narrow<uint64_t>(get_int(scope, "pgtbl_addr", kGuestUnsignedRange));
+  stage1.config = get_enum(scope, "config", kGuestSteConfigs);
+  stage1.s1fmt = get_enum(scope, "s1fmt", kGuestS1Fmts);
+  stage1.s1cdmax = narrow<int>(get_int(scope, "s1cdmax", kGuestS1CdMaxRange));
+  stage1.s1dss = get_enum(scope, "s1dss", kGuestS1dssValues);
+  stage1.s1_context_ptr =
+      narrow<uint64_t>(get_int(scope, "s1_context_ptr", kGuestUnsignedRange));
+  stage1.eats = get_enum(scope, "eats", kGuestEatsValues);
+  return stage1;
+}
+
+GuestVfio GuestParser::read_vfio(Scope& scope) {
+  check_keys(scope, kGuestVfioKeys);
+  GuestVfio vfio;
+  vfio.pos = scope.pos;
+  vfio.backend = get_choice(scope, "backend", kGuestVfioBackends);
+  vfio.confidential = get_choice(scope, "confidential", kGuestConfidentialKinds);
+  vfio.migration = get_bool(scope, "migration");
+  return vfio;
+}
+
+GuestMemory GuestParser::read_memory(Scope& scope) {
+  check_keys(scope, kGuestMemoryKeys);
+  GuestMemory memory;
+  memory.pos = scope.pos;
+  // Non-negative here; validate_guest checks the ranges of kGuestMemorySizeRange and friends.
+  memory.size = narrow<uint64_t>(get_int(scope, "size", kGuestUnsignedRange));
+  memory.phys_bits = narrow<int>(get_int(scope, "phys_bits", kGuestPhysBitsRange));
+  memory.above_4g_start = narrow<uint64_t>(get_int(scope, "above_4g_start", kGuestUnsignedRange));
+  return memory;
+}
+
 /// A TOML basic string.
 std::string toml_string(std::string_view text) { return string_literal(text); }
 
@@ -517,6 +624,8 @@ void put(std::string& out, std::string_view key, const std::optional<Located<T>>
     out += located->value ? "true" : "false";
   } else if constexpr (std::is_same_v<T, int>) {
     out += std::to_string(located->value);
+  } else if constexpr (std::is_same_v<T, uint64_t>) {
+    out += format_hex(located->value);
   } else if constexpr (std::is_same_v<T, std::string>) {
     out += toml_string(located->value);
   } else {
@@ -569,6 +678,36 @@ std::string write_guest(const Guest& guest) {
     out += "max = " + std::to_string(a->max.value) + "\n";
     out += "count = " + std::to_string(a->count.value) + "\n";
     out += "quota = " + std::to_string(a->quota.value) + "\n";
+  }
+
+  if (const std::optional<GuestStage1>& t = guest.stage1) {
+    out += "\n[stage1]\n";
+    out += "type = " + toml_string(to_string(t->type.value)) + "\n";
+    put(out, "addr_width", t->addr_width);
+    put(out, "sre", t->sre);
+    put(out, "eafe", t->eafe);
+    put(out, "wpe", t->wpe);
+    put(out, "pgtbl_addr", t->pgtbl_addr);
+    put(out, "config", t->config);
+    put(out, "s1fmt", t->s1fmt);
+    put(out, "s1cdmax", t->s1cdmax);
+    put(out, "s1dss", t->s1dss);
+    put(out, "s1_context_ptr", t->s1_context_ptr);
+    put(out, "eats", t->eats);
+  }
+
+  if (const std::optional<GuestVfio>& f = guest.vfio) {
+    out += "\n[vfio]\n";
+    put(out, "backend", f->backend);
+    put(out, "confidential", f->confidential);
+    put(out, "migration", f->migration);
+  }
+
+  if (const std::optional<GuestMemory>& m = guest.memory) {
+    out += "\n[memory]\n";
+    if (m->size) out += "size = " + format_hex(m->size->value) + "\n";
+    put(out, "phys_bits", m->phys_bits);
+    if (m->above_4g_start) out += "above_4g_start = " + format_hex(m->above_4g_start->value) + "\n";
   }
   return out;
 }

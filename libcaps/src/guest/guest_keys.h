@@ -18,8 +18,8 @@
 namespace caps {
 
 /// Keys of each table of the guest file, in the order write_guest emits them.
-inline constexpr std::array<std::string_view, 5> kGuestTopKeys = {"format", "viommu", "device",
-                                                                  "pasid_table", "pasid_alloc"};
+inline constexpr std::array<std::string_view, 8> kGuestTopKeys = {
+    "format", "viommu", "device", "pasid_table", "pasid_alloc", "stage1", "vfio", "memory"};
 /// [viommu]: the model, the normalized properties a guest sets (caps_properties.h), the units.
 inline constexpr std::array<std::string_view, caps_guest_key_count() + 2> kGuestViommuKeys = [] {
   std::array<std::string_view, caps_guest_key_count() + 2> keys{};
@@ -34,6 +34,19 @@ inline constexpr std::array<std::string_view, 6> kGuestPasidTableKeys = {
     "version", "bytes", "model", "base_ptr", "pasid_bits", "s1dss"};
 inline constexpr std::array<std::string_view, 4> kGuestPasidAllocKeys = {"min", "max", "count",
                                                                          "quota"};
+
+/// [stage1]: the type, then struct iommu_hwpt_vtd_s1's fields, then the vSTE's.
+inline constexpr std::array<std::string_view, 12> kGuestStage1Keys = {
+    "type",   "addr_width", "sre",     "eafe",  "wpe",            "pgtbl_addr",
+    "config", "s1fmt",      "s1cdmax", "s1dss", "s1_context_ptr", "eats"};
+/// [vfio] (GuestVfio) and its enumerated values.
+inline constexpr std::array<std::string_view, 3> kGuestVfioKeys = {"backend", "confidential",
+                                                                   "migration"};
+inline constexpr std::array<std::string_view, 2> kGuestVfioBackends = {"iommufd", "legacy"};
+inline constexpr std::array<std::string_view, 3> kGuestConfidentialKinds = {"sev", "sev-snp",
+                                                                            "tdx"};
+inline constexpr std::array<std::string_view, 3> kGuestMemoryKeys = {"size", "phys_bits",
+                                                                    "above_4g_start"};
 
 /// The only guest file format this version reads and writes.
 inline constexpr int64_t kGuestFormat = 1;
@@ -51,6 +64,14 @@ inline constexpr std::array<PasidTableModel, 5> kGuestPasidTableModels = {
     PasidTableModel::kAmd, PasidTableModel::kIntel};
 inline constexpr std::array<S1dss, 3> kGuestS1dssValues = {S1dss::kTerminate, S1dss::kBypass,
                                                            S1dss::kSsid0};
+inline constexpr std::array<Stage1Type, 2> kGuestStage1Types = {Stage1Type::kVtdS1,
+                                                                Stage1Type::kArmSmmuV3};
+inline constexpr std::array<SteConfig, 5> kGuestSteConfigs = {
+    SteConfig::kAbort, SteConfig::kBypass, SteConfig::kS1Trans, SteConfig::kS2Trans,
+    SteConfig::kNested};
+inline constexpr std::array<S1Fmt, 3> kGuestS1Fmts = {S1Fmt::kLinear, S1Fmt::kTwoLevel4k,
+                                                      S1Fmt::kTwoLevel64k};
+inline constexpr std::array<Eats, 3> kGuestEatsValues = {Eats::kAbort, Eats::kTrans, Eats::kSplit};
 
 /// An inclusive range of integer values.
 struct GuestRange {
@@ -74,6 +95,14 @@ inline constexpr GuestRange kGuestAsidBitsRange = caps_range("asid_bits");
 inline constexpr GuestRange kGuestSsidBitsRange = caps_range("ssid_bits");
 inline constexpr GuestRange kGuestPasidBitsRange = {0, 255};  // u8 pasid_bits of the config
 inline constexpr GuestRange kGuestUnsignedRange = {};         // version, bytes, base_ptr, alloc
+inline constexpr GuestRange kGuestAddressWidthRange = {0, 64};  // stage1.addr_width
+inline constexpr GuestRange kGuestS1CdMaxRange = {0, 31};       // STE.S1CDMax is 5 bits
+/// [memory]: a size of at least one byte; a CPU address width (QEMU takes 32..52 on x86); RAM
+/// above the 32-bit hole starts at 4 GiB or higher.
+inline constexpr GuestRange kGuestMemorySizeRange = {1, std::numeric_limits<int64_t>::max()};
+inline constexpr GuestRange kGuestPhysBitsRange = {1, 64};
+inline constexpr GuestRange kGuestAbove4gRange = {int64_t{1} << 32,
+                                                  std::numeric_limits<int64_t>::max()};
 
 /// [pasid_alloc] quota when absent: the per-VM default of the VFIO PASID series.
 inline constexpr uint64_t kGuestDefaultQuota = 1000;

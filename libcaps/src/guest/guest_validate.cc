@@ -53,6 +53,12 @@ class Validator {
     if (guest.pasid_table) {
       in_range("pasid_table.pasid_bits", guest.pasid_table->pasid_bits, kGuestPasidBitsRange);
     }
+    if (guest.stage1) stage1(*guest.stage1);
+    if (guest.memory) {
+      in_range("memory.size", guest.memory->size, kGuestMemorySizeRange);
+      in_range("memory.phys_bits", guest.memory->phys_bits, kGuestPhysBitsRange);
+      in_range("memory.above_4g_start", guest.memory->above_4g_start, kGuestAbove4gRange);
+    }
     return std::move(problems_);
   }
 
@@ -68,6 +74,17 @@ class Validator {
   }
   void in_range(std::string path, const std::optional<Located<int>>& value, GuestRange range) {
     if (value) in_range(std::move(path), *value, range);
+  }
+
+  /// An unsigned value against a range of int64_t (values above INT64_MAX are out of every
+  /// range: a TOML file cannot hold them).
+  void in_range(std::string path, const std::optional<Located<uint64_t>>& value, GuestRange range) {
+    if (!value) return;
+    const uint64_t v = value->value;
+    if (v <= static_cast<uint64_t>(range.hi) && static_cast<int64_t>(v) >= range.lo) return;
+    std::string message = std::string(path) + ": expected " + std::to_string(range.lo) + ".." +
+                          std::to_string(range.hi) + ", got " + std::to_string(v);
+    problem(std::move(path), value->pos, std::move(message));
   }
 
   void non_empty(std::string path, const std::optional<Located<std::string>>& value) {
@@ -144,6 +161,33 @@ class Validator {
             path + ": `" + name +
                 "` is not a PCI address DDDD:BB:DD.F (lowercase hex, device 00-1f, function 0-7)");
     return false;
+  }
+
+  /// [stage1]: ranges, and each key belongs to the type it describes (a vtd_s1 has no STE).
+  void stage1(const GuestStage1& s) {
+    in_range("stage1.addr_width", s.addr_width, kGuestAddressWidthRange);
+    in_range("stage1.s1cdmax", s.s1cdmax, kGuestS1CdMaxRange);
+    const bool vtd = s.type.value == Stage1Type::kVtdS1;
+    const std::string_view other = vtd ? "arm_smmuv3" : "vtd_s1";
+    auto only = [&](std::string_view key, bool present, SourcePos pos, bool vtd_key) {
+      if (!present || vtd_key == vtd) return;
+      std::string path = "stage1." + std::string(key);
+      problem(path, pos,
+              path + ": belongs to type = \"" + std::string(other) + "\", not \"" +
+                  std::string(to_string(s.type.value)) + "\"");
+    };
+    auto pos_of = [](const auto& located) { return located ? located->pos : SourcePos{}; };
+    only("addr_width", s.addr_width.has_value(), pos_of(s.addr_width), true);
+    only("sre", s.sre.has_value(), pos_of(s.sre), true);
+    only("eafe", s.eafe.has_value(), pos_of(s.eafe), true);
+    only("wpe", s.wpe.has_value(), pos_of(s.wpe), true);
+    only("pgtbl_addr", s.pgtbl_addr.has_value(), pos_of(s.pgtbl_addr), true);
+    only("config", s.config.has_value(), pos_of(s.config), false);
+    only("s1fmt", s.s1fmt.has_value(), pos_of(s.s1fmt), false);
+    only("s1cdmax", s.s1cdmax.has_value(), pos_of(s.s1cdmax), false);
+    only("s1dss", s.s1dss.has_value(), pos_of(s.s1dss), false);
+    only("s1_context_ptr", s.s1_context_ptr.has_value(), pos_of(s.s1_context_ptr), false);
+    only("eats", s.eats.has_value(), pos_of(s.eats), false);
   }
 
   void devices(const std::vector<GuestDevice>& devices) {

@@ -93,6 +93,10 @@ struct ModelInfo {
   bool stall_and_btm;
   /// Its PASID table is an SMMUv3 CD table, whose STE.S1DSS [pasid_table] s1dss sets.
   bool s1dss;
+  /// A nested vIOMMU of this model is an accelerated one that the VMM compares field by field
+  /// with the host unit's ID registers (QEMU smmuv3-accel): the smmuv3.* rules run, and suggest
+  /// sets `nested` only where they pass.
+  bool accelerated_host_checks;
   /// Paravirtual: it runs on any host IOMMU, with no hardware nesting and no page tables
   /// shared with the host.
   bool paravirtual;
@@ -128,6 +132,7 @@ inline constexpr std::array<ModelInfo, 4> kModels = {{
      .table_alignment = 4096,
      .stall_and_btm = false,
      .s1dss = false,
+     .accelerated_host_checks = false,
      .paravirtual = false},
     {.name = kModelAmdVi,
      .generic_number = 3,
@@ -144,6 +149,7 @@ inline constexpr std::array<ModelInfo, 4> kModels = {{
      .table_alignment = 4096,
      .stall_and_btm = false,
      .s1dss = false,
+     .accelerated_host_checks = false,
      .paravirtual = false},
     // Mainline arm-smmu-v3 publishes no capability files; arm_smmu_device_probe()
     // (drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c) registers the unit as "smmu3.%pa".
@@ -162,6 +168,7 @@ inline constexpr std::array<ModelInfo, 4> kModels = {{
      .table_alignment = 64,
      .stall_and_btm = true,
      .s1dss = true,
+     .accelerated_host_checks = true,
      .paravirtual = false},
     // virtio-iommu publishes nothing either; viommu_probe() (drivers/iommu/virtio-iommu.c)
     // registers the unit under the virtio device, named after the virtio transport's parent.
@@ -181,6 +188,7 @@ inline constexpr std::array<ModelInfo, 4> kModels = {{
      .table_alignment = 0,
      .stall_and_btm = false,
      .s1dss = false,
+     .accelerated_host_checks = false,
      .paravirtual = true},
 }};
 

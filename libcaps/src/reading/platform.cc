@@ -7,6 +7,7 @@
 #include "model/model_table.h"
 #include "read_internal.h"
 #include "read_util.h"
+#include "text/cmdline.h"
 
 namespace caps {
 
@@ -16,45 +17,6 @@ constexpr std::string_view kTablesDir = "sys/firmware/acpi/tables";
 constexpr std::string_view kOsrelease = "proc/sys/kernel/osrelease";
 /// Kernel command lines are at most a few KiB (COMMAND_LINE_SIZE); allow generously.
 constexpr size_t kCmdlineLimit = 64 * 1024;
-
-/// The kernel command line split into words; double quotes group words (as the kernel's
-/// next_arg() does).
-std::vector<std::string> split_cmdline(std::string_view line) {
-  std::vector<std::string> words;
-  std::string word;
-  bool quoted = false;
-  for (char c : line) {
-    if (c == '"') {
-      quoted = !quoted;
-      continue;
-    }
-    if (!quoted && (c == ' ' || c == '\t' || c == '\n')) {
-      if (!word.empty()) words.push_back(std::move(word));
-      word.clear();
-      continue;
-    }
-    word += c;
-  }
-  if (!word.empty()) words.push_back(std::move(word));
-  return words;
-}
-
-/// Whether `param=...` on the command line has `option` among its comma-separated values.
-bool has_option(const std::vector<std::string>& words, std::string_view param,
-                std::string_view option) {
-  std::string prefix = std::string(param) + "=";
-  for (const std::string& w : words) {
-    if (!w.starts_with(prefix)) continue;
-    std::string_view values = std::string_view(w).substr(prefix.size());
-    while (!values.empty()) {
-      size_t comma = values.find(',');
-      if (values.substr(0, comma) == option) return true;
-      if (comma == std::string_view::npos) break;
-      values.remove_prefix(comma + 1);
-    }
-  }
-  return false;
-}
 
 bool has_table(const Platform& platform, std::string_view table) {
   return std::find(platform.acpi_tables.begin(), platform.acpi_tables.end(), table) !=
@@ -105,7 +67,7 @@ std::vector<std::string> explain(const Platform& platform, bool class_dir_exists
     why.push_back("/proc/cmdline is not readable: the kernel's IOMMU options are unknown");
     return why;
   }
-  std::vector<std::string> words = split_cmdline(*platform.cmdline);
+  const std::vector<CmdlineParam> words = parse_cmdline(*platform.cmdline);
   bool iommu_off = has_option(words, "iommu", "off");
   if (iommu_off) {
     why.push_back("iommu=off on the kernel command line disables every IOMMU driver: remove it");

@@ -48,7 +48,10 @@ std::optional<ReservedRegion> parse_region(std::string_view line, std::string& p
 void read_reserved_regions(Source& source, Group& group, Diagnostics& diagnostics) {
   std::string path = group_path(group.id, "reserved_regions");
   std::optional<std::string> text = read_value(source, path, diagnostics, IfMissing::kSilent);
-  if (!text) return;
+  if (!text) {
+    group.reserved_regions_known = false;
+    return;
+  }
   std::string_view rest = *text;
   while (!rest.empty()) {
     size_t nl = rest.find('\n');
@@ -60,6 +63,7 @@ void read_reserved_regions(Source& source, Group& group, Diagnostics& diagnostic
       group.reserved_regions.push_back(std::move(*region));
     } else {
       add_diagnostic(diagnostics, path, Severity::kError, problem);
+      group.reserved_regions_known = false;
     }
   }
 }

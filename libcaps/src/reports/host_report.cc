@@ -110,6 +110,7 @@ class ReportWriter {
       line("kernel_release", quoted(*host.platform.kernel_release));
     }
     line("why_no_units", string_array(host.platform.why_no_units));
+    write_iommufd_status(host.iommufd);
     for (const Unit& unit : host.units) write_unit(unit);
     for (const Group& group : host.groups) write_group(group);
     for (const Device& device : host.devices) write_device(device);
@@ -201,6 +202,34 @@ class ReportWriter {
     }
   }
 
+  /// [iommufd]: only when iommufd was asked, so reports of hosts it was not asked about are
+  /// unchanged (docs/iommufd.md).
+  void write_iommufd_status(const IommufdStatus& status) {
+    if (status.state == "not-asked" && status.reason.empty()) return;
+    header("[iommufd]");
+    line("state", quoted(status.state));
+    if (!status.reason.empty()) line("reason", quoted(status.reason));
+    if (!status.via.empty()) line("via", quoted(status.via));
+  }
+
+  void write_unit_iommufd(const IommufdUnitInfo& info) {
+    header("[unit.iommufd]");
+    line("device", quoted(info.device));
+    line("data_type", std::to_string(info.data_type));
+    line("data_type_name", quoted(iommufd_data_type_name(info.data_type)));
+    line("data_len", std::to_string(info.data_len));
+    line("data", quoted(info.data));
+    optional_line("matches_sysfs", info.matches_sysfs);
+    if (!info.fields.empty()) {
+      header("[unit.iommufd.fields]");
+      for (const Field& field : info.fields) line(field.name, hex_value(field.value));
+    }
+    for (const Register& reg : info.registers) {
+      header("[[unit.iommufd.register]]");
+      write_register_body(reg, "[unit.iommufd.register.fields]");
+    }
+  }
+
   void write_unit(const Unit& unit) {
     header("[[unit]]");
     line("name", quoted(unit.name));
@@ -212,6 +241,7 @@ class ReportWriter {
     for (const RegisterFile& file : unit.registers) write_register(file);
     write_string_map("[unit.properties]", unit.properties);
     write_extra(unit.extra);
+    if (unit.iommufd) write_unit_iommufd(*unit.iommufd);
     write_diagnostics("unit.diagnostic", unit.diagnostics);
   }
 
@@ -222,6 +252,7 @@ class ReportWriter {
     if (group.name) line("name", quoted(*group.name));
     line("devices", string_array(group.devices));
     if (!group.devices_known) line("devices_known", "false");
+    if (!group.reserved_regions_known) line("reserved_regions_known", "false");
     if (group.reserved_regions.empty()) {
       line("reserved_regions", "[]");
       return;
@@ -263,6 +294,14 @@ class ReportWriter {
     if (device.driver) line("driver", quoted(*device.driver));
     if (!device.driver_known) line("driver_known", "false");
     if (device.pci) write_pci(*device.pci);
+    if (device.iommufd) {
+      const IommufdDeviceInfo& info = *device.iommufd;
+      header("[device.iommufd]");
+      line("cdev", quoted(info.cdev));
+      if (info.capabilities) line("capabilities", hex_value(*info.capabilities));
+      optional_line("max_pasid_log2", info.max_pasid_log2);
+      if (!info.error.empty()) line("error", quoted(info.error));
+    }
   }
 
   std::ostream& out_;
@@ -301,7 +340,8 @@ class ReportLoader {
   void load_part(const toml::table& root, std::size_t first_line, Host& host) {
     reader_.set_line_offset(first_line - 1);
     check_keys(root, "",
-               {"schema", "source", "platform", "unit", "group", "device", "diagnostic", "end"});
+               {"schema", "source", "platform", "iommufd", "unit", "group", "device", "diagnostic",
+                "end"});
     if (!seen_head_) {
       seen_head_ = true;
       check_schema(root);
@@ -320,6 +360,21 @@ class ReportLoader {
     if (const toml::table* platform = table(root, "", "platform");
         platform && load_once(root, "platform")) {
       load_platform(*platform, host.platform);
+    }
+    if (const toml::table* status = table(root, "", "iommufd");
+        status && load_once(root, "iommufd")) {
+      check_keys(*status, "iommufd", {"state", "reason", "via"});
+      host.iommufd.state = required_string(*status, "iommufd", "state");
+      // A missing `state` is said by required_string; only a present one is checked here.
+      const toml::node* state = status->get("state");
+      if (state != nullptr && host.iommufd.state != "not-asked" && host.iommufd.state != "asked" &&
+          host.iommufd.state != "unavailable") {
+        fail(state->source(), "iommufd.state",
+             "expected \"not-asked\", \"asked\" or \"unavailable\", got " +
+                 quote(host.iommufd.state));
+      }
+      host.iommufd.reason = string(*status, "iommufd", "reason", false).value_or("");
+      host.iommufd.via = string(*status, "iommufd", "via", false).value_or("");
     }
     for_each_table(
         root, "", "unit", host.units.size(), [&](const toml::table& t, const std::string& path) {
@@ -744,10 +799,52 @@ class ReportLoader {
     return file;
   }
 
+  IommufdUnitInfo load_unit_iommufd(const toml::table& t, const std::string& path) {
+    check_keys(t, path,
+               {"device", "data_type", "data_type_name", "data_len", "data", "matches_sysfs",
+                "fields", "register"});
+    IommufdUnitInfo info;
+    info.device = required_string(t, path, "device");
+    info.data_type =
+        static_cast<uint32_t>(integer(t, path, "data_type", true, 0, UINT32_MAX).value_or(0));
+    string(t, path, "data_type_name", false);  // derived from data_type
+    info.data_len =
+        static_cast<uint32_t>(integer(t, path, "data_len", true, 0, UINT32_MAX).value_or(0));
+    info.data = required_string(t, path, "data");
+    if (info.data.size() % 2 != 0 ||
+        info.data.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      fail(t.get("data")->source(), join(path, "data"),
+           "expected lowercase hex bytes, got " + quote(info.data));
+    }
+    info.matches_sysfs = boolean(t, path, "matches_sysfs", false);
+    if (const toml::table* fields = table(t, path, "fields")) {
+      for (const auto& [key, value] : in_file_order(*fields)) {
+        const std::string where = join(join(path, "fields"), key->str());
+        info.fields.push_back({std::string(key->str()), hex_of(value, where).value_or(0)});
+      }
+    }
+    for_each_table(t, path, "register", 0, [&](const toml::table& r, const std::string& where) {
+      info.registers.push_back(load_register(r, where, {"name", "raw", "reserved", "fields"}));
+    });
+    return info;
+  }
+
+  IommufdDeviceInfo load_device_iommufd(const toml::table& t, const std::string& path) {
+    check_keys(t, path, {"cdev", "capabilities", "max_pasid_log2", "error"});
+    IommufdDeviceInfo info;
+    info.cdev = required_string(t, path, "cdev");
+    info.capabilities = hex(t, path, "capabilities", false);
+    if (const std::optional<int64_t> log2 = integer(t, path, "max_pasid_log2", false, 0, 255)) {
+      info.max_pasid_log2 = static_cast<int>(*log2);
+    }
+    info.error = string(t, path, "error", false).value_or("");
+    return info;
+  }
+
   Unit load_unit(const toml::table& t, const std::string& path) {
     check_keys(t, path,
                {"name", "model", "layout", "devices", "caps", "evidence", "register", "properties",
-                "extra", "diagnostic"});
+                "extra", "diagnostic", "iommufd"});
     Unit unit;
     unit.name = required_string(t, path, "name");
     unit.model = required_string(t, path, "model");
@@ -772,6 +869,9 @@ class ReportLoader {
     });
     unit.properties = string_map(t, path, "properties");
     unit.extra = load_extra(t, path);
+    if (const toml::table* iommufd = table(t, path, "iommufd")) {
+      unit.iommufd = load_unit_iommufd(*iommufd, join(path, "iommufd"));
+    }
     load_diagnostics(t, path, "diagnostic", unit.diagnostics);
     return unit;
   }
@@ -786,13 +886,19 @@ class ReportLoader {
   }
 
   Group load_group(const toml::table& t, const std::string& path) {
-    check_keys(t, path, {"id", "type", "name", "devices", "devices_known", "reserved_regions"});
+    check_keys(t, path,
+               {"id", "type", "name", "devices", "devices_known", "reserved_regions",
+                "reserved_regions_known"});
     Group group;
     group.id = unsigned_of(node(t, path, "id", true), join(path, "id")).value_or(0);
     group.type = string(t, path, "type", false);
     group.name = string(t, path, "name", false);
     group.devices = string_array(t, path, "devices");
     group.devices_known = boolean(t, path, "devices_known", false).value_or(true);
+    // A report without the list (or saying so) does not know the group's regions.
+    group.reserved_regions_known =
+        boolean(t, path, "reserved_regions_known", false).value_or(true) &&
+        t.contains("reserved_regions");
     for_each_table(t, path, "reserved_regions", 0, [&](const toml::table& r, const std::string& w) {
       group.reserved_regions.push_back(load_region(r, w));
     });
@@ -850,7 +956,7 @@ class ReportLoader {
   }
 
   Device load_device(const toml::table& t, const std::string& path) {
-    check_keys(t, path, {"name", "unit", "group", "driver", "driver_known", "pci"});
+    check_keys(t, path, {"name", "unit", "group", "driver", "driver_known", "pci", "iommufd"});
     Device device;
     device.name = required_string(t, path, "name");
     device.unit = string(t, path, "unit", false);
@@ -859,6 +965,9 @@ class ReportLoader {
     device.driver_known = boolean(t, path, "driver_known", false).value_or(true);
     if (const toml::table* pci = table(t, path, "pci"))
       device.pci = load_pci(*pci, join(path, "pci"));
+    if (const toml::table* iommufd = table(t, path, "iommufd")) {
+      device.iommufd = load_device_iommufd(*iommufd, join(path, "iommufd"));
+    }
     return device;
   }
 

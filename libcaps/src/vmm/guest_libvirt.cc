@@ -6,6 +6,9 @@
 #include <libxml/tree.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -82,7 +85,19 @@ class DomainReader {
       std::string name = reinterpret_cast<const char*>(n->name);
       if (name == "memory") read_memory(n);
       if (name == "vcpu") add("smp", content(n), n, "", "<vcpu>" + content(n) + "</vcpu>");
-      if (name == "iommufd") add("iommufd", "iommufd0", n, "", "<iommufd>");
+      if (name == "iommufd" && attr(n, "enabled") != "no") {
+        add("iommufd", "iommufd0", n, "", "<iommufd>");
+      }
+      // <launchSecurity type='sev|sev-snp|tdx'>: a confidential guest (docs/formatdomain).
+      if (name == "launchSecurity") {
+        const std::string type = attr(n, "type");
+        if (type == "sev" || type == "sev-snp" || type == "tdx") {
+          add("confidential", type, n, "type", "<launchSecurity type='" + type + "'>");
+        } else {
+          add("unchecked", "<launchSecurity type='" + type + "'>", n, "type",
+              "<launchSecurity type='" + type + "'>");
+        }
+      }
       if (name == "os") read_os(n);
       if (name == "features") read_features(n);
       if (name == "cpu") read_cpu(n);
@@ -140,15 +155,43 @@ class DomainReader {
         {std::move(name), std::move(value), pos_of(n, attribute), std::move(from)});
   }
 
+  /// libvirt's memory units (docs/formatdomain.rst, "Memory Allocation"; virScaleInteger):
+  /// b/bytes, KB MB GB TB PB EB powers of 1000, k/KiB M/MiB G/GiB T/TiB P/PiB E/EiB powers of
+  /// 1024 (the letter in either case); KiB when no unit is given.
+  static std::optional<uint64_t> unit_bytes(std::string_view unit) {
+    if (unit.empty()) return 1024;
+    if (unit == "b" || unit == "bytes") return 1;
+    static constexpr std::string_view kLetters = "KMGTPE";
+    const char first = static_cast<char>(std::toupper(static_cast<unsigned char>(unit.front())));
+    const size_t power = kLetters.find(first);
+    if (power == std::string_view::npos) return std::nullopt;
+    std::string rest(unit.substr(1));
+    for (char& c : rest) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    uint64_t base = 0;
+    if (rest.empty() || rest == "ib") base = 1024;
+    if (rest == "b") base = 1000;
+    if (base == 0) return std::nullopt;
+    uint64_t out = 1;
+    for (size_t i = 0; i <= power; ++i) out *= base;
+    return out;
+  }
+
   void read_memory(xmlNode* n) {
     std::string unit = attr(n, "unit");
     std::string value = content(n);
-    // libvirt's default unit is KiB; -m's suffixes are k, M, G, T.
-    char suffix = unit.empty() || unit == "KiB" || unit == "k" ? 'k'
-                  : unit == "MiB" || unit == "M"               ? 'M'
-                  : unit == "GiB" || unit == "G"               ? 'G'
-                                                               : 'T';
-    add("m", value + suffix, n, "", "<memory unit='" + unit + "'>" + value + "</memory>");
+    const std::string from = "<memory unit='" + unit + "'>" + value + "</memory>";
+    const std::optional<uint64_t> scale = unit_bytes(unit);
+    const std::optional<int64_t> number = vmm::parse_int(value);
+    if (!scale || !number || *number <= 0 || value.starts_with("0x") ||
+        static_cast<uint64_t>(*number) > static_cast<uint64_t>(INT64_MAX) / *scale) {
+      // No size is read from it (parse_size refuses the unit's text).
+      return add("m", "unit='" + unit + "' " + value, n, "", from);
+    }
+    // libvirt rounds the initial memory up to 1 MiB on x86 and Arm
+    // (qemuDomainAlignMemorySizes) and passes it to -m in KiB.
+    const uint64_t bytes = static_cast<uint64_t>(*number) * *scale;
+    const uint64_t mib = (bytes + (uint64_t{1} << 20) - 1) >> 20;
+    add("m", std::to_string(mib * 1024) + "k", n, "", from);
   }
 
   void read_os(xmlNode* os) {
@@ -170,7 +213,9 @@ class DomainReader {
   }
 
   void read_cpu(xmlNode* cpu) {
-    if (xmlNode* max = child(cpu, "maxphysaddr")) {
+    // mode='emulate' bits='N' is phys-bits=N; mode='passthrough' (host-phys-bits, with an
+    // optional limit=) fixes no width.
+    if (xmlNode* max = child(cpu, "maxphysaddr"); max && attr(max, "mode") != "passthrough") {
       if (std::string bits = attr(max, "bits"); !bits.empty()) {
         add("cpu.phys-bits", bits, max, "bits", "<maxphysaddr bits='" + bits + "'>");
       }
@@ -245,6 +290,8 @@ class DomainReader {
     add("vfio-pci.host", bdf, address, "", "<hostdev> <address> " + bdf);
     if (xmlNode* driver = child(hostdev, "driver"); driver && attr(driver, "iommufd") == "yes") {
       add("vfio-pci.iommufd", "iommufd0", driver, "iommufd", "<driver iommufd='yes'>");
+    } else if (xmlNode* fd = child(hostdev, "iommufd"); fd && attr(fd, "enabled") == "yes") {
+      add("vfio-pci.iommufd", "iommufd0", fd, "enabled", "<iommufd enabled='yes'/>");
     }
   }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,47 @@ std::optional<int64_t> parse_int(std::string_view value) {
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out, base);
   if (ec != std::errc() || end != value.data() + value.size() || value.empty()) return std::nullopt;
   return out;
+}
+
+std::optional<uint64_t> parse_size(std::string_view value) {
+  if (value.empty()) return std::nullopt;
+  long double multiplier = 1024.0L * 1024.0L;  // MiB when no suffix
+  const char last = static_cast<char>(std::toupper(static_cast<unsigned char>(value.back())));
+  static constexpr std::string_view kSuffixes = "BKMGTPE";
+  // In hex, B and E are digits (strtoull reads "0x10B" whole), so they are no suffix there.
+  const bool hex = value.starts_with("0x") || value.starts_with("0X");
+  if (const size_t at = kSuffixes.find(last);
+      at != std::string_view::npos && !(hex && (last == 'B' || last == 'E'))) {
+    multiplier = 1.0L;
+    for (size_t i = 0; i < at; ++i) multiplier *= 1024.0L;
+    value.remove_suffix(1);
+  }
+  long double number = 0;
+  if (hex) {
+    std::optional<int64_t> digits = parse_int(value);
+    if (!digits || *digits < 0) return std::nullopt;
+    number = static_cast<long double>(*digits);
+  } else {
+    const size_t dot = value.find('.');
+    const std::string_view whole = value.substr(0, dot);
+    const std::string_view fraction =
+        dot == std::string_view::npos ? std::string_view() : value.substr(dot + 1);
+    auto digits = [](std::string_view t) {
+      return std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    if (whole.empty() || !digits(whole) || !digits(fraction) || whole.size() > 19 ||
+        (dot != std::string_view::npos && fraction.empty()))
+      return std::nullopt;
+    for (char c : whole) number = number * 10 + (c - '0');
+    long double scale = 0.1L;
+    for (char c : fraction) {
+      number += (c - '0') * scale;
+      scale /= 10;
+    }
+  }
+  const long double bytes = number * multiplier;
+  if (bytes < 1.0L || bytes > static_cast<long double>(INT64_MAX)) return std::nullopt;
+  return static_cast<uint64_t>(bytes);
 }
 
 std::string_view model_of_device(std::string_view device) {
@@ -121,6 +163,103 @@ std::string normalize_bdf(std::string value) {
   return value;
 }
 
+/// A nesting vIOMMU hands the kernel stage-1 data ([stage1]); what it can ask for at most
+/// follows from the vIOMMU's own options, so the checker sees it without a [stage1] section.
+/// intel-iommu x-flts=on: QEMU requires aw-bits=48 with it (vtd_decide_config) and advertises
+/// neither ECAP.SRS nor ECAP.EAFS nor CAP.FL5LP (vtd_cap_init sets SMTS and FLTS only), so a
+/// guest's first-stage tables are 4-level without SRE or EAFE. arm-smmuv3 accel=on: the guest
+/// builds stage-1 vSTEs. Its S1CDMax (at most ssidsize) and EATS (translate with ats=on) are
+/// left out: width.ssid_bits and feature.ats judge those facts already, with the option's name.
+void derive_stage1(Guest& guest) {
+  const GuestViommu& v = guest.viommu;
+  if (!v.nested || !v.nested->value) return;
+  GuestStage1 s;
+  s.pos = v.nested->pos;
+  if (v.model.value == kModelIntelVtd) {
+    s.type = {Stage1Type::kVtdS1, v.nested->pos};
+    s.addr_width = Located<int>{48, v.input_bits ? v.input_bits->pos : v.nested->pos};
+    s.sre = Located<bool>{false, v.nested->pos};
+    s.eafe = Located<bool>{false, v.nested->pos};
+  } else if (v.model.value == kModelArmSmmuV3) {
+    s.type = {Stage1Type::kArmSmmuV3, v.nested->pos};
+    s.config = Located<SteConfig>{SteConfig::kS1Trans, v.nested->pos};
+  } else {
+    return;
+  }
+  guest.stage1 = std::move(s);
+}
+
+/// [vfio] from the VMM settings: the backend is iommufd when a vfio-pci device names an iommufd
+/// object (QEMU iommufd=, libvirt <driver iommufd='yes'> or <iommufd enabled='yes'/>), legacy
+/// when vfio-pci devices name none; confidential when the front end saw a confidential-guest
+/// object the machine uses (QEMU) or a <launchSecurity> (libvirt). Nothing said: no [vfio].
+void derive_vfio(Guest& guest) {
+  const GuestVmm& vmm = guest.vmm;
+  GuestVfio vfio;
+  bool said = false;
+  if (const VmmSetting* by_iommufd = find(vmm, "vfio-pci.iommufd")) {
+    vfio.backend = Located<std::string>{"iommufd", by_iommufd->pos};
+    said = true;
+  } else if (const VmmSetting* host = find(vmm, "vfio-pci.host")) {
+    // libvirt's domain-wide <iommufd/> puts every hostdev on it; QEMU's -object iommufd
+    // alone does not (each vfio-pci names it with iommufd=).
+    const VmmSetting* domain = find(vmm, "iommufd");
+    const bool all = domain != nullptr && vmm.syntax == GuestSyntax::kLibvirt;
+    vfio.backend = Located<std::string>{all ? "iommufd" : "legacy", all ? domain->pos : host->pos};
+    said = true;
+  }
+  if (const VmmSetting* kind = find(vmm, "confidential")) {
+    vfio.confidential = Located<std::string>{kind->value, kind->pos};
+    said = true;
+  }
+  if (said) guest.vfio = std::move(vfio);
+}
+
+/// Machine types whose RAM above 4 GiB stays at 4 GiB on AMD: pc_q35_machine_7_0_options()
+/// and older clear enforce_amd_1tb_hole (hw/i386/pc_q35.c), as QEMU before 7.1 does not know it.
+bool keeps_ram_at_4g(const GuestVmm& vmm) {
+  if (vmm.qemu_version < QemuVersion{7, 1}) return true;
+  const VmmSetting* machine = find(vmm, "machine");
+  if (machine == nullptr) return false;
+  // pc-q35-7.0, pc-i440fx-6.2: the release is after the last '-'.
+  const std::string& type = machine->value;
+  if (!type.starts_with("pc-")) return false;
+  const size_t dash = type.rfind('-');
+  const std::string_view release = std::string_view(type).substr(dash + 1);
+  const size_t dot = release.find('.');
+  if (dot == std::string_view::npos) return false;
+  const std::optional<int64_t> major = parse_int(release.substr(0, dot));
+  const std::optional<int64_t> minor = parse_int(release.substr(dot + 1));
+  if (!major || !minor) return false;
+  return *major < 7 || (*major == 7 && *minor < 1);
+}
+
+/// [memory] from -m (size) and -cpu phys-bits (or libvirt's <memory>, <maxphysaddr>).
+std::optional<GuestMemory> derive_memory(const GuestVmm& vmm) {
+  const VmmSetting* m = find(vmm, "m");
+  const VmmSetting* phys = find(vmm, "cpu.phys-bits");
+  std::optional<GuestMemory> out;
+  if (m != nullptr) {
+    if (std::optional<uint64_t> size = parse_size(m->value)) {
+      // vl.c set_memory_options(): sz = QEMU_ALIGN_UP(sz, 8192).
+      const uint64_t aligned = (*size + 8191) / 8192 * 8192;
+      if (aligned <= static_cast<uint64_t>(INT64_MAX)) {
+        out.emplace().size = Located<uint64_t>{aligned, m->pos};
+        if (keeps_ram_at_4g(vmm))
+          out->above_4g_start = Located<uint64_t>{uint64_t{1} << 32, m->pos};
+      }
+    }
+  }
+  if (phys != nullptr) {
+    std::optional<int64_t> bits = parse_int(phys->value);
+    if (bits && *bits >= 1 && *bits <= 64) {
+      if (!out) out.emplace();
+      out->phys_bits = Located<int>{static_cast<int>(*bits), phys->pos};
+    }
+  }
+  return out;
+}
+
 /// finish_guest's work: the errors, `guest` filled in.
 std::vector<Error> derive_guest(Guest& guest) {
   const GuestVmm& vmm = guest.vmm;
@@ -174,6 +313,7 @@ std::vector<Error> derive_guest(Guest& guest) {
     v.nested = bool_fact(vmm, smmu, "nested");
     v.ats = bool_fact(vmm, smmu, "ats");
   }
+  derive_stage1(guest);
   std::vector<Error> errors;
   for (const VmmSetting& s : vmm.settings) {
     if (s.name == "vfio-platform.host") {
@@ -198,6 +338,8 @@ std::vector<Error> derive_guest(Guest& guest) {
     }
     guest.devices.push_back({{std::move(bdf), s.pos}});
   }
+  derive_vfio(guest);
+  guest.memory = derive_memory(vmm);
   for (Error& e : validate_guest(guest)) errors.push_back(std::move(e));
   return errors;
 }
@@ -467,6 +609,16 @@ class QemuReader {
       if (!is_flag(option) && i + 1 < words.size()) arg = &words[++i];
       read_option(option, word, arg, index);
     }
+    // A confidential-guest object counts when the machine uses it.
+    const VmmSetting* uses = vmm::find(guest_.vmm, "machine.confidential-guest-support");
+    for (size_t k = 0, n = guest_.vmm.settings.size(); k < n; ++k) {
+      const VmmSetting s = guest_.vmm.settings[k];
+      if (s.name != "confidential-object" || uses == nullptr) continue;
+      const size_t comma = s.value.find(',');
+      if (s.value.substr(comma + 1) == uses->value) {
+        add("confidential", s.value.substr(0, comma), s.pos, s.from);
+      }
+    }
   }
 
  private:
@@ -582,6 +734,15 @@ class QemuReader {
     auto id = std::find_if(items.begin(), items.end(), [](const Item& i) { return i.key == "id"; });
     if (type != items.end() && type->value == "iommufd") {
       return add("iommufd", id != items.end() ? id->value : "", type->pos, f);
+    }
+    // A confidential guest: -object sev-guest|sev-snp-guest|tdx-guest,id=X used by
+    // -machine confidential-guest-support=X (hw/core/machine.c, target/i386/sev.c, tdx.c).
+    if (type != items.end() &&
+        (type->value == "sev-guest" || type->value == "sev-snp-guest" ||
+         type->value == "tdx-guest")) {
+      const std::string kind = type->value.substr(0, type->value.size() - 6);  // "-guest"
+      return add("confidential-object", kind + "," + (id != items.end() ? id->value : ""),
+                 type->pos, f);
     }
     add("unchecked", "-object", items.empty() ? SourcePos{} : items.front().pos, f);
   }

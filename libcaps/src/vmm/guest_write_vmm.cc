@@ -42,6 +42,39 @@ std::string comment_safe(const std::string& name) {
   return out;
 }
 
+/// Whether the guest's CPU is an x86 one, which has phys-bits (every vIOMMU but SMMUv3).
+bool x86_guest(const Guest& guest) { return guest.viommu.model.value != kModelArmSmmuV3; }
+
+/// -m and -cpu phys-bits for [memory]. QEMU cannot be told where RAM above 4 GiB starts (the
+/// machine type decides), so above_4g_start is not written. -m in KiB when whole, else bytes.
+std::string qemu_memory(const Guest& guest) {
+  if (!guest.memory) return "";
+  std::string out;
+  if (const auto& size = guest.memory->size) {
+    out += size->value % 1024 == 0 ? " -m " + std::to_string(size->value / 1024) + "k"
+                                   : " -m " + std::to_string(size->value) + "B";
+  }
+  if (guest.memory->phys_bits && x86_guest(guest))
+    out += " -cpu max,phys-bits=" + std::to_string(guest.memory->phys_bits->value);
+  return out;
+}
+
+/// <memory> and <cpu><maxphysaddr> for [memory], as libvirt writes them.
+std::string libvirt_memory(const Guest& guest) {
+  if (!guest.memory) return "";
+  std::string out;
+  if (const auto& size = guest.memory->size) {
+    out += size->value % 1024 == 0
+               ? "  <memory unit='KiB'>" + std::to_string(size->value / 1024) + "</memory>\n"
+               : "  <memory unit='b'>" + std::to_string(size->value) + "</memory>\n";
+  }
+  if (guest.memory->phys_bits && x86_guest(guest)) {
+    out += "  <cpu mode='host-passthrough'>\n    <maxphysaddr mode='emulate' bits='" +
+           std::to_string(guest.memory->phys_bits->value) + "'/>\n  </cpu>\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string write_qemu_args(const Guest& guest, QemuVersion version) {
@@ -88,12 +121,12 @@ std::string write_qemu_args(const Guest& guest, QemuVersion version) {
     out += " -device vfio-pci,host=" + device.bdf.value;
     if (iommufd) out += ",iommufd=iommufd0";
   }
-  return out;
+  return out + qemu_memory(guest);
 }
 
 std::string write_libvirt_iommu(const Guest& guest, QemuVersion version) {
   const GuestViommu& v = guest.viommu;
-  std::string out = "<domain type='kvm'>\n";
+  std::string out = "<domain type='kvm'>\n" + libvirt_memory(guest);
   std::string model;
   std::string driver;
   bool iommufd = false;  // the hostdevs attach through the domain's <iommufd/>

@@ -24,6 +24,12 @@ std::optional<bool> parse_bool(std::string_view value);
 /// A decimal or 0x integer, nothing trailing.
 std::optional<int64_t> parse_int(std::string_view value);
 
+/// A QEMU size (`-m 16G`, `4096`, `1.5G`, `512k`, `0x1000`): qemu_strtosz_MiB in
+/// util/cutils.c (a decimal with an optional fraction, or hex; one suffix of B K M G T P E in
+/// either case; MiB without one), as bytes; nullopt when QEMU would refuse it, when it is 0,
+/// or when it exceeds what a guest file holds (INT64_MAX).
+std::optional<uint64_t> parse_size(std::string_view value);
+
 /// The vIOMMU model ("intel-vtd", ...) of a QEMU device type ("intel-iommu", ...), or "".
 std::string_view model_of_device(std::string_view device);
 
