@@ -13,6 +13,7 @@ import os
 import re
 import sys
 
+sys.dont_write_bytecode = True  # the import must not write __pycache__ into the checkout
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check_capture as cc  # noqa: E402  (parse_replay, the QEMU 7.2 SMMUv3 values, ok/fail)
 
