@@ -20,7 +20,7 @@ die() { echo "capture $name: $*" >&2; exit 1; }
 CASES=$here/cases
 casefile=$CASES/$name.case
 [ -f "$casefile" ] || die "no case file $casefile"
-ARCH= SUITE= APPEND= MODULES= CASE_STEPS= CASE_HELPER=vfio-check.c KERNEL_BUILD= NO_PROBE=
+ARCH= SUITE= APPEND= MODULES= CASE_STEPS= CASE_HELPER=vfio-check.c KERNEL_BUILD=
 QEMU_ARGS=()
 # shellcheck source=/dev/null
 . "$casefile"
@@ -45,17 +45,14 @@ qemu=qemu-system-$ARCH
 command -v "$qemu" >/dev/null || die "$qemu is not installed (tools/setup.sh test installs it)"
 qver=$("$qemu" --version | head -n 1)
 
-if [ -n "$NO_PROBE" ]; then
-  probe_dir=-  # the case does not run iommu-probe inside (its checks run the probe on the host)
-fi
 if [ "$native" = 1 ]; then
   busybox=/bin/busybox
-  [ -n "$NO_PROBE" ] || probe_dir=$build/tools
-  [ "$probe_dir" = - ] || [ -x "$probe_dir/iommu-probe" ] || die "no $probe_dir/iommu-probe: build first"
+  probe_dir=$build/tools
+  [ -x "$probe_dir/iommu-probe" ] || die "no $probe_dir/iommu-probe: build first"
 else
   bbdir=$("$here/fetch-kernel.sh" bookworm "$debarch" busybox-static) || die "cannot fetch busybox-static:$debarch"
   busybox=$bbdir/bin/busybox
-  [ -n "$NO_PROBE" ] || probe_dir=$build/cross-$debarch  # built below, when the capture is not cached
+  probe_dir=$build/cross-$debarch  # built below, when the capture is not cached
 fi
 [ -x "$busybox" ] || die "no static busybox at $busybox (package busybox-static)"
 
@@ -67,11 +64,9 @@ key=$(
     cat "$casefile" "$CASES"/*.inc "$here/guest-init.sh" "$here/build-initramfs.sh" \
         "$top/fake-sysfs/gather.sh"
     [ -z "$CASE_STEPS" ] || cat "$here/$CASE_STEPS" "$here/$CASE_HELPER"
-    if [ "$probe_dir" != - ]; then
-      (cd "$top" && find libcaps tools/common tools/iommu-probe -type f -print0 | LC_ALL=C sort -z |
-         xargs -0 sha256sum)
-      [ "$native" = 1 ] || cat "$here/build-probe-cross.sh"
-    fi
+    (cd "$top" && find libcaps tools/common tools/iommu-probe -type f -print0 | LC_ALL=C sort -z |
+       xargs -0 sha256sum)
+    [ "$native" = 1 ] || cat "$here/build-probe-cross.sh"
   } | sha256sum | cut -c1-16)
 capdir=$cache/captures/$name/$key
 mkdir -p "$build/tests/vm/captures"
@@ -84,7 +79,7 @@ fi
 
 # iommu-probe cross-built for a foreign guest, against Debian's packages for its architecture
 # (before taking a VM slot: the build needs the CPU, not a guest).
-if [ "$native" = 0 ] && [ "$probe_dir" != - ]; then
+if [ "$native" = 0 ]; then
   echo "capture $name: cross-building iommu-probe for $debarch" >&2
   "$here/build-probe-cross.sh" "$debarch" "$probe_dir" >/dev/null ||
     die "cannot cross-build iommu-probe for $debarch"

@@ -669,6 +669,92 @@ def check_iommufd(capture, args):
         # has a PASID capability: no capability bits, no PASID width.
         (ok if int(d["caps"], 16) & 1 == 0 else fail)(f"{name}: out_capabilities {d['caps']} without DIRTY_TRACKING")
         (ok if d["pasid_log2"] == "0" else fail)(f"{name}: out_max_pasid_log2 {d['pasid_log2']} (no PASID capability)")
+    check_iommufd_probe(capture, args, rep, pci, dmesg)
+
+
+# Guests of each unit's kind that the iommufd cases judge on the guest's own host report.
+IOMMUFD_GUESTS = {"arm-smmu-v3": ["arm-smmuv3.qemu", "arm-smmuv3-nested.toml"],
+                  "intel-vtd": ["intel-iommu.qemu"]}
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
+                        "iommu-compat", "examples")
+
+
+def check_iommufd_probe(capture, args, rep, pci, dmesg):
+    """iommu-probe --iommufd on, run in the guest after the recorder (issue 11's done-when): it
+    asked the kernel itself and got the recorder's bytes; the unit it serves has a known model
+    and its widths; the host probing the gathered tree with the recorded answers says the same;
+    a guest of the unit's kind is compatible or incompatible on the guest's report, not
+    undecided (without the answers an SMMUv3 is undecided: sysfs gives no width)."""
+    rc_path = os.path.join(capture, "probe-iommufd.rc")
+    if not os.path.exists(rc_path):
+        fail("iommu-probe --iommufd on did not run in the guest (no probe-iommufd.rc)")
+        return
+    rc = read(rc_path).strip()
+    (ok if rc == "0" else fail)(
+        f"iommu-probe --iommufd on exit status {rc} {read(os.path.join(capture, 'probe-iommufd.stderr')).strip()}")
+    live = json.loads(read(os.path.join(capture, "probe-iommufd.json")))
+    host = live.get("iommufd") or {}
+    (ok if host.get("state") == "asked" and host.get("via") == "kernel" else fail)(
+        f"the probe asked the guest's kernel: iommufd {host}")
+    units = {u["name"]: u for u in live["units"]}
+    devices = {d["name"]: d for d in live["devices"]}
+    for d in rep["devices"]:
+        name = f"{d['cdev']} ({d['bdf']})"
+        mine = (devices.get(d["bdf"]) or {}).get("iommufd") or {}
+        (ok if mine.get("cdev") == d["cdev"] and mine.get("capabilities") == d.get("caps") else fail)(
+            f"{name}: the probe's device answer {mine}, the recorder's caps {d.get('caps')}")
+        unit = pci.get(d["bdf"], {}).get("iommu", "-")
+        u = units.get(unit)
+        if u is None:
+            fail(f"{name}: the probe reports no unit {unit}")
+            continue
+        facts = u.get("iommufd") or {}
+        if facts.get("device") == d["bdf"]:
+            (ok if facts.get("data") == d.get("data") and str(facts.get("data_type")) == d.get("type") else fail)(
+                f"{unit}: the probe's IOMMU_GET_HW_INFO through {d['bdf']} (type {facts.get('data_type')}, "
+                f"{facts.get('data')}) equals the recorder's (type {d.get('type')}, {d.get('data')})")
+        (ok if u["model"] in IOMMUFD_GUESTS else fail)(f"{unit}: model {u['model']}")
+        caps = u["caps"]
+        # VT-d publishes no output width (CAP has MGAW and SAGAW, the input side), so only an
+        # SMMUv3 must have both: IDR5.OAS, and the input side from IDR0/IDR5.
+        need = ("input_bits", "output_bits") if u["model"] == "arm-smmu-v3" else ("input_bits",)
+        widths = {k: caps.get(k) for k in ("input_bits", "output_bits")}
+        (ok if all(widths[k] is not None for k in need) else fail)(f"{unit}: widths {widths}")
+        if u["model"] == "arm-smmu-v3":
+            # arm_smmu_device_hw_probe() prints the output width it settled on: "ias A-bit, oas
+            # B-bit (features ..)" up to 6.x, "oas B-bit (features ..)" in 7.3.
+            m = re.search(r"arm-smmu-v3 \S+: (?:ias \d+-bit, )?oas (\d+)-bit", dmesg)
+            said = int(m.group(1)) if m else None
+            (ok if said == widths["output_bits"] else fail)(
+                f"{unit}: output_bits {widths['output_bits']}, the kernel's log oas {said}")
+    tree = os.path.join(capture, "tree")
+    r = subprocess.run([args.probe, "--backend", "dir", "--format", "json", "--sysfs-root", tree,
+                        "--iommufd-replay", os.path.join(tree, "iommufd.replay")],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        fail(f"iommu-probe on the tree with the recorded answers exited {r.returncode}: {r.stderr}")
+    else:
+        replayed = json.loads(r.stdout)
+        for lu in live["units"]:
+            ru = next((u for u in replayed["units"] if u["name"] == lu["name"]), None)
+            (ok if ru == lu else fail)(
+                f"{lu['name']}: the host's probe of the tree and the recorded answers reports the "
+                f"unit as the guest's live probe did" + ("" if ru == lu else f": live {lu}, replayed {ru}"))
+    compat = os.path.join(os.path.dirname(args.probe), "iommu-compat")
+    report = os.path.join(capture, "probe-iommufd.toml")
+    for model in sorted({u["model"] for u in live["units"]} & set(IOMMUFD_GUESTS)):
+        for guest in IOMMUFD_GUESTS[model]:
+            r = subprocess.run([compat, "check", "--format", "json", "--host", report,
+                                os.path.join(EXAMPLES, guest)], capture_output=True, text=True)
+            try:
+                result = json.loads(r.stdout)["results"][0]
+            except (ValueError, KeyError, IndexError):
+                fail(f"{guest}: iommu-compat gave no JSON on the guest's report: {r.stderr}")
+                continue
+            open_ = sorted({f["rule"] for f in result.get("findings", []) if f["outcome"] == "unknown"})
+            (ok if result["verdict"] in ("compatible", "incompatible") else fail)(
+                f"{guest} on the guest's own host report: {result['verdict']}"
+                + (f" (unknown: {', '.join(open_)})" if open_ else ""))
 
 
 def check_iommufd_vtd(capture, name, d, unit, dmesg):

@@ -4,8 +4,9 @@
 # network function (class 0x02xxxx: the e1000e and virtio-net of the case, which the kernel has
 # no driver for) to vfio-pci with driver_override, lists the vfio cdevs the kernel made, asks
 # iommufd about each (VFIO_DEVICE_BIND_IOMMUFD + IOMMU_GET_HW_INFO) and reads the SMMUv3 ID
-# registers through /dev/mem for comparison. Writes $o/iommufd.replay, $o/vfio-bind and
-# $o/smmu-devmem.UNIT, and gathers the tree again (see the end).
+# registers through /dev/mem for comparison; iommu-probe then asks iommufd itself. Writes
+# $o/iommufd.replay, $o/vfio-bind, $o/smmu-devmem.UNIT and $o/probe-iommufd.{json,txt,toml,rc},
+# and gathers the tree again (see the end).
 dev=/sys/bus/pci/devices
 : >$o/vfio-bind
 for d in $(ls $dev); do
@@ -21,6 +22,14 @@ done
 ls -l /dev/iommu /dev/vfio /dev/vfio/devices >>$o/vfio-bind 2>&1
 vfio-check >$o/iommufd.replay 2>$o/iommufd.stderr
 echo $? >$o/iommufd.rc
+# iommu-probe asks the same kernel itself (--iommufd on): JSON, text and the host report
+# iommu-compat loads. The checks compare it with the recorder and judge guests on the report.
+if [ -x /usr/local/bin/iommu-probe ]; then
+  iommu-probe --iommufd on --format json >$o/probe-iommufd.json 2>$o/probe-iommufd.stderr
+  echo $? >$o/probe-iommufd.rc
+  iommu-probe --iommufd on --registers >$o/probe-iommufd.txt 2>>$o/probe-iommufd.stderr
+  iommu-probe --iommufd on --format toml >$o/probe-iommufd.toml 2>>$o/probe-iommufd.stderr
+fi
 # SMMU_IDR0..5 (0x0-0x14), SMMU_IIDR (0x18), SMMU_AIDR (0x1c), as the CPU reads them.
 for u in /sys/class/iommu/smmu3.0x*; do
   [ -e "$u" ] || continue
