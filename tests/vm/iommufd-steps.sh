@@ -39,18 +39,10 @@ for u in /sys/class/iommu/smmu3.0x*; do
   done >$o/smmu-devmem.${u##*/} 2>&1
 done
 
-# The tree again, now that the functions are on vfio-pci with their vfio-dev/vfioN (the tree the
-# iommufd source reads), with the recorded answers beside it: the fixture holds both.
+# The tree again, now that the functions are on vfio-pci with their vfio-dev/vfioN (gather.sh
+# copies each cdev's uevent and dev, which the iommufd source reads), with the recorded answers
+# beside it: the fixture holds both.
 rm -rf $o/tree
 sh /usr/local/bin/gather.sh --acpi-tables $o/tree >$o/gather-vfio.log 2>&1
 echo $? >$o/gather-vfio.rc
 cp $o/iommufd.replay $o/tree/iommufd.replay
-# gather.sh stops at child devices, and vfio-dev/vfioN is one: add each cdev's directory (its
-# uevent and dev) under the function, where the iommufd source looks for it.
-for c in $dev/*/vfio-dev/vfio*; do
-  [ -d "$c" ] || continue
-  t=$o/tree$(readlink -f ${c%/vfio-dev/*})/vfio-dev/${c##*/}
-  mkdir -p $t
-  cat $c/uevent >$t/uevent
-  cat $c/dev >$t/dev
-done
