@@ -183,6 +183,15 @@ copy_device_files() {
       copy_file "$c_rel/${c_path##*/}"
     fi
   done
+  # A function on vfio-pci has its vfio cdev as a child device, vfio-dev/vfioN (Linux 6.6,
+  # CONFIG_VFIO_DEVICE_CDEV): its uevent and dev say which /dev/vfio/devices node the iommufd
+  # source opens.
+  for c_path in "$prefix/$c_rel"/vfio-dev/vfio*; do
+    [ -d "$c_path" ] || continue
+    for c_file in uevent dev; do
+      [ ! -f "$c_path/$c_file" ] || copy_file "$c_rel/vfio-dev/${c_path##*/}/$c_file"
+    done
+  done
   c_name=${c_rel##*/}
   if [ -L "$prefix/$c_rel/driver" ] && c_abs=$(resolve "$prefix/$c_rel/driver"); then
     c_target=$(rel_of "$c_abs")

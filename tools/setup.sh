@@ -43,6 +43,11 @@ test_packages=(libgtest-dev libgmock-dev
                # tests/qemu judges the VMM rules with Debian 13's QEMU 10.0 too: a minbase
                # chroot made once in the VM cache (the machine's own QEMU stays 7.2)
                debootstrap
+               # The VM tier's iommufd cases boot a kernel built from Debian's linux-source
+               # (tests/vm/build-kernel.sh, once per machine: no Debian kernel has IOMMUFD):
+               # the kernel build's tools, and the arm64 cross compiler (its libc also links
+               # the static aarch64 iommufd recorder)
+               flex bison bc libelf-dev cpio gcc-aarch64-linux-gnu
                lld-14)         # links the aarch64 VFIO helper (clang-14, above, compiles it)
 packages=("${build_packages[@]}")
 case "$mode" in

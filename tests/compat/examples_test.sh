@@ -145,13 +145,20 @@ want[arm-smmuv3-52bit-stall:arm-smmuv3-mainline]=undecided
 # table fail too (nested and arm tables need an arm-smmu-v3 unit), legacy-39bit is undecided
 # (input_bits unknown) and virtio-iommu-basic compatible. The two device examples lack their
 # devices (0000:01:00.0 is virtio-net without PASID): incompatible.
+# The iommufd guests' trees (7.3, devices on vfio-pci) are read here without their recorded
+# iommufd answers (iommu-compat --sysfs-root does not replay them): the VT-d one like the other
+# VT-d guests, the SMMUv3 one like the 6.x SMMUv3 guests (vm_fixtures.iommufd judges them with
+# the answers).
 qemu_units="qemu-amdvi-6.1 qemu-amdvi-6.12 qemu-amdvi-ir-6.1 qemu-vtd-6.1 qemu-vtd-aw48-6.1
-            qemu-vtd-cm-iotlb-ir-6.1 qemu-vtd-sm-6.1 qemu-vtd-sm-6.12 qemu-vtd-sm-aw48-6.1"
+            qemu-vtd-cm-iotlb-ir-6.1 qemu-vtd-sm-6.1 qemu-vtd-sm-6.12 qemu-vtd-sm-aw48-6.1
+            qemu-vtd-sm-iommufd-7.3"
 qemu_mainline="qemu-smmuv3-6.1 qemu-virtio-iommu-6.12"
 for h in $qemu_units; do want[intel-vtd-legacy-39bit:$h]=compatible; done
 for g in intel-vtd-legacy-39bit arm-smmuv3-nested pasid-table-host-format \
          arm-smmuv3-52bit-stall; do
-  for h in qemu-smmuv3-6.1 qemu-smmuv3-6.12; do want[$g:$h]=${want[$g:arm-smmuv3-mainline]}; done
+  for h in qemu-smmuv3-6.1 qemu-smmuv3-6.12 qemu-smmuv3-iommufd-7.3; do
+    want[$g:$h]=${want[$g:arm-smmuv3-mainline]}
+  done
 done
 want[intel-vtd-legacy-39bit:qemu-virtio-iommu-6.12]=undecided
 # The virtio-iommu guest on 6.1 has a VIOT table but no unit (the kernel lacks

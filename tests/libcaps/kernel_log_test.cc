@@ -159,6 +159,27 @@ TEST(KernelLog, SmmuLine) {
   EXPECT_EQ(read.host.diagnostics.size(), 1u);  // no address in the ACPI name
 }
 
+// 7.3 dropped smmu->ias: the line of the VM tier's qemu-smmuv3-iommufd-7.3 guest, as printed.
+TEST(KernelLog, SmmuLineWithoutIas) {
+  KernelLogRead read = read_kernel_log(
+      "[    0.244129] arm-smmu-v3 9050000.smmuv3: oas 44-bit (features 0x01008305)\n"
+      "[    0.3] arm-smmu-v3 9060000.smmuv3: oas x-bit (features 0x01008305)\n"
+      "[    0.4] arm-smmu-v3 9070000.smmuv3: oas 48-bit\n",
+      "arm");
+  ASSERT_EQ(read.host.units.size(), 1u);
+  const Unit& u = read.host.units[0];
+  EXPECT_EQ(u.name, "smmu3.0x0000000009050000");
+  EXPECT_EQ(u.model, kModelArmSmmuV3);
+  EXPECT_EQ(u.caps.output_bits, 44);
+  EXPECT_FALSE(u.caps.input_bits);
+  EXPECT_EQ(u.caps.ats, false);
+  EXPECT_EQ(u.caps.nested, false);
+  EXPECT_EQ(u.caps.stall, Stall::kDisabled);
+  // The unparsable width is a warning; the line cut before "(features" is not a unit.
+  ASSERT_FALSE(read.host.diagnostics.empty());
+  EXPECT_NE(read.host.diagnostics[0].message.find("does not parse"), std::string::npos);
+}
+
 TEST(KernelLog, GroupsAndRemoval) {
   KernelLogRead read = read_kernel_log(
       "[    0.0] Linux version 6.1.0-50-amd64 (x)\n"

@@ -291,8 +291,12 @@ INSTANTIATE_TEST_SUITE_P(
                   "IOMMU_GET_HW_INFO: EINVAL"},
         ErrnoCase{"HwInfoEperm", &ReplayDevice::hw_info_error, EPERM, "IOMMU_GET_HW_INFO: EPERM"},
         ErrnoCase{"BindEperm", &ReplayDevice::bind_error, EPERM,
-                  "VFIO_DEVICE_BIND_IOMMUFD: EPERM (not permitted: an SR-IOV function may need a "
-                  "VF token)"},
+                  "VFIO_DEVICE_BIND_IOMMUFD: EPERM (not permitted: the platform does not isolate "
+                  "the device's MSIs (no interrupt remapping, no GICv3 ITS) and "
+                  "iommufd.allow_unsafe_interrupts is off)"},
+        ErrnoCase{"BindEacces", &ReplayDevice::bind_error, EACCES,
+                  "VFIO_DEVICE_BIND_IOMMUFD: EACCES (not permitted: an SR-IOV VF whose PF is on "
+                  "vfio-pci needs the PF's VF token)"},
         ErrnoCase{"BindEbusy", &ReplayDevice::bind_error, EBUSY,
                   "legacy VFIO container API"},
         ErrnoCase{"BindEinval", &ReplayDevice::bind_error, EINVAL, "already open through its cdev"},

@@ -50,7 +50,8 @@ for tree in "$fsdir"/hosts/*/; do
   # directories gather.sh makes for dangling links: git keeps no empty directory.
   [ ! -f "$tree/PROVENANCE" ] || find "$out" -mindepth 1 -type d -empty -delete
   if [ -d "$tree/sys/class/iommu" ]; then
-    d=$(diff -r --no-dereference -x SOURCE -x PROVENANCE "$tree" "$out")
+    # Beside the trees the VM tier wrote: the guest's kernel log and recorded iommufd answers.
+    d=$(diff -r --no-dereference -x SOURCE -x PROVENANCE -x dmesg -x iommufd.replay "$tree" "$out")
   else
     # No IOMMU: nothing under sys/devices is IOMMU-relevant, so only these parts come back.
     d=$(diff -r --no-dereference "$tree/proc" "$out/proc"; \

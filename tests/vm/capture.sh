@@ -20,7 +20,7 @@ die() { echo "capture $name: $*" >&2; exit 1; }
 CASES=$here/cases
 casefile=$CASES/$name.case
 [ -f "$casefile" ] || die "no case file $casefile"
-ARCH= SUITE= APPEND= MODULES= CASE_STEPS=
+ARCH= SUITE= APPEND= MODULES= CASE_STEPS= CASE_HELPER=vfio-check.c KERNEL_BUILD=
 QEMU_ARGS=()
 # shellcheck source=/dev/null
 . "$casefile"
@@ -30,10 +30,17 @@ case "$ARCH" in
   *) die "ARCH must be x86_64 or aarch64, not '$ARCH'" ;;
 esac
 
-# A kernel that cannot be fetched fails the case loudly.
-kdir=$("$here/fetch-kernel.sh" "$SUITE" "$debarch") || die "cannot fetch Debian $SUITE's $debarch kernel"
-kpkg=$(cut -d' ' -f1,2 "$kdir/.complete")
-vmlinuz=$(ls "$kdir"/boot/vmlinuz-* | head -n 1)
+# A kernel that cannot be fetched (or built) fails the case loudly. KERNEL_BUILD=1: the kernel
+# build-kernel.sh builds from Debian's linux-source (iommufd), cached per version and config.
+if [ -n "$KERNEL_BUILD" ]; then
+  kdir=$("$here/build-kernel.sh" "$ARCH") || die "cannot build the $ARCH kernel from linux-source"
+  kpkg="linux-source ${kdir##*/}"
+  vmlinuz=$kdir/image
+else
+  kdir=$("$here/fetch-kernel.sh" "$SUITE" "$debarch") || die "cannot fetch Debian $SUITE's $debarch kernel"
+  kpkg=$(cut -d' ' -f1,2 "$kdir/.complete")
+  vmlinuz=$(ls "$kdir"/boot/vmlinuz-* | head -n 1)
+fi
 qemu=qemu-system-$ARCH
 command -v "$qemu" >/dev/null || die "$qemu is not installed (tools/setup.sh test installs it)"
 qver=$("$qemu" --version | head -n 1)
@@ -56,7 +63,7 @@ key=$(
     echo "qemu $qver"
     cat "$casefile" "$CASES"/*.inc "$here/guest-init.sh" "$here/build-initramfs.sh" \
         "$top/fake-sysfs/gather.sh"
-    [ -z "$CASE_STEPS" ] || cat "$here/$CASE_STEPS" "$here/vfio-check.c"
+    [ -z "$CASE_STEPS" ] || cat "$here/$CASE_STEPS" "$here/$CASE_HELPER"
     (cd "$top" && find libcaps tools/common tools/iommu-probe -type f -print0 | LC_ALL=C sort -z |
        xargs -0 sha256sum)
     [ "$native" = 1 ] || cat "$here/build-probe-cross.sh"
@@ -98,7 +105,11 @@ trap 'rm -rf "$work"' EXIT
 steps=()
 if [ -n "$CASE_STEPS" ]; then
   if [ "$native" = 1 ]; then
-    cc -static -O2 -Wall -Werror -o "$work/vfio-check" "$here/vfio-check.c" || die "cannot build vfio-check"
+    cc -static -O2 -Wall -Werror -o "$work/vfio-check" "$here/$CASE_HELPER" || die "cannot build $CASE_HELPER"
+  elif [ -n "$KERNEL_BUILD" ]; then
+    # The kernel build needs Debian's cross compiler anyway; its arm64 libc makes the helper.
+    aarch64-linux-gnu-gcc -static -O2 -Wall -Werror -o "$work/vfio-check" "$here/$CASE_HELPER" ||
+      die "cannot build $CASE_HELPER for $ARCH"
   else
     # A static aarch64 helper: clang and lld against Debian's arm64 libc and libgcc packages.
     sysroot=$work/sysroot
@@ -108,12 +119,18 @@ if [ -n "$CASE_STEPS" ]; then
       cp -a "$d/." "$sysroot/"
     done
     clang-14 --target=aarch64-linux-gnu --sysroot="$sysroot" -fuse-ld=lld -static -O2 -Wall \
-      -Werror -o "$work/vfio-check" "$here/vfio-check.c" || die "cannot build vfio-check for $ARCH"
+      -Werror -o "$work/vfio-check" "$here/$CASE_HELPER" || die "cannot build $CASE_HELPER for $ARCH"
   fi
   steps=(CASE_SCRIPT="$here/$CASE_STEPS" VFIO_HELPER="$work/vfio-check")
 fi
+# A built kernel has everything built in: an empty module tree for build-initramfs.sh.
+ikdir=$kdir
+if [ -n "$KERNEL_BUILD" ]; then
+  ikdir=$work/no-modules
+  mkdir -p "$ikdir/lib/modules/built-in/kernel"
+fi
 # shellcheck disable=SC2086
-env "${steps[@]}" "$here/build-initramfs.sh" "$kdir" "$debarch" "$busybox" \
+env "${steps[@]}" "$here/build-initramfs.sh" "$ikdir" "$debarch" "$busybox" \
   "$probe_dir" "$work/initrd.gz" $MODULES || die "cannot build the initramfs"
 
 if [ "$native" = 1 ]; then

@@ -4,7 +4,7 @@
 what the kernel and QEMU say, and what the checked-in fixture holds.
 
 Usage: check_capture.py --capture DIR --probe IOMMU-PROBE [--fixture DIR] CHECK...
-Checks: backends, outside, registers, topology, pci, vfio, fixture, log. Each prints `ok`/`FAIL` lines;
+Checks: backends, outside, registers, topology, pci, vfio, iommufd, fixture, log. Each prints `ok`/`FAIL` lines;
 the exit status is 1 if any check failed.
 """
 import argparse
@@ -497,7 +497,7 @@ def check_fixture(capture, args):
         fail(f"no checked-in fixture {args.fixture} (tests/vm/update-fixtures.sh makes it)")
         return
     a = tree_listing(os.path.join(capture, "tree"), set())
-    b = tree_listing(args.fixture, {"PROVENANCE"})
+    b = tree_listing(args.fixture, {"PROVENANCE", "dmesg"})
     if a == b:
         ok(f"fresh capture equals {args.fixture} ({len(a)} entries)")
         return
@@ -588,6 +588,233 @@ def check_vfio(capture, args):
             fail(f"{name}: group {group} [{state}]: kernel {kernel}, iommu-compat {said}")
 
 
+def parse_replay(text):
+    """An iommufd replay file (docs/iommufd-replay.md): {"iommu": {...}, "devices": [{...}]};
+    each device also gets "bdf" from the recorder's `# vfioN: pci BDF` comment."""
+    out = {"iommu": {}, "devices": []}
+    bdfs = {}
+    for line in text.splitlines():
+        m = re.match(r"# (vfio\d+): pci (\S+)$", line)
+        if m:
+            bdfs[m.group(1)] = m.group(2)
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        kv = dict(w.split("=", 1) for w in words[2 if words[0] == "device" else 1:])
+        if words[0] == "iommu":
+            out["iommu"] = kv
+        else:
+            kv["cdev"] = words[1]
+            kv["bdf"] = bdfs.get(words[1])
+            out["devices"].append(kv)
+    return out
+
+
+def le_words(hexdata, size):
+    data = bytes.fromhex(hexdata)
+    return [int.from_bytes(data[i:i + size], "little") for i in range(0, len(data) - size + 1, size)]
+
+
+# kernel 7.3 (linux-source-7.3 7.3.4-1~bpo13+1) include/uapi/linux/iommufd.h, enum
+# iommu_hw_info_type (lines 717-724) and struct sizes: iommu_hw_info 40 bytes (799-812),
+# iommu_hw_info_vtd 24 (598-603), iommu_hw_info_arm_smmuv3 40 (650-656).
+HW_INFO_TYPE_INTEL_VTD = 1
+HW_INFO_TYPE_ARM_SMMUV3 = 2
+
+
+def check_iommufd(capture, args):
+    """The iommufd cases: every network function went to vfio-pci and got a vfio cdev; iommufd
+    answered VFIO_DEVICE_BIND_IOMMUFD and IOMMU_GET_HW_INFO for each; the answers hold the
+    unit's registers as sysfs (VT-d) or the CPU and QEMU (SMMUv3) give them."""
+    rc = read(os.path.join(capture, "iommufd.rc")).strip()
+    (ok if rc == "0" else fail)(f"iommufd-record exit status {rc}")
+    bound = [l.split() for l in read(os.path.join(capture, "vfio-bind")).splitlines()
+             if re.match(r"[0-9a-f]{4}:", l)]
+    if not bound:
+        fail("no network function to bind to vfio-pci")
+    for b in bound:
+        (ok if "driver=vfio-pci" in b and not b[-1].endswith("=-") else fail)(
+            f"{b[0]} bound to vfio-pci with a vfio cdev: {' '.join(b[1:])}")
+    rep = parse_replay(read(os.path.join(capture, "iommufd.replay")))
+    (ok if rep["iommu"].get("open") == "OK" else fail)(f"/dev/iommu opens: {rep['iommu']}")
+    (ok if len(rep["devices"]) == len(bound) else fail)(
+        f"{len(rep['devices'])} vfio cdevs answered, {len(bound)} functions bound")
+    sizes = re.findall(r"# vfio\d+ sizes: (.*)", read(os.path.join(capture, "iommufd.replay")))
+    for line in sizes:
+        # copy_struct_from_user(): below the minimum (offsetofend __reserved = 32) EINVAL, a
+        # non-zero byte past the kernel's 40 bytes E2BIG.
+        (ok if line.startswith("8=EINVAL 16=EINVAL 24=EINVAL 32=OK 40=OK")
+         and "128+byte@40=E2BIG" in line else fail)(f"struct iommu_hw_info sizes 7.3 accepts: {line}")
+    dmesg = read(os.path.join(capture, "dmesg.end"))
+    for bad in ("Oops", "BUG:", "Call trace", "WARNING:"):
+        (ok if bad not in dmesg else fail)(f"no '{bad}' in the guest's kernel log")
+    pci = {l.split()[0]: dict(kv.split("=", 1) for kv in l.split()[2:])
+           for l in read(os.path.join(capture, "pci")).splitlines()}
+    for d in rep["devices"]:
+        name = f"{d['cdev']} ({d['bdf']})"
+        (ok if d.get("bind") == "OK" and d.get("hw_info") == "OK" else fail)(
+            f"{name}: VFIO_DEVICE_BIND_IOMMUFD {d.get('bind')}, IOMMU_GET_HW_INFO {d.get('hw_info')}")
+        if d.get("hw_info") != "OK":
+            continue
+        (ok if d.get("size") == "40" else fail)(f"{name}: the kernel's struct iommu_hw_info is {d.get('size')} bytes (7.3: 40)")
+        t = int(d["type"])
+        unit = pci.get(d["bdf"], {}).get("iommu", "-")
+        if t == HW_INFO_TYPE_INTEL_VTD:
+            check_iommufd_vtd(capture, name, d, unit, dmesg)
+        elif t == HW_INFO_TYPE_ARM_SMMUV3:
+            check_iommufd_smmuv3(capture, name, d, unit)
+        else:
+            fail(f"{name}: out_data_type {t}, neither INTEL_VTD nor ARM_SMMUV3")
+        # Neither QEMU unit has dirty tracking (VT-d SSADS, SMMUv3 HTTU+HD) and neither device
+        # has a PASID capability: no capability bits, no PASID width.
+        (ok if int(d["caps"], 16) & 1 == 0 else fail)(f"{name}: out_capabilities {d['caps']} without DIRTY_TRACKING")
+        (ok if d["pasid_log2"] == "0" else fail)(f"{name}: out_max_pasid_log2 {d['pasid_log2']} (no PASID capability)")
+    check_iommufd_probe(capture, args, rep, pci, dmesg)
+
+
+# Guests of each unit's kind that the iommufd cases judge on the guest's own host report.
+IOMMUFD_GUESTS = {"arm-smmu-v3": ["arm-smmuv3.qemu", "arm-smmuv3-nested.toml"],
+                  "intel-vtd": ["intel-iommu.qemu"]}
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
+                        "iommu-compat", "examples")
+
+
+def check_iommufd_probe(capture, args, rep, pci, dmesg):
+    """iommu-probe --iommufd on, run in the guest after the recorder (issue 11's done-when): it
+    asked the kernel itself and got the recorder's bytes; the unit it serves has a known model
+    and its widths; the host probing the gathered tree with the recorded answers says the same;
+    a guest of the unit's kind is compatible or incompatible on the guest's report, not
+    undecided (without the answers an SMMUv3 is undecided: sysfs gives no width)."""
+    rc_path = os.path.join(capture, "probe-iommufd.rc")
+    if not os.path.exists(rc_path):
+        fail("iommu-probe --iommufd on did not run in the guest (no probe-iommufd.rc)")
+        return
+    rc = read(rc_path).strip()
+    (ok if rc == "0" else fail)(
+        f"iommu-probe --iommufd on exit status {rc} {read(os.path.join(capture, 'probe-iommufd.stderr')).strip()}")
+    live = json.loads(read(os.path.join(capture, "probe-iommufd.json")))
+    host = live.get("iommufd") or {}
+    (ok if host.get("state") == "asked" and host.get("via") == "kernel" else fail)(
+        f"the probe asked the guest's kernel: iommufd {host}")
+    units = {u["name"]: u for u in live["units"]}
+    devices = {d["name"]: d for d in live["devices"]}
+    for d in rep["devices"]:
+        name = f"{d['cdev']} ({d['bdf']})"
+        mine = (devices.get(d["bdf"]) or {}).get("iommufd") or {}
+        (ok if mine.get("cdev") == d["cdev"] and mine.get("capabilities") == d.get("caps") else fail)(
+            f"{name}: the probe's device answer {mine}, the recorder's caps {d.get('caps')}")
+        unit = pci.get(d["bdf"], {}).get("iommu", "-")
+        u = units.get(unit)
+        if u is None:
+            fail(f"{name}: the probe reports no unit {unit}")
+            continue
+        facts = u.get("iommufd") or {}
+        if facts.get("device") == d["bdf"]:
+            (ok if facts.get("data") == d.get("data") and str(facts.get("data_type")) == d.get("type") else fail)(
+                f"{unit}: the probe's IOMMU_GET_HW_INFO through {d['bdf']} (type {facts.get('data_type')}, "
+                f"{facts.get('data')}) equals the recorder's (type {d.get('type')}, {d.get('data')})")
+        (ok if u["model"] in IOMMUFD_GUESTS else fail)(f"{unit}: model {u['model']}")
+        caps = u["caps"]
+        # VT-d publishes no output width (CAP has MGAW and SAGAW, the input side), so only an
+        # SMMUv3 must have both: IDR5.OAS, and the input side from IDR0/IDR5.
+        need = ("input_bits", "output_bits") if u["model"] == "arm-smmu-v3" else ("input_bits",)
+        widths = {k: caps.get(k) for k in ("input_bits", "output_bits")}
+        (ok if all(widths[k] is not None for k in need) else fail)(f"{unit}: widths {widths}")
+        if u["model"] == "arm-smmu-v3":
+            # arm_smmu_device_hw_probe() prints the output width it settled on: "ias A-bit, oas
+            # B-bit (features ..)" up to 6.x, "oas B-bit (features ..)" in 7.3.
+            m = re.search(r"arm-smmu-v3 \S+: (?:ias \d+-bit, )?oas (\d+)-bit", dmesg)
+            said = int(m.group(1)) if m else None
+            (ok if said == widths["output_bits"] else fail)(
+                f"{unit}: output_bits {widths['output_bits']}, the kernel's log oas {said}")
+    tree = os.path.join(capture, "tree")
+    r = subprocess.run([args.probe, "--backend", "dir", "--format", "json", "--sysfs-root", tree,
+                        "--iommufd-replay", os.path.join(tree, "iommufd.replay")],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        fail(f"iommu-probe on the tree with the recorded answers exited {r.returncode}: {r.stderr}")
+    else:
+        replayed = json.loads(r.stdout)
+        for lu in live["units"]:
+            ru = next((u for u in replayed["units"] if u["name"] == lu["name"]), None)
+            (ok if ru == lu else fail)(
+                f"{lu['name']}: the host's probe of the tree and the recorded answers reports the "
+                f"unit as the guest's live probe did" + ("" if ru == lu else f": live {lu}, replayed {ru}"))
+    compat = os.path.join(os.path.dirname(args.probe), "iommu-compat")
+    report = os.path.join(capture, "probe-iommufd.toml")
+    for model in sorted({u["model"] for u in live["units"]} & set(IOMMUFD_GUESTS)):
+        for guest in IOMMUFD_GUESTS[model]:
+            r = subprocess.run([compat, "check", "--format", "json", "--host", report,
+                                os.path.join(EXAMPLES, guest)], capture_output=True, text=True)
+            try:
+                result = json.loads(r.stdout)["results"][0]
+            except (ValueError, KeyError, IndexError):
+                fail(f"{guest}: iommu-compat gave no JSON on the guest's report: {r.stderr}")
+                continue
+            open_ = sorted({f["rule"] for f in result.get("findings", []) if f["outcome"] == "unknown"})
+            (ok if result["verdict"] in ("compatible", "incompatible") else fail)(
+                f"{guest} on the guest's own host report: {result['verdict']}"
+                + (f" (unknown: {', '.join(open_)})" if open_ else ""))
+
+
+def check_iommufd_vtd(capture, name, d, unit, dmesg):
+    # drivers/iommu/intel/iommu.c intel_iommu_hw_info() (7.3, lines 3709-3730): flags =
+    # IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17 always, cap_reg = iommu->cap, ecap_reg = iommu->ecap
+    # (what sysfs intel-iommu/cap and ecap print).
+    data = bytes.fromhex(d["data"])
+    (ok if len(data) == 24 else fail)(f"{name}: {len(data)} bytes of struct iommu_hw_info_vtd (24)")
+    if len(data) != 24:
+        return
+    flags = int.from_bytes(data[0:4], "little")
+    cap = int.from_bytes(data[8:16], "little")
+    ecap = int.from_bytes(data[16:24], "little")
+    (ok if flags == 1 else fail)(f"{name}: flags {flags:#x} (7.3 always sets ERRATA_772415_SPR17)")
+    base = os.path.join(capture, "tree", "sys", "devices", "virtual", "iommu", unit, "intel-iommu")
+    scap = int(read(os.path.join(base, "cap")).strip(), 16)
+    secap = int(read(os.path.join(base, "ecap")).strip(), 16)
+    (ok if cap == scap else fail)(f"{name}: GET_HW_INFO cap_reg {cap:#x}, sysfs {unit} cap {scap:#x}")
+    (ok if ecap == secap else fail)(f"{name}: GET_HW_INFO ecap_reg {ecap:#x}, sysfs {unit} ecap {secap:#x}")
+    m = re.search(rf"DMAR: {unit}: reg_base_addr \w+ ver \S+ cap (\w+) ecap (\w+)", dmesg)
+    (ok if m and int(m.group(1), 16) == cap and int(m.group(2), 16) == ecap else fail)(
+        f"{name}: the kernel log's {unit} line has the same cap/ecap ({m.group(0) if m else 'no line'})")
+    # x-scalable-mode=on: ECAP.SMTS (bit 43).
+    (ok if ecap >> 43 & 1 else fail)(f"{name}: ECAP.SMTS set (scalable mode)")
+
+
+def check_iommufd_smmuv3(capture, name, d, unit):
+    # drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3-iommufd.c arm_smmu_hw_info() (7.3, lines 10-43)
+    # copies IDR0-5, IIDR and AIDR raw with readl_relaxed (no masking; the uapi comment lists
+    # the fields VMMs may use), flags 0 unless erratum T264-SMMU-3.
+    w = le_words(d["data"], 4)
+    (ok if len(w) == 10 else fail)(f"{name}: {len(w) * 4} bytes of struct iommu_hw_info_arm_smmuv3 (40)")
+    if len(w) != 10:
+        return
+    flags, idr, iidr, aidr = w[0], w[2:8], w[8], w[9]
+    (ok if flags == 0 and w[1] == 0 else fail)(f"{name}: flags {flags:#x}, __reserved {w[1]:#x}")
+    regs = [f for f in os.listdir(capture) if f.startswith("smmu-devmem.")]
+    if unit == "-" or f"smmu-devmem.{unit}" not in regs:
+        fail(f"{name}: served by unit {unit}, of which no registers were read ({regs})")
+    else:
+        cpu = {}
+        for line in read(os.path.join(capture, f"smmu-devmem.{unit}")).splitlines():
+            off, _, val = line.partition(" ")
+            cpu[int(off)] = int(val, 16) if val.startswith("0x") else None
+        got = dict(zip(range(0, 32, 4), idr + [iidr, aidr]))
+        names = ["IDR0", "IDR1", "IDR2", "IDR3", "IDR4", "IDR5", "IIDR", "AIDR"]
+        for i, off in enumerate(range(0, 32, 4)):
+            (ok if got[off] == cpu.get(off) else fail)(
+                f"{name}: {names[i]} GET_HW_INFO {got[off]:#x}, the CPU reads "
+                f"{'nothing' if cpu.get(off) is None else hex(cpu[off])} at {unit}+{off:#x}")
+    # QEMU 7.2 hw/arm/smmuv3.c smmuv3_init_regs(): IDR0/1/3/5 and AIDR as in SMMUV3_* above;
+    # IDR2, IDR4 and IIDR are never written (the state is zeroed: 0). The kernel neither
+    # programs nor masks an ID register: what QEMU leaves to the kernel are the control
+    # registers (CR0-2, STRTAB_BASE, queues), none of them in struct iommu_hw_info_arm_smmuv3.
+    want = [SMMUV3_IDR0, SMMUV3_IDR1, 0, SMMUV3_IDR3, 0, SMMUV3_IDR5]
+    for i in range(6):
+        (ok if idr[i] == want[i] else fail)(
+            f"{name}: IDR{i} {idr[i]:#x}, QEMU 7.2 smmuv3_init_regs builds {want[i]:#x}")
+    (ok if iidr == 0 else fail)(f"{name}: IIDR {iidr:#x} (QEMU 7.2 leaves it 0)")
+    (ok if aidr == SMMUV3_AIDR else fail)(f"{name}: AIDR {aidr:#x}, QEMU 7.2 builds {SMMUV3_AIDR:#x}")
 # What a kernel log cannot give (docs/kernel-log.md): the AMD-Vi capability header is not printed
 # (the "Found IOMMU cap 0x40" line is its offset), and nothing names a virtio-iommu unit.
 LOG_CANNOT_GIVE = {"amd-vi": {"ats", "np_cache", "ht_tunnel", "efr_supported", "register cap"},
@@ -676,7 +903,7 @@ def main():
         return 1
     table = {"backends": check_backends, "outside": check_outside, "registers": check_registers,
              "topology": check_topology, "pci": check_pci, "fixture": check_fixture,
-             "vfio": check_vfio, "log": check_log}
+             "vfio": check_vfio, "iommufd": check_iommufd, "log": check_log}
     for c in args.checks:
         print(f"== {c}")
         table[c](capture, args)

@@ -36,6 +36,11 @@ for c in "${cases[@]}"; do
     echo "gathered: $(sed -n 's/^date: //p' "$cap/tree/SOURCE")"
     echo "guest-cmdline: $(cat "$cap/cmdline")"
   } >"$tmp/PROVENANCE"
+  # The guest's kernel log at the end of the boot (beside the tree, like PROVENANCE: its
+  # timestamps change from boot to boot, so vm.fixture does not compare it).
+  for f in dmesg.end dmesg; do
+    if [ -f "$cap/$f" ]; then cp "$cap/$f" "$tmp/dmesg"; break; fi
+  done
   rm -rf "$dest"
   mv "$tmp" "$dest"
   echo "update-fixtures: $c <- $cap" >&2

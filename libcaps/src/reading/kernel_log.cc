@@ -17,7 +17,9 @@
 //   capability's offset, not the capability header: cap (IotlbSup, NpCache, HtTunnel) stays
 //   unknown from a log. The line is printed only when cap.EFRSup is set.
 // - arm-smmu-v3, drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c arm_smmu_device_hw_probe()
-//   (v4.x to v6.x): dev_info(smmu->dev, "ias %lu-bit, oas %lu-bit (features 0x%08x)\n"),
+//   (v4.x to v6.x): dev_info(smmu->dev, "ias %lu-bit, oas %lu-bit (features 0x%08x)\n");
+//   7.3 (Debian's linux-source-7.3, 7.3.4) has no smmu->ias and prints "oas %lu-bit (features
+//   0x%08x)\n" (the VM tier's qemu-smmuv3-iommufd-7.3 guest); both forms are read,
 //   smmu->features being the driver's ARM_SMMU_FEAT_* bits (arm-smmu-v3.h). Bits 0..15 have
 //   kept their positions since RANGE_INV (bit 15, added in 2020); higher bits moved between releases
 //   (BTM, E2H, SVA, NESTING, HA, HD), so only bits 0..15 are read. oas is IDR5.OAS decoded;
@@ -307,12 +309,14 @@ class LogReader {
     if (!device.ends_with(':')) return Match::kNo;
     device.remove_suffix(1);
     rest = trim_left(rest);
-    if (!rest.starts_with("ias ")) return Match::kKnown;  // another arm-smmu-v3 line
+    // "ias A-bit, oas B-bit (features X)" up to 6.x, "oas B-bit (features X)" in 7.3.
+    const bool with_ias = rest.starts_with("ias ");
+    if (!with_ias && !rest.starts_with("oas ")) return Match::kKnown;  // another arm-smmu-v3 line
     size_t features_at = rest.find("(features 0x");
     if (features_at == std::string_view::npos || rest.find(')', features_at) == rest.npos) {
       return Match::kIncomplete;
     }
-    std::string_view ias_text = rest.substr(4, rest.find("-bit") - 4);
+    const bool ias_ok = !with_ias || dec(rest.substr(4, rest.find("-bit") - 4)).has_value();
     size_t oas_at = rest.find("oas ");
     std::optional<uint64_t> oas;
     if (oas_at != std::string_view::npos) {
@@ -322,8 +326,8 @@ class LogReader {
     std::string_view hex = rest.substr(features_at + 10);
     hex = hex.substr(0, hex.find(')'));
     std::optional<uint64_t> features = alt_hex(hex);
-    if (!dec(ias_text) || !oas || !features) {
-      warn("an arm-smmu-v3 \"ias .. oas .. (features ..)\" line that does not parse: ignored");
+    if (!ias_ok || !oas || !features) {
+      warn("an arm-smmu-v3 \"[ias .., ]oas .. (features ..)\" line that does not parse: ignored");
       return Match::kKnown;
     }
     Unit unit;

@@ -60,10 +60,17 @@ T load(const std::vector<uint8_t>& bytes, std::size_t offset) {
 std::string why(std::string_view step, int error) {
   std::string text = std::string(step) + ": " + errno_name(error);
   std::string_view hint;
-  if (error == EACCES || error == EPERM) {
-    hint = step.starts_with("VFIO_DEVICE_BIND")
-               ? "not permitted: an SR-IOV function may need a VF token"
-               : "not permitted: run as root (or as the user libvirt gave the device to)";
+  if (step.starts_with("VFIO_DEVICE_BIND") && error == EPERM) {
+    // iommufd_device_bind() (drivers/iommu/iommufd/device.c): a group whose MSIs the platform
+    // cannot isolate is refused unless iommufd.allow_unsafe_interrupts=1. Found on the VM
+    // tier's arm64 guest, whose GICv2m isolates nothing (its GICv3 ITS does).
+    hint = "not permitted: the platform does not isolate the device's MSIs (no interrupt "
+           "remapping, no GICv3 ITS) and iommufd.allow_unsafe_interrupts is off";
+  } else if (step.starts_with("VFIO_DEVICE_BIND") && error == EACCES) {
+    // vfio_pci_validate_vf_token() (drivers/vfio/pci/vfio_pci_core.c).
+    hint = "not permitted: an SR-IOV VF whose PF is on vfio-pci needs the PF's VF token";
+  } else if (error == EACCES || error == EPERM) {
+    hint = "not permitted: run as root (or as the user libvirt gave the device to)";
   } else if (step.starts_with("open /dev/vfio") && error == ENOENT) {
     hint = "no device node: udev did not create it, or the tree is not this machine's";
   } else if (step.starts_with("VFIO_DEVICE_BIND") && error == EBUSY) {
