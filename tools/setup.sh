@@ -47,7 +47,9 @@ test_packages=(libgtest-dev libgmock-dev
                # (tests/vm/build-kernel.sh, once per machine: no Debian kernel has IOMMUFD):
                # the kernel build's tools, and the arm64 cross compiler (its libc also links
                # the static aarch64 iommufd recorder)
-               flex bison bc libelf-dev cpio gcc-aarch64-linux-gnu
+               # (libc6-dev-arm64-cross is only a Recommends of the compiler, and recommends
+               # are not installed)
+               flex bison bc libelf-dev cpio gcc-aarch64-linux-gnu libc6-dev-arm64-cross
                lld-14)         # links the aarch64 VFIO helper (clang-14, above, compiles it)
 packages=("${build_packages[@]}")
 case "$mode" in
