@@ -57,6 +57,19 @@ done
 expect_status "pasid table to qemu" 1 $?
 grep -q '\[pasid_table\]: in the input, not expressible in qemu' "$work/err" &&
   pass "pasid table named" || fail "pasid table not named: $(cat "$work/err")"
+# [vfio]: the backend goes through; what a VMM option cannot hold is named.
+printf 'format = 1\n[viommu]\nmodel = "intel-vtd"\n[[device]]\nbdf = "0000:3b:00.0"\n[vfio]\nbackend = "iommufd"\nmigration = true\nconfidential = "tdx"\n' >"$work/vfio.toml"
+"$compat" convert --to qemu "$work/vfio.toml" >"$work/out" 2>"$work/err"
+expect_status "[vfio] to qemu" 1 $?
+grep -q 'iommufd=iommufd0,enable-migration=on' "$work/out" && pass "backend and migration written" ||
+  fail "[vfio] not written: $(cat "$work/out")"
+grep -q 'vfio.confidential: tdx in the input, not expressible in the output' "$work/err" &&
+  ! grep -q 'vfio.backend\|vfio.migration' "$work/err" && pass "confidential named, alone" ||
+  fail "[vfio] losses: $(cat "$work/err")"
+"$compat" convert --to libvirt "$work/vfio.toml" >"$work/out" 2>"$work/err"
+grep -q 'vfio.migration: true in the input, not expressible in the output' "$work/err" &&
+  grep -q "<driver iommufd='yes'/>" "$work/out" && pass "libvirt: backend written, migration named" ||
+  fail "[vfio] to libvirt: $(cat "$work/err")"
 # QEMU settings a guest file has no key for are named too.
 "$compat" convert --to toml "$examples/intel-iommu.qemu" >/dev/null 2>"$work/err"
 expect_status "qemu to toml" 1 $?

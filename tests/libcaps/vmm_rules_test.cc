@@ -49,6 +49,19 @@ TEST(VmmRules, AcceptedConfigurationsHaveNoProblem) {
   EXPECT_TRUE(problems("-machine virt,iommu=smmuv3").empty());
 }
 
+TEST(VmmRules, EnableMigrationIsOnOffAutoFrom81) {
+  const std::string on = "-machine q35 -device intel-iommu,caching-mode=on "
+                         "-device vfio-pci,host=0000:3b:00.0,enable-migration=on";
+  EXPECT_TRUE(problems(on, {8, 1}).empty());
+  auto old = problems(on, {8, 0});
+  ASSERT_EQ(old.size(), 1u);
+  EXPECT_NE(old[0].find("Property 'vfio-pci.enable-migration' not found"), std::string::npos);
+  auto bad = problems("-machine q35 -device intel-iommu,caching-mode=on "
+                      "-device vfio-pci,host=0000:3b:00.0,enable-migration=yes");
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_NE(bad[0].find("does not accept value 'yes'"), std::string::npos) << bad[0];
+}
+
 TEST(VmmRules, TheReleaseDecides) {
   // eim without KVM: refused before 9.0 (no TCG x2APIC), accepted since.
   EXPECT_EQ(problems("-machine q35 -device intel-iommu,eim=on", {7, 2}).size(), 1u);

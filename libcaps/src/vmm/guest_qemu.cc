@@ -212,6 +212,14 @@ void derive_vfio(Guest& guest) {
     vfio.confidential = Located<std::string>{kind->value, kind->pos};
     said = true;
   }
+  // QEMU vfio-pci enable-migration (OnOffAuto, 8.1): on asks for migration with the device,
+  // off refuses it, auto (the default) says nothing.
+  if (const VmmSetting* m = find(vmm, "vfio-pci.enable-migration")) {
+    if (m->value == "on" || m->value == "off") {  // anything else: vmm.machine refuses it
+      vfio.migration = Located<bool>{m->value == "on", m->pos};
+      said = true;
+    }
+  }
   if (said) guest.vfio = std::move(vfio);
 }
 
@@ -715,6 +723,8 @@ class QemuReader {
           add("vfio-pci.host", item.value, item.pos, f + ", option " + item.key);
         if (item.key == "iommufd")
           add("vfio-pci.iommufd", item.value, item.pos, f + ", option iommufd");
+        if (item.key == "enable-migration")
+          add("vfio-pci.enable-migration", item.value, item.pos, f + ", option enable-migration");
       }
       return;
     }

@@ -113,6 +113,20 @@ std::string write_qemu_args(const Guest& guest, QemuVersion version) {
       out += " -device arm-smmuv3";
     }
   }
+  // [vfio]: backend = "iommufd" puts every vfio-pci on one iommufd object (9.0 and later);
+  // migration = true/false is vfio-pci's enable-migration=on/off (8.1 and later). A
+  // confidential guest's object needs the host's cbitpos and reduced-phys-bits, which a guest
+  // file does not hold: not written (convert names the loss).
+  const std::optional<GuestVfio>& vfio = guest.vfio;
+  if (!iommufd && vfio && vfio->backend && vfio->backend->value == "iommufd" &&
+      version >= QemuVersion{9, 0}) {
+    out += " -object iommufd,id=iommufd0";
+    iommufd = true;
+  }
+  std::string migration;
+  if (vfio && vfio->migration && version >= QemuVersion{8, 1}) {
+    migration = vfio->migration->value ? ",enable-migration=on" : ",enable-migration=off";
+  }
   for (const GuestDevice& device : guest.devices) {
     if (is_platform_device(device.bdf.value)) {
       out += " -device vfio-platform,host=" + device.bdf.value;
@@ -120,6 +134,7 @@ std::string write_qemu_args(const Guest& guest, QemuVersion version) {
     }
     out += " -device vfio-pci,host=" + device.bdf.value;
     if (iommufd) out += ",iommufd=iommufd0";
+    out += migration;
   }
   return out + qemu_memory(guest);
 }
@@ -160,6 +175,10 @@ std::string write_libvirt_iommu(const Guest& guest, QemuVersion version) {
       }
     }
   }
+  // [vfio] backend = "iommufd": each hostdev on iommufd (<driver iommufd='yes'/>). libvirt has
+  // no switch for a device's migration, and a confidential guest's <launchSecurity> needs the
+  // host's cbitpos and reducedPhysBits: neither is written (convert names the loss).
+  if (guest.vfio && guest.vfio->backend && guest.vfio->backend->value == "iommufd") iommufd = true;
   out += "  <devices>\n    <iommu model='" + model + "'>\n";
   if (!driver.empty()) out += "      <driver " + driver + "/>\n";
   out += "    </iommu>\n";

@@ -240,6 +240,21 @@ void rule_machine(const GuestVmm& vmm, std::vector<Finding>& out) {
             version_string(vmm.qemu_version) + " has no iommufd backend (added in 9.0)",
         "remove -object iommufd, or use QEMU 9.0 or later");
   }
+  // vfio-pci enable-migration: OnOffAuto, named so from 8.1 ("vfio/migration: Make VFIO
+  // migration non-experimental"; x-enable-migration before).
+  for (const VmmSetting& s : vmm.settings) {
+    if (s.name != "vfio-pci.enable-migration") continue;
+    if (vmm.qemu_version < QemuVersion{8, 1}) {
+      add(out, Outcome::kFail, s,
+          "Property 'vfio-pci.enable-migration' not found: QEMU " +
+              version_string(vmm.qemu_version) + " calls it x-enable-migration (renamed in 8.1)",
+          "use x-enable-migration, or QEMU 8.1 or later");
+    } else if (s.value != "on" && s.value != "off" && s.value != "auto") {
+      add(out, Outcome::kFail, s,
+          "Parameter 'enable-migration' does not accept value '" + s.value + "'",
+          "use on, off or auto");
+    }
+  }
 }
 
 /// vmm.intel: intel-iommu's own consistency (vtd_decide_config, x86_iommu_realize).
