@@ -213,6 +213,53 @@ TEST(Readiness, FacilitiesMissingOrUnknownWarn) {
   EXPECT_EQ(worst_status(checks), CheckStatus::kWarn);
 }
 
+TEST(Readiness, AHostFromAKernelLogNamesTheLogNotSysfs) {
+  Host host = ready_host();
+  host.backend = "log";
+  std::vector<ReadinessCheck> checks = check_readiness(host, kSupported);
+  EXPECT_EQ(find(checks, "firmware").detail, "ACPI DMAR in the kernel log");
+  EXPECT_EQ(find(checks, "kernel").detail, "1 unit in the kernel log: dmar0");
+  host.units.clear();
+  host.groups.clear();
+  checks = check_readiness(host, kSupported);
+  EXPECT_EQ(find(checks, "kernel").detail, "no unit in the kernel log");
+  EXPECT_EQ(find(checks, "groups").detail, "no group in the kernel log");
+  host.backend = "dir";
+  checks = check_readiness(host, kSupported);
+  EXPECT_EQ(find(checks, "kernel").detail, "no unit in sys/class/iommu");
+  EXPECT_EQ(find(checks, "groups").detail, "no group in sys/kernel/iommu_groups");
+}
+
+TEST(Readiness, IommufdLineSaysWhatTheKernelAnswered) {
+  Host host = ready_host();
+  const AssignmentSupport no_misc{{true, "vfio"}, {std::nullopt, "no sys/class/misc in the tree"}};
+  // Asked: the answers, whatever sys/class/misc says.
+  host.iommufd = {"asked", "", "kernel"};
+  host.devices[0].iommufd = IommufdDeviceInfo{"vfio0", 0, 0, ""};
+  Device refused = device("0000:3b:00.1", 7);
+  refused.iommufd = IommufdDeviceInfo{"vfio1", {}, {}, "VFIO_DEVICE_BIND_IOMMUFD: EBUSY"};
+  host.devices.push_back(refused);
+  ReadinessCheck check = find(check_readiness(host, no_misc), "iommufd");
+  EXPECT_EQ(check.status, CheckStatus::kPass);
+  EXPECT_EQ(check.detail, "IOMMU_GET_HW_INFO answered for 1 vfio-pci device (1 refused), via kernel");
+  // Asked, nothing answered: the kernel's refusal is the line, not /dev/iommu's presence.
+  host.iommufd = {"unavailable", "no device answered: 0000:3b:00.0: VFIO_DEVICE_BIND_IOMMUFD: EPERM",
+                  "kernel"};
+  check = find(check_readiness(host, kSupported), "iommufd");
+  EXPECT_EQ(check.status, CheckStatus::kWarn);
+  EXPECT_EQ(check.detail,
+            "IOMMU_GET_HW_INFO: no device answered: 0000:3b:00.0: VFIO_DEVICE_BIND_IOMMUFD: EPERM");
+  // Nothing to ask: /dev/iommu decides, and the line says why nothing was asked.
+  host.iommufd = {"unavailable", "no device is bound to vfio-pci", "kernel"};
+  check = find(check_readiness(host, kSupported), "iommufd");
+  EXPECT_EQ(check.status, CheckStatus::kPass);
+  EXPECT_EQ(check.detail,
+            "sys/class/misc/iommu exists (/dev/iommu); not asked: no device is bound to vfio-pci");
+  host.iommufd = {};
+  EXPECT_EQ(find(check_readiness(host, kSupported), "iommufd").detail,
+            "sys/class/misc/iommu exists (/dev/iommu)");
+}
+
 TEST(Readiness, ReadAssignmentSupportFromTheTree) {
   testing::MemorySource live;
   live.dir("sys/module/kvm");

@@ -60,13 +60,20 @@ std::string count(size_t n, std::string_view singular, std::string_view plural) 
 
 bool dir_exists(Source& source, std::string_view path) { return source.list_dir(path).ok(); }
 
+/// Where the host's facts were read: a kernel log (iommu-probe --from-log) names no sysfs path.
+bool from_log(const Host& host) { return host.backend == "log"; }
+std::string where(const Host& host, std::string_view sysfs_dir) {
+  return from_log(host) ? std::string("the kernel log") : std::string(sysfs_dir);
+}
+
 ReadinessCheck check_firmware(const Host& host) {
   ReadinessCheck check = make("firmware", "IOMMU described by the firmware");
   const std::vector<std::string>& tables = host.platform.acpi_tables;
   if (!tables.empty()) {
     std::string names;
     for (const std::string& table : tables) append(names, ", ", table);
-    set(check, CheckStatus::kPass, "ACPI " + names + " in sys/firmware/acpi/tables");
+    set(check, CheckStatus::kPass,
+        "ACPI " + names + " in " + where(host, "sys/firmware/acpi/tables"));
   } else if (!host.units.empty()) {
     set(check, CheckStatus::kPass,
         "no ACPI DMAR, IVRS, IORT or VIOT table, but the kernel found " +
@@ -83,14 +90,15 @@ ReadinessCheck check_kernel(const Host& host) {
   if (host.units.empty()) {
     std::string why;
     for (const std::string& reason : host.platform.why_no_units) append(why, "; ", reason);
-    set(check, CheckStatus::kFail, "no unit in sys/class/iommu",
+    set(check, CheckStatus::kFail, "no unit in " + where(host, "sys/class/iommu"),
         why.empty() ? "enable the IOMMU in the firmware and the kernel" : why);
     return check;
   }
   std::vector<std::string> names;
   for (const Unit& unit : host.units) names.push_back(unit.name);
   set(check, CheckStatus::kPass,
-      count(names.size(), "unit", "units") + " in sys/class/iommu: " + name_list(names));
+      count(names.size(), "unit", "units") + " in " + where(host, "sys/class/iommu") + ": " +
+          name_list(names));
   return check;
 }
 
@@ -175,7 +183,7 @@ ReadinessCheck check_units(const Host& host) {
 ReadinessCheck check_groups(const Host& host) {
   ReadinessCheck check = make("groups", "IOMMU groups");
   if (host.groups.empty()) {
-    set(check, CheckStatus::kFail, "no group in sys/kernel/iommu_groups",
+    set(check, CheckStatus::kFail, "no group in " + where(host, "sys/kernel/iommu_groups"),
         host.units.empty() ? "enable the IOMMU first"
                            : "no device is behind a unit: VFIO has nothing to assign");
     return check;
@@ -211,6 +219,41 @@ ReadinessCheck check_facility(std::string id, std::string title, const Facility&
   } else {
     set(check, CheckStatus::kWarn, "unknown: " + facility.evidence, "run on the live host to know");
   }
+  return check;
+}
+
+/// The iommufd line: what IOMMU_GET_HW_INFO answered when the probe asked (--iommufd), else
+/// whether /dev/iommu exists.
+ReadinessCheck check_iommufd(const Host& host, const Facility& facility) {
+  constexpr std::string_view kHint =
+      "the legacy VFIO container works without it; for iommufd (QEMU -object iommufd), "
+      "modprobe iommufd on 6.2 or later";
+  const IommufdStatus& asked = host.iommufd;
+  if (asked.state == "asked") {
+    size_t answered = 0;
+    size_t refused = 0;
+    for (const Device& device : host.devices) {
+      if (!device.iommufd) continue;
+      ++(device.iommufd->error.empty() ? answered : refused);
+    }
+    ReadinessCheck check = make("iommufd", "iommufd (/dev/iommu)");
+    set(check, CheckStatus::kPass,
+        "IOMMU_GET_HW_INFO answered for " + count(answered, "vfio-pci device", "vfio-pci devices") +
+            (refused ? " (" + std::to_string(refused) + " refused)" : "") + ", via " + asked.via);
+    return check;
+  }
+  // Asked, and nothing answered: a device to ask was there, so /dev/iommu or the bind failed,
+  // and that is the answer; with nothing to ask, the line says what /dev/iommu is.
+  const bool nothing_to_ask = asked.reason.starts_with("no device is bound") ||
+                              asked.reason.find("none with a vfio cdev") != std::string::npos;
+  if (asked.state == "unavailable" && !nothing_to_ask) {
+    ReadinessCheck check = make("iommufd", "iommufd (/dev/iommu)");
+    set(check, CheckStatus::kWarn, "IOMMU_GET_HW_INFO: " + asked.reason, std::string(kHint));
+    return check;
+  }
+  ReadinessCheck check =
+      check_facility("iommufd", "iommufd (/dev/iommu)", facility, std::string(kHint));
+  if (asked.state == "unavailable") check.detail += "; not asked: " + asked.reason;
   return check;
 }
 
@@ -300,9 +343,7 @@ std::vector<ReadinessCheck> check_readiness(const Host& host, const AssignmentSu
       check_groups(host),
       check_facility("vfio-pci", "vfio-pci driver", support.vfio_pci,
                      "modprobe vfio-pci (libvirt loads it when it assigns a device)"),
-      check_facility("iommufd", "iommufd (/dev/iommu)", support.iommufd,
-                     "the legacy VFIO container works without it; for iommufd (QEMU "
-                     "-object iommufd), modprobe iommufd on 6.2 or later"),
+      check_iommufd(host, support.iommufd),
       check_isolation(host),
   };
 }
