@@ -115,6 +115,20 @@ FUZZ_NO_COVERAGE void require_writers(const Guest& guest, QemuVersion version,
           from_args ? args : errors(from_args.error()) + args);
   require_same_request(guest, *from_args, "write_qemu_args", args, widths);
   require(!fails(check_vmm(*from_args)), "QEMU accepts what write_qemu_args writes", args);
+  // [vfio] on a vfio-pci device: backend iommufd from 9.0, migration from 8.1 come back.
+  const bool pci = std::any_of(guest.devices.begin(), guest.devices.end(), [](const auto& d) {
+    return d.bdf.value.find(':') != std::string::npos;
+  });
+  if (guest.vfio && pci) {
+    if (guest.vfio->backend && guest.vfio->backend->value == "iommufd" && version >= QemuVersion{9, 0})
+      require(from_args->vfio && from_args->vfio->backend &&
+                  from_args->vfio->backend->value == "iommufd",
+              "write_qemu_args keeps backend = iommufd", args);
+    if (guest.vfio->migration && version >= QemuVersion{8, 1})
+      require(from_args->vfio && from_args->vfio->migration &&
+                  from_args->vfio->migration->value == guest.vfio->migration->value,
+              "write_qemu_args keeps migration", args);
+  }
 
   const std::string domain = write_libvirt_iommu(guest, version);
   require(detect_guest_input(domain) == GuestInputKind::kLibvirt, "a domain looks like XML",

@@ -628,6 +628,13 @@ def check_iommufd(capture, args):
     unit's registers as sysfs (VT-d) or the CPU and QEMU (SMMUv3) give them."""
     rc = read(os.path.join(capture, "iommufd.rc")).strip()
     (ok if rc == "0" else fail)(f"iommufd-record exit status {rc}")
+    # What the path costs (iommufd-record's rounds, the probe's runs): shown, never asserted.
+    for line in read(os.path.join(capture, "iommufd.stderr")).splitlines():
+        if line.startswith("cost "):
+            print(f"info: {line}")
+    if os.path.exists(os.path.join(capture, "probe-timing")):
+        print("info: iommu-probe seconds by --iommufd: " +
+              " ".join(read(os.path.join(capture, "probe-timing")).split()))
     bound = [l.split() for l in read(os.path.join(capture, "vfio-bind")).splitlines()
              if re.match(r"[0-9a-f]{4}:", l)]
     if not bound:

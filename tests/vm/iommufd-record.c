@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #define IOMMUFD_TYPE ';'
@@ -121,6 +122,56 @@ static int by_name(const struct dirent** a, const struct dirent** b) {
 }
 static int is_vfio(const struct dirent* e) { return strncmp(e->d_name, "vfio", 4) == 0; }
 
+static double now_us(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+static int by_value(const void* a, const void* b) {
+  double x = *(const double*)a, y = *(const double*)b;
+  return x < y ? -1 : x > y;
+}
+#define ROUNDS 15
+// What the iommufd path costs the kernel per device, step by step, as the probe takes it:
+// open the cdev, VFIO_DEVICE_BIND_IOMMUFD, IOMMU_GET_HW_INFO, close (vfio-pci enables and resets
+// the function at open and at close). ROUNDS rounds; the median and the slowest, in
+// microseconds, on stderr (iommufd.stderr of the capture): timings change from boot to boot, so
+// they stay out of the replay file the fixture keeps.
+static void cost(const char* cdev, int iommufd) {
+  char path[300];
+  snprintf(path, sizeof path, "/dev/vfio/devices/%s", cdev);
+  double t[4][ROUNDS];
+  for (int r = 0; r < ROUNDS; ++r) {
+    double a = now_us();
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    double b = now_us();
+    if (fd < 0) return;
+    struct vfio_device_bind_iommufd bind;
+    memset(&bind, 0, sizeof bind);
+    bind.argsz = sizeof bind;
+    bind.iommufd = iommufd;
+    int e = ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+    double c = now_us();
+    struct iommu_hw_info out;
+    unsigned char data[256];
+    if (!e) hw_info(iommufd, bind.out_devid, sizeof out, -1, data, sizeof data, &out);
+    double d = now_us();
+    close(fd);
+    double f = now_us();
+    if (e) return;
+    t[0][r] = b - a, t[1][r] = c - b, t[2][r] = d - c, t[3][r] = f - d;
+  }
+  static const char* step[4] = {"open", "bind", "hw_info", "close"};
+  fprintf(stderr, "cost %s (%d rounds, us, median/max):", cdev, ROUNDS);
+  double total = 0;
+  for (int k = 0; k < 4; ++k) {
+    qsort(t[k], ROUNDS, sizeof(double), by_value);
+    total += t[k][ROUNDS / 2];
+    fprintf(stderr, " %s %.0f/%.0f", step[k], t[k][ROUNDS / 2], t[k][ROUNDS - 1]);
+  }
+  fprintf(stderr, " total %.0f\n", total);
+}
+
 int main(void) {
   printf("# iommufd replay file written by tests/vm/iommufd-record (docs/iommufd-replay.md)\n");
   int iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
@@ -198,8 +249,11 @@ int main(void) {
     }
     printf("\n");
     close(fd);
-    free(names[i]);
   }
+  if (iommufd >= 0) {
+    for (int i = 0; i < n; ++i) cost(names[i]->d_name, iommufd);
+  }
+  for (int i = 0; i < n; ++i) free(names[i]);
   free(names);
   if (iommufd >= 0) close(iommufd);
   return 0;

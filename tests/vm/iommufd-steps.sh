@@ -29,6 +29,11 @@ if [ -x /usr/local/bin/iommu-probe ]; then
   echo $? >$o/probe-iommufd.rc
   iommu-probe --iommufd on --registers >$o/probe-iommufd.txt 2>>$o/probe-iommufd.stderr
   iommu-probe --iommufd on --format toml >$o/probe-iommufd.toml 2>>$o/probe-iommufd.stderr
+  # The whole process as users run it, with and without asking iommufd (seconds, 10 ms steps).
+  for mode in off on off on off on; do
+    time -f "$mode %e" iommu-probe --iommufd $mode --format json 2>&1 >/dev/null |
+      grep -E '^(on|off) ' >>$o/probe-timing
+  done
 fi
 # SMMU_IDR0..5 (0x0-0x14), SMMU_IIDR (0x18), SMMU_AIDR (0x1c), as the CPU reads them.
 for u in /sys/class/iommu/smmu3.0x*; do

@@ -178,7 +178,10 @@ std::string write_libvirt_iommu(const Guest& guest, QemuVersion version) {
   // [vfio] backend = "iommufd": each hostdev on iommufd (<driver iommufd='yes'/>). libvirt has
   // no switch for a device's migration, and a confidential guest's <launchSecurity> needs the
   // host's cbitpos and reducedPhysBits: neither is written (convert names the loss).
-  if (guest.vfio && guest.vfio->backend && guest.vfio->backend->value == "iommufd") iommufd = true;
+  if (guest.vfio && guest.vfio->backend && guest.vfio->backend->value == "iommufd" &&
+      version >= QemuVersion{9, 0}) {
+    iommufd = true;  // libvirt gives QEMU -object iommufd, which 9.0 brought
+  }
   out += "  <devices>\n    <iommu model='" + model + "'>\n";
   if (!driver.empty()) out += "      <driver " + driver + "/>\n";
   out += "    </iommu>\n";
