@@ -132,6 +132,22 @@ void JsonWriter::null() {
   buffer_ += "null";
 }
 
+void JsonWriter::string_or_null(std::string_view text) {
+  if (text.empty()) {
+    null();
+  } else {
+    string(text);
+  }
+}
+
+void JsonWriter::positive_or_null(int64_t value) {
+  if (value <= 0) {
+    null();
+  } else {
+    integer(value);
+  }
+}
+
 void JsonWriter::finish() {
   assert(stack_.empty() && !after_key_);
   buffer_ += '\n';

@@ -42,6 +42,10 @@ class JsonWriter {
   void unsigned_integer(uint64_t value);
   void boolean(bool value);
   void null();
+  /// `text`, or null when it is empty (a fact the model leaves unsaid).
+  void string_or_null(std::string_view text);
+  /// `value`, or null when it is 0 or less (a line or column the model does not have).
+  void positive_or_null(int64_t value);
 
   /// Ends the document with a newline; call once after the outermost value.
   void finish();

@@ -60,6 +60,11 @@ void format_compat_text(const std::vector<CompatPair>& pairs, std::ostream& out,
 /// findings}], verdict, exit_code}. Every finding is listed, passes included.
 void format_compat_json(const std::vector<CompatPair>& pairs, std::ostream& out);
 
+class JsonWriter;
+/// One error as every iommu-compat JSON document writes it: {file, line, column, message},
+/// absent parts null.
+void write_json_error(JsonWriter& w, const caps::Error& e);
+
 /// JUnit XML: one <testsuite> per pair, with its counts, and one <testcase> per finding
 /// (failure for fail, skipped for unknown) or input error (error). The <testsuites> root has
 /// no totals: they would be known only after the last pair, and the root comes first. Text is

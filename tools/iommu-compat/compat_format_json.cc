@@ -8,36 +8,21 @@
 #include "iommu-compat/compat_format.h"
 
 namespace tools {
-namespace {
 
-void string_or_null(JsonWriter& w, const std::string& text) {
-  if (text.empty()) {
-    w.null();
-  } else {
-    w.string(text);
-  }
-}
-
-void number_or_null(JsonWriter& w, int value) {
-  if (value <= 0) {
-    w.null();
-  } else {
-    w.integer(value);
-  }
-}
-
-void write_error(JsonWriter& w, const caps::Error& e) {
+void write_json_error(JsonWriter& w, const caps::Error& e) {
   w.begin_object();
   w.key("file");
-  string_or_null(w, e.where);
+  w.string_or_null(e.where);
   w.key("line");
-  number_or_null(w, e.pos.line);
+  w.positive_or_null(e.pos.line);
   w.key("column");
-  number_or_null(w, e.pos.column);
+  w.positive_or_null(e.pos.column);
   w.key("message");
   w.string(e.message);
   w.end_object();
 }
+
+namespace {
 
 void write_finding(JsonWriter& w, const std::string& file, const caps::Finding& f) {
   w.begin_object();
@@ -46,21 +31,21 @@ void write_finding(JsonWriter& w, const std::string& file, const caps::Finding& 
   w.key("outcome");
   w.string(caps::to_string(f.outcome));
   w.key("guest_key");
-  string_or_null(w, f.guest_key);
+  w.string_or_null(f.guest_key);
   w.key("file");
   w.string(file);
   w.key("line");
-  number_or_null(w, f.pos.line);
+  w.positive_or_null(f.pos.line);
   w.key("column");
-  number_or_null(w, f.pos.column);
+  w.positive_or_null(f.pos.column);
   w.key("unit");
-  string_or_null(w, f.unit);
+  w.string_or_null(f.unit);
   w.key("evidence");
-  string_or_null(w, f.evidence);
+  w.string_or_null(f.evidence);
   w.key("message");
   w.string(f.message);
   w.key("hint");
-  string_or_null(w, f.hint);
+  w.string_or_null(f.hint);
   w.end_object();
 }
 
@@ -77,7 +62,7 @@ void write_pair(JsonWriter& w, const CompatPair& pair) {
   w.integer(caps::exit_code(r.verdict));
   w.key("errors");
   w.begin_array();
-  for (const caps::Error& e : pair.errors) write_error(w, e);
+  for (const caps::Error& e : pair.errors) write_json_error(w, e);
   w.end_array();
   w.key("findings");
   w.begin_array();
@@ -101,7 +86,7 @@ void write_deployment(JsonWriter& w, const CompatDeployment& d) {
   w.integer(deployment_exit_code(r.verdict));
   w.key("errors");
   w.begin_array();
-  for (const caps::Error& e : d.errors) write_error(w, e);
+  for (const caps::Error& e : d.errors) write_json_error(w, e);
   w.end_array();
   w.key("findings");
   w.begin_array();
@@ -118,16 +103,16 @@ void write_deployment(JsonWriter& w, const CompatDeployment& d) {
       w.key("guest");
       w.string(p.guest);
       w.key("guest_key");
-      string_or_null(w, p.guest_key);
+      w.string_or_null(p.guest_key);
       w.key("line");
-      number_or_null(w, p.pos.line);
+      w.positive_or_null(p.pos.line);
       w.key("column");
-      number_or_null(w, p.pos.column);
+      w.positive_or_null(p.pos.column);
       w.end_object();
     }
     w.end_array();
     w.key("unit");
-    string_or_null(w, f.unit);
+    w.string_or_null(f.unit);
     w.key("group");
     if (f.group) {
       w.unsigned_integer(*f.group);
@@ -135,13 +120,13 @@ void write_deployment(JsonWriter& w, const CompatDeployment& d) {
       w.null();
     }
     w.key("device");
-    string_or_null(w, f.device);
+    w.string_or_null(f.device);
     w.key("evidence");
-    string_or_null(w, f.evidence);
+    w.string_or_null(f.evidence);
     w.key("message");
     w.string(f.message);
     w.key("hint");
-    string_or_null(w, f.hint);
+    w.string_or_null(f.hint);
     w.end_object();
   }
   w.end_array();

@@ -6,6 +6,7 @@
 
 #include "common/json_writer.h"
 #include "common/terminal_text.h"
+#include "iommu-compat/compat_format.h"
 #include "iommu-compat/compat_report.h"
 #include "libcaps/caps_properties.h"
 
@@ -62,33 +63,17 @@ void text_pair(const MigratePair& pair, std::ostream& out) {
   for (const caps::Blocker& b : m.blockers) text_blocker(pair, b, out);
 }
 
-void string_or_null(JsonWriter& w, const std::string& text) {
-  if (text.empty()) {
-    w.null();
-  } else {
-    w.string(text);
-  }
-}
-
-void number_or_null(JsonWriter& w, int value) {
-  if (value <= 0) {
-    w.null();
-  } else {
-    w.integer(value);
-  }
-}
-
 void json_blocker(JsonWriter& w, const caps::Blocker& b) {
   const caps::Finding& f = b.target;
   w.begin_object();
   w.key("rule");
   w.string(f.rule);
   w.key("guest_key");
-  string_or_null(w, f.guest_key);
+  w.string_or_null(f.guest_key);
   w.key("line");
-  number_or_null(w, f.pos.line);
+  w.positive_or_null(f.pos.line);
   w.key("column");
-  number_or_null(w, f.pos.column);
+  w.positive_or_null(f.pos.column);
   w.key("target");
   w.string(caps::to_string(f.outcome));
   w.key("source");
@@ -96,7 +81,7 @@ void json_blocker(JsonWriter& w, const caps::Blocker& b) {
   w.key("lost");
   w.boolean(b.lost());
   w.key("unit");
-  string_or_null(w, f.unit);
+  w.string_or_null(f.unit);
   w.key("also_on");
   w.begin_array(JsonStyle::kInline);
   for (const std::string& unit : b.also_on) w.string(unit);
@@ -104,11 +89,11 @@ void json_blocker(JsonWriter& w, const caps::Blocker& b) {
   w.key("message");
   w.string(f.message);
   w.key("evidence");
-  string_or_null(w, f.evidence);
+  w.string_or_null(f.evidence);
   w.key("source_evidence");
-  string_or_null(w, b.source_evidence);
+  w.string_or_null(b.source_evidence);
   w.key("hint");
-  string_or_null(w, f.hint);
+  w.string_or_null(f.hint);
   w.end_object();
 }
 
@@ -128,18 +113,7 @@ void json_pair(JsonWriter& w, const MigratePair& pair) {
                                           : caps::Verdict::kBadInput));
   w.key("errors");
   w.begin_array();
-  for (const caps::Error& e : pair.errors) {
-    w.begin_object();
-    w.key("file");
-    string_or_null(w, e.where);
-    w.key("line");
-    number_or_null(w, e.pos.line);
-    w.key("column");
-    number_or_null(w, e.pos.column);
-    w.key("message");
-    w.string(e.message);
-    w.end_object();
-  }
+  for (const caps::Error& e : pair.errors) write_json_error(w, e);
   w.end_array();
   w.key("blockers");
   w.begin_array();
@@ -165,9 +139,9 @@ void json_changes(JsonWriter& w, const std::vector<caps::KeyChange>& changes, co
     w.key("key");
     w.string(c.key);
     w.key("fleet");
-    string_or_null(w, c.from);
+    w.string_or_null(c.from);
     w.key(to);
-    string_or_null(w, c.to);
+    w.string_or_null(c.to);
     w.end_object();
   }
   w.end_array();
