@@ -56,6 +56,10 @@ for t in "${targets[@]}"; do
   mkdir -p "$out/$t/corpus" "$out/$t/artifacts"
   cp -r "$here/corpus/$t/." "$out/$t/corpus/"
   log=$out/$t/log
+  # Reproducers of this run only: a reused FUZZ_OUT keeps an earlier run's, which must not fail
+  # this one (they are listed apart).
+  stamp=$out/$t/.started
+  : >"$stamp"
   rc=0
   # -timeout is per input and only catches hangs: a loaded CI machine under ASan can be many
   # times slower than a quiet one, so it is generous.
@@ -69,13 +73,15 @@ for t in "${targets[@]}"; do
   speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2 || true)
   ft=$(grep -o 'ft: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2 || true)
-  artifacts=$(find "$out/$t/artifacts" -type f | sort)
+  artifacts=$(find "$out/$t/artifacts" -type f -newer "$stamp" | sort)
+  earlier=$(find "$out/$t/artifacts" -type f ! -newer "$stamp" | sort)
   result=ok
   if [ "$rc" -ne 0 ] || [ -n "$artifacts" ]; then
     result="FAILED (exit $rc)"
     failed=1
   fi
   printf '%-18s %10s %8s %8s %8s  %s\n' "$t" "${execs:-?}" "${speed:-?}" "${cov:-?}" "${ft:-?}" "$result"
+  for a in $earlier; do echo "    from an earlier run in $out (not this one's): $a"; done
   if [ "$result" != ok ]; then
     grep -m 1 -E 'ERROR: |fuzz invariant failed|runtime error' "$log" | sed 's/^/    /' || true
     for a in $artifacts; do echo "    reproducer: $a"; done
