@@ -243,6 +243,7 @@ TEST(Readiness, IommufdLineSaysWhatTheKernelAnswered) {
   EXPECT_EQ(check.status, CheckStatus::kPass);
   EXPECT_EQ(check.detail, "IOMMU_GET_HW_INFO answered for 1 vfio-pci device (1 refused), via kernel");
   // Asked, nothing answered: the kernel's refusal is the line, not /dev/iommu's presence.
+  host.devices[0].iommufd->error = "VFIO_DEVICE_BIND_IOMMUFD: EPERM";
   host.iommufd = {"unavailable", "no device answered: 0000:3b:00.0: VFIO_DEVICE_BIND_IOMMUFD: EPERM",
                   "kernel"};
   check = find(check_readiness(host, kSupported), "iommufd");
@@ -250,6 +251,8 @@ TEST(Readiness, IommufdLineSaysWhatTheKernelAnswered) {
   EXPECT_EQ(check.detail,
             "IOMMU_GET_HW_INFO: no device answered: 0000:3b:00.0: VFIO_DEVICE_BIND_IOMMUFD: EPERM");
   // Nothing to ask: /dev/iommu decides, and the line says why nothing was asked.
+  host.devices[0].iommufd.reset();
+  host.devices[1].iommufd.reset();
   host.iommufd = {"unavailable", "no device is bound to vfio-pci", "kernel"};
   check = find(check_readiness(host, kSupported), "iommufd");
   EXPECT_EQ(check.status, CheckStatus::kPass);

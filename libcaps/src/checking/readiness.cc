@@ -229,24 +229,23 @@ ReadinessCheck check_iommufd(const Host& host, const Facility& facility) {
       "the legacy VFIO container works without it; for iommufd (QEMU -object iommufd), "
       "modprobe iommufd on 6.2 or later";
   const IommufdStatus& asked = host.iommufd;
+  size_t answered = 0;
+  size_t refused = 0;
+  for (const Device& device : host.devices) {
+    if (!device.iommufd) continue;
+    ++(device.iommufd->error.empty() ? answered : refused);
+  }
   if (asked.state == "asked") {
-    size_t answered = 0;
-    size_t refused = 0;
-    for (const Device& device : host.devices) {
-      if (!device.iommufd) continue;
-      ++(device.iommufd->error.empty() ? answered : refused);
-    }
     ReadinessCheck check = make("iommufd", "iommufd (/dev/iommu)");
     set(check, CheckStatus::kPass,
         "IOMMU_GET_HW_INFO answered for " + count(answered, "vfio-pci device", "vfio-pci devices") +
             (refused ? " (" + std::to_string(refused) + " refused)" : "") + ", via " + asked.via);
     return check;
   }
-  // Asked, and nothing answered: a device to ask was there, so /dev/iommu or the bind failed,
-  // and that is the answer; with nothing to ask, the line says what /dev/iommu is.
-  const bool nothing_to_ask = asked.reason.starts_with("no device is bound") ||
-                              asked.reason.find("none with a vfio cdev") != std::string::npos;
-  if (asked.state == "unavailable" && !nothing_to_ask) {
+  // Asked, and nothing answered: a device was there to ask (probe_iommufd records each one's
+  // failure), so /dev/iommu or the bind failed, and that is the answer; with nothing to ask (no
+  // vfio-pci device with a cdev, or an old kernel), the line says what /dev/iommu is.
+  if (asked.state == "unavailable" && refused > 0) {
     ReadinessCheck check = make("iommufd", "iommufd (/dev/iommu)");
     set(check, CheckStatus::kWarn, "IOMMU_GET_HW_INFO: " + asked.reason, std::string(kHint));
     return check;
