@@ -145,12 +145,16 @@ static void cost(const char* cdev, int iommufd) {
     double a = now_us();
     int fd = open(path, O_RDWR | O_CLOEXEC);
     double b = now_us();
-    if (fd < 0) return;
+    if (fd < 0) {
+      fprintf(stderr, "cost %s: not measured: open %s\n", cdev, errname(errno));
+      return;
+    }
     struct vfio_device_bind_iommufd bind;
     memset(&bind, 0, sizeof bind);
     bind.argsz = sizeof bind;
     bind.iommufd = iommufd;
     int e = ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+    int bind_error = e ? errno : 0;
     double c = now_us();
     struct iommu_hw_info out;
     unsigned char data[256];
@@ -158,7 +162,10 @@ static void cost(const char* cdev, int iommufd) {
     double d = now_us();
     close(fd);
     double f = now_us();
-    if (e) return;
+    if (e) {
+      fprintf(stderr, "cost %s: not measured: bind %s\n", cdev, errname(bind_error));
+      return;
+    }
     t[0][r] = b - a, t[1][r] = c - b, t[2][r] = d - c, t[3][r] = f - d;
   }
   static const char* step[4] = {"open", "bind", "hw_info", "close"};
