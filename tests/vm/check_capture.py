@@ -679,6 +679,9 @@ def check_iommufd(capture, args):
     check_iommufd_probe(capture, args, rep, pci, dmesg)
 
 
+# The arm-smmu-v3 driver's width line: "ias A-bit, oas B-bit (features ..)" up to 6.x, "oas B-bit
+# (features ..)" in 7.3; group 1 is oas.
+SMMU_OAS_LINE = re.compile(r"arm-smmu-v3 \S+: (?:ias \d+-bit, )?oas (\d+)-bit")
 # Guests of each unit's kind that the iommufd cases judge on the guest's own host report.
 IOMMUFD_GUESTS = {"arm-smmu-v3": ["arm-smmuv3.qemu", "arm-smmuv3-nested.toml"],
                   "intel-vtd": ["intel-iommu.qemu"]}
@@ -728,9 +731,8 @@ def check_iommufd_probe(capture, args, rep, pci, dmesg):
         widths = {k: caps.get(k) for k in ("input_bits", "output_bits")}
         (ok if all(widths[k] is not None for k in need) else fail)(f"{unit}: widths {widths}")
         if u["model"] == "arm-smmu-v3":
-            # arm_smmu_device_hw_probe() prints the output width it settled on: "ias A-bit, oas
-            # B-bit (features ..)" up to 6.x, "oas B-bit (features ..)" in 7.3.
-            m = re.search(r"arm-smmu-v3 \S+: (?:ias \d+-bit, )?oas (\d+)-bit", dmesg)
+            # arm_smmu_device_hw_probe() prints the output width it settled on.
+            m = SMMU_OAS_LINE.search(dmesg)
             said = int(m.group(1)) if m else None
             (ok if said == widths["output_bits"] else fail)(
                 f"{unit}: output_bits {widths['output_bits']}, the kernel's log oas {said}")

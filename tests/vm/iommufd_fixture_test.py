@@ -85,8 +85,7 @@ def check_host(tree, probe=None):
                 f"{name}: {bdf} IDR0-5 {[hex(x) for x in idr]} AIDR {w[9]:#x} are QEMU 7.2's")
             (cc.ok if unit.startswith("smmu3.") else cc.fail)(f"{name}: {bdf} is served by {unit}")
             # IDR5.OAS 4 = 44 bits (SMMUv3 spec 6.3.6), which the driver prints as oas.
-            # "ias A-bit, oas B-bit (features ..)" up to 6.x, "oas B-bit (features ..)" in 7.3.
-            m = re.search(r"arm-smmu-v3 \S+: (?:ias \d+-bit, )?oas (\d+)-bit", dmesg)
+            m = cc.SMMU_OAS_LINE.search(dmesg)
             oas = {0: 32, 1: 36, 2: 40, 3: 42, 4: 44, 5: 48, 6: 52}.get(idr[5] & 7)
             (cc.ok if m and int(m.group(1)) == oas else cc.fail)(
                 f"{name}: the log's oas {m.group(1) if m else '?'}-bit is IDR5.OAS's {oas}")
